@@ -1,0 +1,50 @@
+// Package limits holds every size and count limit applied to untrusted input,
+// shared by the parse, verify and service paths. It holds constants only.
+package limits
+
+const (
+	// MaxQRText is the longest HC1 text accepted, prefix included. It is the
+	// capacity of the largest QR code (version 40, level L) in alphanumeric
+	// mode; nothing longer can come from a scan.
+	MaxQRText = 4296
+
+	// MaxBase45Decoded bounds the Base45 output (2 bytes per 3 characters).
+	MaxBase45Decoded = MaxQRText / 3 * 2
+
+	// MaxCOSE bounds the inflated COSE_Sign1 message. Real DCCs are under
+	// 1 KiB (EU test vectors: 284-870 bytes); the limit leaves room for
+	// long names and RSA-3072 signatures. A zlib stream that inflates past it
+	// is rejected as a decompression bomb after reading MaxCOSE+1 bytes.
+	MaxCOSE = 16 << 10
+
+	// CBOR decode limits for CWT claims and the DCC payload. A DCC nests at
+	// most 5 levels (claims, hcert, dcc, v, entry); tags add one each.
+	MaxCBORNesting       = 12
+	MaxCBORArrayElements = 64
+	MaxCBORMapPairs      = 64
+
+	// MaxTrustList bounds a trust list document or a trust certificate file.
+	MaxTrustList = 8 << 20
+	// MaxTrustEntries bounds the number of certificates in one trust list.
+	MaxTrustEntries = 20000
+	// MaxCertificate bounds one certificate (PEM, DER or base64).
+	MaxCertificate = 64 << 10
+
+	// MaxRecordFile bounds one dose-record JSON document (CLI and API).
+	MaxRecordFile = 1 << 20
+	// MaxDosesPerPerson bounds the doses in one record document.
+	MaxDosesPerPerson = 32
+
+	// MaxVerifyBody bounds an HTTP verify request body.
+	MaxVerifyBody = 16 << 10
+	// MaxBatchRows bounds the rows of one bulk upload.
+	MaxBatchRows = 1_000_000
+	// MaxBatchLine bounds one NDJSON or CSV row of a bulk upload.
+	MaxBatchLine = 16 << 10
+	// MaxBatchBody bounds a whole bulk upload body.
+	MaxBatchBody = 1 << 30
+	// MaxAPIBody bounds an ordinary JSON API request body.
+	MaxAPIBody = 64 << 10
+	// MaxPhoto bounds a photo attached to a correction request.
+	MaxPhoto = 5 << 20
+)
