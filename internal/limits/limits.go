@@ -47,4 +47,12 @@ const (
 	MaxAPIBody = 64 << 10
 	// MaxPhoto bounds a photo attached to a correction request.
 	MaxPhoto = 5 << 20
+
+	// MaxJWKS bounds the identity provider's JWK Set document. A JWKS holds
+	// a handful of public keys (an RSA-4096 JWK is under 1 KiB).
+	MaxJWKS = 64 << 10
+	// MaxBearerToken bounds a bearer token (a citizen JWT or a staff API
+	// token), the "Bearer " scheme excluded. Identity-provider JWTs are
+	// typically 1-2 KiB.
+	MaxBearerToken = 8 << 10
 )
