@@ -29,6 +29,8 @@ const (
 	MaxTrustEntries = 20000
 	// MaxCertificate bounds one certificate (PEM, DER or base64).
 	MaxCertificate = 64 << 10
+	// MaxKeyFile bounds a private-key or secret file read from disk.
+	MaxKeyFile = 64 << 10
 
 	// MaxRecordFile bounds one dose-record JSON document (CLI and API).
 	MaxRecordFile = 1 << 20
