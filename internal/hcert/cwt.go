@@ -1,0 +1,170 @@
+package hcert
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/schemas"
+)
+
+// CWT claim keys used by HCERT.
+//
+// Reference: hcert_spec.md §3.3.1; RFC 8392 §3.1.
+const (
+	ClaimIssuer   = 1
+	ClaimExpires  = 4
+	ClaimIssuedAt = 6
+	ClaimHCert    = -260
+	HCertEUDCCv1  = 1
+)
+
+var (
+	decMode       cbor.DecMode // strict mode for claims
+	decModeStruct cbor.DecMode // strict mode for the DCC struct: unknown fields rejected
+	encMode       cbor.EncMode // Core Deterministic Encoding
+)
+
+func init() {
+	opts := cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthAllowed, // some issuers stream maps; duplicates are still caught
+		IntDec:            cbor.IntDecConvertSigned,
+		MaxNestedLevels:   limits.MaxCBORNesting,
+		MaxArrayElements:  limits.MaxCBORArrayElements,
+		MaxMapPairs:       limits.MaxCBORMapPairs,
+		UTF8:              cbor.UTF8RejectInvalid,
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
+		TagsMd:            cbor.TagsAllowed, // tag 0 may mark date-time strings
+		NaN:               cbor.NaNDecodeForbidden,
+		Inf:               cbor.InfDecodeForbidden,
+	}
+	var err error
+	if decMode, err = opts.DecMode(); err != nil {
+		panic(err)
+	}
+	opts.ExtraReturnErrors = cbor.ExtraDecErrorUnknownField
+	if decModeStruct, err = opts.DecMode(); err != nil {
+		panic(err)
+	}
+	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
+		panic(err)
+	}
+}
+
+// NumericDate is a CWT NumericDate in seconds since the Unix epoch. The
+// spec requires integers, but some issuers wrote floats, with fractional
+// milliseconds even (the ES test vectors, expected valid): floats are
+// accepted on decode and rounded down to the second, which is conservative
+// for exp and within any clock-skew allowance for iat. NaN, infinities and
+// values beyond ±2^53 are rejected.
+type NumericDate int64
+
+// UnmarshalCBOR implements cbor.Unmarshaler. Integers are read directly;
+// floats go through the strict decoder.
+func (d *NumericDate) UnmarshalCBOR(b []byte) error {
+	if len(b) == 0 {
+		return fmt.Errorf("%w: empty timestamp", ErrCWT)
+	}
+	switch major := b[0] >> 5; major {
+	case 0, 1: // unsigned or negative integer
+		var x int64
+		if err := decMode.Unmarshal(b, &x); err != nil {
+			return fmt.Errorf("%w: timestamp out of range", ErrCWT)
+		}
+		*d = NumericDate(x)
+	case 7: // float
+		var x float64
+		if err := decMode.Unmarshal(b, &x); err != nil {
+			return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
+		}
+		if x < -(1<<53) || x > 1<<53 {
+			return fmt.Errorf("%w: timestamp out of range", ErrCWT)
+		}
+		*d = NumericDate(math.Floor(x))
+	default:
+		return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
+	}
+	return nil
+}
+
+// Claims are the CWT claims of an HCERT. DCC holds the raw CBOR of the
+// eu_dcc_v1 object (claim -260, key 1), decoded separately by [DecodeDCC].
+type Claims struct {
+	Issuer   string       `cbor:"1,keyasint,omitempty"`
+	Expires  *NumericDate `cbor:"4,keyasint,omitempty"`
+	IssuedAt *NumericDate `cbor:"6,keyasint,omitempty"`
+	HCert    *HCert       `cbor:"-260,keyasint,omitempty"`
+}
+
+// HCert is the hcert claim map.
+type HCert struct {
+	DCC cbor.RawMessage `cbor:"1,keyasint,omitempty"`
+}
+
+// DecodeClaims strictly decodes a CWT claims map (the COSE payload):
+// duplicate keys, invalid UTF-8, excessive nesting or size, and trailing
+// bytes are rejected, and iat, exp and hcert/1 are required. Claims other
+// than the HCERT ones are ignored. Errors match [ErrCWT].
+func DecodeClaims(b []byte) (*Claims, error) {
+	if len(b) == 0 || b[0]>>5 != 5 { // major type 5: map
+		return nil, fmt.Errorf("%w: payload is not a CBOR map", ErrCWT)
+	}
+	c := new(Claims)
+	if err := decMode.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCWT, err)
+	}
+	switch {
+	case c.IssuedAt == nil:
+		return nil, fmt.Errorf("%w: missing iat (6)", ErrCWT)
+	case c.Expires == nil:
+		return nil, fmt.Errorf("%w: missing exp (4)", ErrCWT)
+	case c.HCert == nil || len(c.HCert.DCC) == 0:
+		return nil, fmt.Errorf("%w: missing hcert (-260) eu_dcc_v1 (1)", ErrCWT)
+	}
+	return c, nil
+}
+
+// DecodeDCC decodes the eu_dcc_v1 object into the schema's Go type. It
+// fails with [ErrCWT] when the object does not fit the type (unknown
+// fields, wrong types); callers that must still report on such payloads use
+// [DecodeGeneric].
+func DecodeDCC(raw []byte) (*schemas.DCC, error) {
+	if len(raw) == 0 || raw[0]>>5 != 5 {
+		return nil, fmt.Errorf("%w: eu_dcc_v1 is not a CBOR map", ErrCWT)
+	}
+	d := new(schemas.DCC)
+	if err := decModeStruct.Unmarshal(raw, d); err != nil {
+		return nil, fmt.Errorf("%w: eu_dcc_v1: %v", ErrCWT, err)
+	}
+	return d, nil
+}
+
+// DecodeGeneric decodes a CBOR item into generic Go values (maps with
+// string or integer keys, slices, strings, numbers), with the same strict
+// checks as [DecodeClaims]. It is for reporting and JSON rendering, not the
+// hot path.
+func DecodeGeneric(raw []byte) (any, error) {
+	var v any
+	if err := decMode.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCWT, err)
+	}
+	return v, nil
+}
+
+// EncodeClaims encodes CWT claims for issuance with Core Deterministic
+// Encoding: integer iat and exp, iss as given, hcert {1: dcc}.
+func EncodeClaims(iss string, iat, exp int64, dcc *schemas.DCC) ([]byte, error) {
+	raw, err := encMode.Marshal(dcc)
+	if err != nil {
+		return nil, fmt.Errorf("hcert: failed to encode eu_dcc_v1: %w", err)
+	}
+	ia, ex := NumericDate(iat), NumericDate(exp)
+	b, err := encMode.Marshal(&Claims{Issuer: iss, Expires: &ex, IssuedAt: &ia, HCert: &HCert{DCC: raw}})
+	if err != nil {
+		return nil, fmt.Errorf("hcert: failed to encode claims: %w", err)
+	}
+	return b, nil
+}
