@@ -57,4 +57,9 @@ const (
 	// token), the "Bearer " scheme excluded. Identity-provider JWTs are
 	// typically 1-2 KiB.
 	MaxBearerToken = 8 << 10
+
+	// MaxValueSet bounds one value-set JSON file loaded at run time. The
+	// largest EU DCC value set, the Gateway's RAT device list, is a few
+	// hundred entries (under 200 KiB).
+	MaxValueSet = 1 << 20
 )
