@@ -36,6 +36,7 @@ type Vector struct {
 	Compressed  []byte
 	Base45      string
 	Prefix      string
+	Picture     string // 2DCODE: base64 PNG of the QR code
 	Certificate []byte // DER of the DSC
 	Clock       string // TESTCTX.VALIDATIONCLOCK as written
 	Description string
@@ -49,6 +50,8 @@ type rawVector struct {
 	Compressed string          `json:"COMPRESSED"`
 	Base45     string          `json:"BASE45"`
 	Prefix     string          `json:"PREFIX"`
+	Picture    string          `json:"2DCODE"`
+	PictureLV  string          `json:"_2DCODE"` // misnamed in some upstream files
 	TestCtx    struct {
 		Certificate string `json:"CERTIFICATE"`
 		Clock       string `json:"VALIDATIONCLOCK"`
@@ -129,7 +132,10 @@ func parse(name string, b []byte) (*Vector, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
-	v := &Vector{Name: name, JSON: r.JSON, Base45: r.Base45, Prefix: r.Prefix,
+	if r.Picture == "" {
+		r.Picture = r.PictureLV
+	}
+	v := &Vector{Name: name, JSON: r.JSON, Base45: r.Base45, Prefix: r.Prefix, Picture: r.Picture,
 		Clock: r.TestCtx.Clock, Description: r.TestCtx.Description, Expected: map[string]bool{}}
 	var err error
 	for _, f := range []struct {

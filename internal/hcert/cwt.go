@@ -3,6 +3,7 @@ package hcert
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -167,4 +168,45 @@ func EncodeClaims(iss string, iat, exp int64, dcc *schemas.DCC) ([]byte, error) 
 		return nil, fmt.Errorf("hcert: failed to encode claims: %w", err)
 	}
 	return b, nil
+}
+
+// JSONValue converts generic CBOR values (from [DecodeGeneric]) to values
+// encoding/json can marshal: integer map keys become decimal strings,
+// time.Time values RFC 3339 strings.
+func JSONValue(v any) (any, error) {
+	switch x := v.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			var key string
+			switch kk := k.(type) {
+			case string:
+				key = kk
+			case int64, uint64:
+				key = fmt.Sprint(kk)
+			default:
+				return nil, fmt.Errorf("hcert: map key of type %T cannot be rendered as JSON", k)
+			}
+			je, err := JSONValue(e)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = je
+		}
+		return m, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			je, err := JSONValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = je
+		}
+		return out, nil
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano), nil
+	default:
+		return v, nil
+	}
 }
