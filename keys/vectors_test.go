@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,18 +38,27 @@ func (v vector) expect(flag string) (value, ok bool) {
 // loadVectors reads every vector, or skips the test when the folder is absent.
 func loadVectors(tb testing.TB) []vector {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(vectorDir, "*", "2DCode", "raw", "*.json"))
+	vs, err := readVectors()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if len(files) == 0 {
+	if len(vs) == 0 {
 		tb.Skipf("EU test vectors not found in %s", vectorDir)
+	}
+	return vs
+}
+
+// readVectors reads every vector; none if the folder is absent.
+func readVectors() ([]vector, error) {
+	files, err := filepath.Glob(filepath.Join(vectorDir, "*", "2DCode", "raw", "*.json"))
+	if err != nil {
+		return nil, err
 	}
 	var out []vector
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		var raw struct {
 			COSE    string
@@ -60,7 +70,7 @@ func loadVectors(tb testing.TB) []vector {
 			EXPECTEDRESULTS map[string]json.RawMessage
 		}
 		if err := json.Unmarshal(data, &raw); err != nil {
-			tb.Fatalf("%s: %v", f, err)
+			return nil, fmt.Errorf("%s: %v", f, err)
 		}
 		v := vector{
 			Name:     strings.TrimPrefix(f, vectorDir+string(filepath.Separator)),
@@ -69,7 +79,7 @@ func loadVectors(tb testing.TB) []vector {
 		}
 		if raw.COSE != "" {
 			if v.COSE, err = hex.DecodeString(raw.COSE); err != nil {
-				tb.Fatalf("%s: COSE: %v", f, err)
+				return nil, fmt.Errorf("%s: COSE: %v", f, err)
 			}
 		}
 		keys := make(map[string]bool)
@@ -77,7 +87,9 @@ func loadVectors(tb testing.TB) []vector {
 			keys[k] = true
 		}
 		if raw.JSON == nil && raw.CBOR != "" {
-			keys = cborPayloadKeys(tb, v.Name, raw.CBOR)
+			if keys, err = cborPayloadKeys(raw.CBOR); err != nil {
+				return nil, fmt.Errorf("%s: CBOR: %v", f, err)
+			}
 		}
 		n := 0
 		for key, typ := range map[string]schemas.CertType{"v": schemas.TypeVaccination, "t": schemas.TypeTest, "r": schemas.TypeRecovery} {
@@ -90,20 +102,19 @@ func loadVectors(tb testing.TB) []vector {
 		}
 		out = append(out, v)
 	}
-	return out
+	return out, nil
 }
 
 // cborPayloadKeys returns the top-level keys of the DCC in a vector's CBOR
 // field, which holds either the DCC or the whole CWT claims map.
-func cborPayloadKeys(tb testing.TB, name, hexCBOR string) map[string]bool {
-	tb.Helper()
+func cborPayloadKeys(hexCBOR string) (map[string]bool, error) {
 	data, err := hex.DecodeString(hexCBOR)
 	if err != nil {
-		tb.Fatalf("%s: CBOR: %v", name, err)
+		return nil, err
 	}
 	var m map[any]any
 	if err := cbor.Unmarshal(data, &m); err != nil {
-		tb.Fatalf("%s: CBOR: %v", name, err)
+		return nil, err
 	}
 	if hc, ok := m[int64(-260)].(map[any]any); ok {
 		if dcc, ok := hc[uint64(1)].(map[any]any); ok {
@@ -116,7 +127,7 @@ func cborPayloadKeys(tb testing.TB, name, hexCBOR string) map[string]bool {
 			out[s] = true
 		}
 	}
-	return out
+	return out, nil
 }
 
 // vectorCertDER decodes a vector's certificate text independently of
