@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Certificate statuses.
+const (
+	CertCurrent    = "current"    // the person's one valid certificate
+	CertSuperseded = "superseded" // replaced by a newer one, and revoked
+	CertRevoked    = "revoked"    // withdrawn without a replacement
+)
+
+// Certificate is an issued certificate.
+type Certificate struct {
+	ID       int64
+	UVCI     string
+	PersonID int64
+	Status   string
+	// ContentHash is the SHA-256 of the payload's canonical encoding
+	// without its UVCI: equal hashes mean an identical certificate content.
+	ContentHash []byte
+	HC1         string
+	COSE        []byte
+	KID         []byte
+	// Payload is the DCC payload as JSON.
+	Payload   []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	IssuedBy  string
+	// HasPNG reports whether a rendered QR code is stored (see
+	// [Tx.CertificatePNG]).
+	HasPNG bool
+}
+
+const certCols = "id, uvci, person_id, status, content_hash, hc1, cose, kid, payload, issued_at, expires_at, issued_by, png IS NOT NULL"
+
+func scanCert(sc interface{ Scan(...any) error }) (*Certificate, error) {
+	var c Certificate
+	var issued, expires int64
+	var payload string
+	if err := sc.Scan(&c.ID, &c.UVCI, &c.PersonID, &c.Status, &c.ContentHash, &c.HC1, &c.COSE, &c.KID, &payload,
+		&issued, &expires, &c.IssuedBy, &c.HasPNG); err != nil {
+		return nil, err
+	}
+	c.Payload, c.IssuedAt, c.ExpiresAt = []byte(payload), fromMicros(issued), fromMicros(expires)
+	return &c, nil
+}
+
+func (t *Tx) scanCerts(ctx context.Context, q string, args ...any) ([]*Certificate, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Certificate
+	for rows.Next() {
+		c, err := scanCert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CurrentCertificates returns the current certificate of each of the
+// persons that has one.
+func (t *Tx) CurrentCertificates(ctx context.Context, personIDs []int64) (map[int64]*Certificate, error) {
+	out := make(map[int64]*Certificate, len(personIDs))
+	err := batches(len(personIDs), inBatch, func(start, end int) error {
+		cs, err := t.scanCerts(ctx, "SELECT "+certCols+" FROM certificates WHERE status = '"+CertCurrent+
+			"' AND person_id IN "+inList(end-start), anys(personIDs[start:end])...)
+		for _, c := range cs {
+			out[c.PersonID] = c
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read certificates: %w", err)
+	}
+	return out, nil
+}
+
+// CertificatesOfPerson returns every certificate of the person, newest
+// first.
+func (t *Tx) CertificatesOfPerson(ctx context.Context, personID int64) ([]*Certificate, error) {
+	cs, err := t.scanCerts(ctx, "SELECT "+certCols+" FROM certificates WHERE person_id = ? ORDER BY id DESC", personID)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read certificates: %w", err)
+	}
+	return cs, nil
+}
+
+// CertificateByUVCI returns the certificate with that UVCI.
+func (t *Tx) CertificateByUVCI(ctx context.Context, uvci string) (*Certificate, error) {
+	c, err := scanCert(t.queryRow(ctx, "SELECT "+certCols+" FROM certificates WHERE uvci = ?", uvci))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read certificate: %w", err)
+	}
+	return c, nil
+}
+
+// InsertCertificates inserts new certificates and sets their ID. At most
+// one current certificate per person may exist: a second one is
+// [ErrConflict] (after the retries of [Store.Write]).
+func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
+	ids, err := t.allocIDs(ctx, "certificates", len(cs))
+	if err != nil {
+		return fmt.Errorf("store: failed to allocate certificate ids: %w", err)
+	}
+	for i, c := range cs {
+		c.ID = ids[i]
+	}
+	return t.insertRows(ctx, "certificates", []string{"id", "uvci", "person_id", "status", "content_hash", "hc1",
+		"cose", "kid", "payload", "issued_at", "expires_at", "issued_by"},
+		len(cs), func(i int) []any {
+			c := cs[i]
+			return []any{c.ID, c.UVCI, c.PersonID, c.Status, c.ContentHash, c.HC1, c.COSE, c.KID, string(c.Payload),
+				micros(c.IssuedAt), micros(c.ExpiresAt), c.IssuedBy}
+		})
+}
+
+// EndCertificates moves current certificates to status (superseded or
+// revoked). A certificate that is no longer current is [ErrConflict]: some
+// other writer replaced it first.
+func (t *Tx) EndCertificates(ctx context.Context, ids []int64, status string) error {
+	for _, id := range ids {
+		n, err := t.execN(ctx, "UPDATE certificates SET status = ? WHERE id = ? AND status = '"+CertCurrent+"'", status, id)
+		if err != nil {
+			return fmt.Errorf("store: failed to end certificate: %w", err)
+		}
+		if n != 1 {
+			return ErrConflict
+		}
+	}
+	return nil
+}
+
+// CertificatePNG returns the stored QR code image of a certificate, nil if
+// none is stored yet.
+func (t *Tx) CertificatePNG(ctx context.Context, id int64) ([]byte, error) {
+	var png []byte
+	err := t.queryRow(ctx, "SELECT png FROM certificates WHERE id = ?", id).Scan(&png)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read certificate image: %w", err)
+	}
+	return png, nil
+}
+
+// SetCertificatePNG stores the QR code image of a certificate unless one is
+// stored already, and returns the stored image.
+func (t *Tx) SetCertificatePNG(ctx context.Context, id int64, png []byte) ([]byte, error) {
+	if _, err := t.exec(ctx, "UPDATE certificates SET png = ? WHERE id = ? AND png IS NULL", png, id); err != nil {
+		return nil, fmt.Errorf("store: failed to store certificate image: %w", err)
+	}
+	return t.CertificatePNG(ctx, id)
+}
+
+// Revocation is a revoked certificate's entry in the revocation list.
+type Revocation struct {
+	ID            int64
+	CertificateID int64
+	UVCI          string
+	Reason        string
+	RevokedAt     time.Time
+	RevokedBy     string
+}
+
+// InsertRevocations appends to the revocation list.
+func (t *Tx) InsertRevocations(ctx context.Context, rs []*Revocation) error {
+	return t.insertRows(ctx, "revocations", []string{"certificate_id", "uvci", "reason", "revoked_at", "revoked_by"},
+		len(rs), func(i int) []any {
+			r := rs[i]
+			return []any{r.CertificateID, r.UVCI, r.Reason, micros(r.RevokedAt), r.RevokedBy}
+		})
+}
+
+// Revocations returns up to limit revocations made at or after since, in
+// the order they were made, starting after the revocation with id afterID
+// (0: from the start).
+func (t *Tx) Revocations(ctx context.Context, since time.Time, afterID int64, limit int) ([]*Revocation, error) {
+	rows, err := t.query(ctx, `SELECT id, certificate_id, uvci, reason, revoked_at, revoked_by FROM revocations
+		WHERE revoked_at >= ? AND id > ? ORDER BY id LIMIT ?`, micros(since), afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read revocations: %w", err)
+	}
+	defer rows.Close()
+	var out []*Revocation
+	for rows.Next() {
+		var r Revocation
+		var at int64
+		if err := rows.Scan(&r.ID, &r.CertificateID, &r.UVCI, &r.Reason, &at, &r.RevokedBy); err != nil {
+			return nil, fmt.Errorf("store: failed to read revocations: %w", err)
+		}
+		r.RevokedAt = fromMicros(at)
+		out = append(out, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: failed to read revocations: %w", err)
+	}
+	return out, nil
+}
+
+// Pending is a person waiting for issuance; Seq identifies the change that
+// put them there.
+type Pending struct {
+	PersonID int64
+	Seq      int64
+}
+
+// MarkPending records that the persons' finalised records changed at the
+// given time, so their certificate must be (re)computed.
+func (t *Tx) MarkPending(ctx context.Context, personIDs []int64, at time.Time) error {
+	return batches(len(personIDs), inBatch, func(start, end int) error {
+		ids := anys(personIDs[start:end])
+		if _, err := t.exec(ctx, "UPDATE persons SET rev = rev + 1 WHERE id IN "+inList(len(ids)), ids...); err != nil {
+			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
+		}
+		_, err := t.exec(ctx, "INSERT INTO pending_issuance (person_id, seq, since) SELECT id, rev, ? FROM persons WHERE id IN "+
+			inList(len(ids))+" ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq", append([]any{micros(at)}, ids...)...)
+		if err != nil {
+			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
+		}
+		return nil
+	})
+}
+
+// PendingOf returns the pending-issuance markers of the persons that have
+// one.
+func (t *Tx) PendingOf(ctx context.Context, personIDs []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	err := batches(len(personIDs), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT person_id, seq FROM pending_issuance WHERE person_id IN "+inList(end-start),
+			anys(personIDs[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p, seq int64
+			if err := rows.Scan(&p, &seq); err != nil {
+				return err
+			}
+			out[p] = seq
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read pending issuance: %w", err)
+	}
+	return out, nil
+}
+
+// PendingAfter returns up to limit persons waiting for issuance whose key
+// is greater than afterPersonID, in key order.
+func (t *Tx) PendingAfter(ctx context.Context, afterPersonID int64, limit int) ([]Pending, error) {
+	rows, err := t.query(ctx, "SELECT person_id, seq FROM pending_issuance WHERE person_id > ? ORDER BY person_id LIMIT ?",
+		afterPersonID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read pending issuance: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		if err := rows.Scan(&p.PersonID, &p.Seq); err != nil {
+			return nil, fmt.Errorf("store: failed to read pending issuance: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ClearPending removes the person's pending-issuance marker if it is still
+// the one read (seq): a change made meanwhile keeps the person pending.
+func (t *Tx) ClearPending(ctx context.Context, p Pending) error {
+	if _, err := t.exec(ctx, "DELETE FROM pending_issuance WHERE person_id = ? AND seq = ?", p.PersonID, p.Seq); err != nil {
+		return fmt.Errorf("store: failed to clear pending issuance: %w", err)
+	}
+	return nil
+}

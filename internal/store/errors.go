@@ -1,0 +1,18 @@
+package store
+
+import "errors"
+
+var (
+	// ErrBadURL reports a database URL that is neither a SQLite path nor a
+	// postgres:// URL.
+	ErrBadURL = errors.New("store: unsupported database url")
+	// ErrSchemaVersion reports a database migrated by a newer vaxcert than
+	// this one: running would risk writing data the newer schema forbids.
+	ErrSchemaVersion = errors.New("store: database schema is newer than this program")
+	// ErrNotFound reports a row that does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict reports a write that lost a race with another writer or
+	// would break a uniqueness rule (one current certificate per person, one
+	// record per site and record id, …), after the retries of [Store.Write].
+	ErrConflict = errors.New("store: conflicting write")
+)

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Person is a certificate holder. ID is the surrogate key used in every
+// other table, in audit subjects and in logs; NationalID is personal data.
+type Person struct {
+	ID         int64
+	NationalID string
+	FamilyName string
+	GivenName  string
+	BirthDate  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+const personCols = "id, national_id, family_name, given_name, birth_date, created_at, updated_at"
+
+func scanPerson(sc interface{ Scan(...any) error }) (*Person, error) {
+	var p Person
+	var created, updated int64
+	if err := sc.Scan(&p.ID, &p.NationalID, &p.FamilyName, &p.GivenName, &p.BirthDate, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &p, nil
+}
+
+// Person returns the person with surrogate key id.
+func (t *Tx) Person(ctx context.Context, id int64) (*Person, error) {
+	p, err := scanPerson(t.queryRow(ctx, "SELECT "+personCols+" FROM persons WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read person: %w", err)
+	}
+	return p, nil
+}
+
+// PersonByNationalID returns the person with that national ID number.
+func (t *Tx) PersonByNationalID(ctx context.Context, nationalID string) (*Person, error) {
+	p, err := scanPerson(t.queryRow(ctx, "SELECT "+personCols+" FROM persons WHERE national_id = ?", nationalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read person: %w", err)
+	}
+	return p, nil
+}
+
+// PersonsByNationalID returns the known persons among nationalIDs, keyed by
+// national ID number.
+func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string) (map[string]*Person, error) {
+	out := make(map[string]*Person, len(nationalIDs))
+	err := batches(len(nationalIDs), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE national_id IN "+inList(end-start),
+			anys(nationalIDs[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPerson(rows)
+			if err != nil {
+				return err
+			}
+			out[p.NationalID] = p
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read persons: %w", err)
+	}
+	return out, nil
+}
+
+// PersonsByID returns the persons with the given surrogate keys.
+func (t *Tx) PersonsByID(ctx context.Context, ids []int64) (map[int64]*Person, error) {
+	out := make(map[int64]*Person, len(ids))
+	err := batches(len(ids), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE id IN "+inList(end-start),
+			anys(ids[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPerson(rows)
+			if err != nil {
+				return err
+			}
+			out[p.ID] = p
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read persons: %w", err)
+	}
+	return out, nil
+}
+
+// InsertPersons inserts new persons and sets their ID.
+func (t *Tx) InsertPersons(ctx context.Context, ps []*Person) error {
+	ids, err := t.allocIDs(ctx, "persons", len(ps))
+	if err != nil {
+		return fmt.Errorf("store: failed to allocate person ids: %w", err)
+	}
+	for i, p := range ps {
+		p.ID = ids[i]
+	}
+	return t.insertRows(ctx, "persons",
+		[]string{"id", "national_id", "family_name", "given_name", "birth_date", "created_at", "updated_at"},
+		len(ps), func(i int) []any {
+			p := ps[i]
+			return []any{p.ID, p.NationalID, p.FamilyName, p.GivenName, p.BirthDate, micros(p.CreatedAt), micros(p.UpdatedAt)}
+		})
+}
+
+// UpdatePerson stores p's names and birth date.
+func (t *Tx) UpdatePerson(ctx context.Context, p *Person) error {
+	n, err := t.execN(ctx, "UPDATE persons SET family_name = ?, given_name = ?, birth_date = ?, updated_at = ? WHERE id = ?",
+		p.FamilyName, p.GivenName, p.BirthDate, micros(p.UpdatedAt), p.ID)
+	if err != nil {
+		return fmt.Errorf("store: failed to update person: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// LockPersons holds the persons' rows until the transaction ends, so that
+// concurrent writers touching the same person's records (on PostgreSQL)
+// re-evaluate them one after the other. On SQLite the single writer already
+// serialises every write transaction.
+func (t *Tx) LockPersons(ctx context.Context, ids []int64) error {
+	if !t.s.d.postgres || len(ids) == 0 {
+		return nil
+	}
+	err := batches(len(ids), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT id FROM persons WHERE id IN "+inList(end-start)+" ORDER BY id"+t.s.d.lockClause(),
+			anys(ids[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("store: failed to lock persons: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,356 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+)
+
+// DefaultFile is the SQLite file name under the data folder.
+const DefaultFile = "vaxcert.db"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// writeAttempts bounds the retries of a write transaction that hit a lock,
+// a serialization failure or a unique-constraint race.
+const writeAttempts = 4
+
+// Store is the issuer service's database. It is safe for concurrent use.
+type Store struct {
+	d     *dialect
+	write *sql.DB // SQLite: one connection, BEGIN IMMEDIATE
+	read  *sql.DB // SQLite: read-only connections; PostgreSQL: same as write
+
+	rebound sync.Map // query -> PostgreSQL form
+}
+
+// Open opens the database at url and applies any pending migrations.
+//
+// url is "postgres://…" (or "postgresql://…") for PostgreSQL via pgx, or a
+// SQLite file: "sqlite:///abs/path/vaxcert.db" or a bare path. SQLite runs in
+// WAL mode with foreign keys on, synchronous=FULL (a commit survives a power
+// loss) and a single writer connection whose transactions begin IMMEDIATE,
+// next to a pool of read-only connections.
+func Open(ctx context.Context, url string) (*Store, error) {
+	d, dsn, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{d: d}
+	if d.postgres {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: failed to open database: %w", err)
+		}
+		db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+		db.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		s.write, s.read = db, db
+	} else {
+		w, err := sql.Open("sqlite", sqliteDSN(dsn, false))
+		if err != nil {
+			return nil, fmt.Errorf("store: failed to open database: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		s.write = w
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: failed to connect: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if !d.postgres {
+		// Opened after the migration so the file is already in WAL mode.
+		r, err := sql.Open("sqlite", sqliteDSN(dsn, true))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: failed to open database: %w", err)
+		}
+		n := 2 * runtime.GOMAXPROCS(0)
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		s.read = r
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var err error
+	if s.read != nil && s.read != s.write {
+		err = s.read.Close()
+	}
+	if s.write != nil {
+		err = errors.Join(err, s.write.Close())
+	}
+	return err
+}
+
+// Engine reports "sqlite" or "postgres".
+func (s *Store) Engine() string { return s.d.name }
+
+// Tx is one database transaction. Its methods are the service's queries.
+// A Tx is not safe for concurrent use and is only valid inside the function
+// given to [Store.Read] or [Store.Write].
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// Read runs fn in a read-only transaction that sees one consistent snapshot.
+func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d.postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.read.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("store: failed to begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: failed to commit: %w", err)
+	}
+	return nil
+}
+
+// Write runs fn in a write transaction and commits it if fn returns nil;
+// otherwise nothing fn wrote is kept. When the database reports a lock, a
+// serialization failure or a unique-constraint race, the whole transaction
+// is retried (fn must therefore only have effects through tx, or reset its
+// own state on entry); a race that persists is [ErrConflict].
+func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.writeOnce(ctx, fn)
+		kind := classify(err)
+		if err == nil || kind == errOther {
+			return err
+		}
+		if attempt == writeAttempts {
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: failed to begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: failed to commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) sql(q string) string {
+	if !s.d.postgres {
+		return q
+	}
+	if v, ok := s.rebound.Load(q); ok {
+		return v.(string)
+	}
+	r := s.d.rebind(q)
+	s.rebound.Store(q, r)
+	return r
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.s.sql(q), args...)
+}
+
+func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.s.sql(q), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.s.sql(q), args...)
+}
+
+// execN runs an UPDATE or DELETE and reports the rows it changed.
+func (t *Tx) execN(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// insertRows inserts n rows into table with one multi-row INSERT per
+// parameter-limited batch; row(i) returns the values of row i in cols order.
+func (t *Tx) insertRows(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
+	per := t.s.d.maxParams / len(cols)
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		var b strings.Builder
+		b.Grow(len(head) + (end-start)*(len(one)+1))
+		b.WriteString(head)
+		args := make([]any, 0, (end-start)*len(cols))
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			b.WriteString(one)
+			args = append(args, row(i)...)
+		}
+		if _, err := t.tx.ExecContext(ctx, t.s.d.rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("store: failed to insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// inList returns "(?,?,…)" for n values.
+func inList(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+}
+
+// batches calls fn for consecutive index ranges of at most size elements.
+func batches(n, size int, fn func(start, end int) error) error {
+	for start := 0; start < n; start += size {
+		if err := fn(start, min(start+size, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inBatch is the number of values bound to one IN list.
+const inBatch = 1000
+
+func anys[T any](v []T) []any {
+	a := make([]any, len(v))
+	for i := range v {
+		a[i] = v[i]
+	}
+	return a
+}
+
+// micros and fromMicros convert times to and from the stored form.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromNullMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(t), Valid: true}
+}
+
+// migrate applies the embedded migrations newer than the database's
+// version, in one transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("store: failed to list migrations: %w", err)
+	}
+	sort.Strings(files)
+	return s.Write(ctx, func(tx *Tx) error {
+		if s.d.postgres {
+			// Two processes starting at once must not both migrate.
+			if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(7262700)"); err != nil {
+				return fmt.Errorf("store: failed to lock for migration: %w", err)
+			}
+		}
+		if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("store: failed to create schema_migrations: %w", err)
+		}
+		var current int
+		if err := tx.queryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return fmt.Errorf("store: failed to read schema version: %w", err)
+		}
+		if current > len(files) {
+			return fmt.Errorf("%w: database version %d, known %d", ErrSchemaVersion, current, len(files))
+		}
+		for _, f := range files {
+			name := strings.TrimPrefix(f, "migrations/")
+			version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("store: bad migration name %s", name)
+			}
+			if version <= current {
+				continue
+			}
+			body, err := migrations.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("store: failed to read migration %s: %w", name, err)
+			}
+			for _, stmt := range splitSQL(s.d.expandMigration(string(body))) {
+				if _, err := tx.exec(ctx, stmt); err != nil {
+					return fmt.Errorf("store: failed to apply migration %s: %w", name, err)
+				}
+			}
+			if _, err := tx.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				version, name, micros(time.Now())); err != nil {
+				return fmt.Errorf("store: failed to record migration %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// splitSQL drops comment lines and splits a script at semicolons that end
+// a line.
+func splitSQL(script string) []string {
+	var out []string
+	var b strings.Builder
+	for _, line := range strings.Split(script, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			if stmt := strings.TrimSpace(b.String()); stmt != ";" {
+				out = append(out, stmt)
+			}
+			b.Reset()
+		}
+	}
+	if stmt := strings.TrimSpace(b.String()); stmt != "" {
+		out = append(out, stmt)
+	}
+	return out
+}

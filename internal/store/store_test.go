@@ -1,0 +1,228 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/internal/store/storetest"
+	"github.com/vaxcert/vaxcert/issuer"
+)
+
+var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func TestOpenURL(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		url     string
+		wantErr error
+	}{
+		{"bare path", filepath.Join(dir, "a.db"), nil},
+		{"sqlite url", "sqlite://" + filepath.Join(dir, "b.db"), nil},
+		{"sqlite url with host", "sqlite://host/x.db", store.ErrBadURL},
+		{"sqlite url with query", "sqlite://" + filepath.Join(dir, "c.db") + "?x=1", store.ErrBadURL},
+		{"empty", "", store.ErrBadURL},
+		{"other scheme", "mysql://localhost/x", store.ErrBadURL},
+		{"path with query", filepath.Join(dir, "d.db") + "?mode=memory", store.ErrBadURL},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.Open(context.Background(), tc.url)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Open(%q) error = %v, want %v", tc.url, err, tc.wantErr)
+			}
+			if err == nil {
+				if got := s.Engine(); got != "sqlite" {
+					t.Errorf("Engine() = %q, want sqlite", got)
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			url := storetest.URL(t, engine)
+			ctx := context.Background()
+			for i := range 2 {
+				s, err := store.Open(ctx, url)
+				if err != nil {
+					t.Fatalf("open #%d: %v", i+1, err)
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+func TestWriteRollsBack(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertPersons(ctx, []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Write error = %v, want boom", err)
+		}
+		err = s.Read(ctx, func(tx *store.Tx) error {
+			_, err := tx.PersonByNationalID(ctx, "001090000001")
+			return err
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("person after rollback: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestOneCurrentCertificate(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var person int64
+		if err := s.Write(ctx, func(tx *store.Tx) error {
+			p := &store.Person{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}
+			if err := tx.InsertPersons(ctx, []*store.Person{p}); err != nil {
+				return err
+			}
+			person = p.ID
+			return tx.InsertCertificates(ctx, []*store.Certificate{cert(person, "URN:UVCI:01:VN:A")})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			return tx.InsertCertificates(ctx, []*store.Certificate{cert(person, "URN:UVCI:01:VN:B")})
+		})
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second current certificate: err = %v, want ErrConflict", err)
+		}
+	})
+}
+
+func cert(person int64, uvci string) *store.Certificate {
+	return &store.Certificate{UVCI: uvci, PersonID: person, Status: store.CertCurrent, ContentHash: []byte{1},
+		HC1: "HC1:x", COSE: []byte{2}, KID: []byte{3}, Payload: []byte("{}"), IssuedAt: now, ExpiresAt: now.AddDate(1, 0, 0)}
+}
+
+func TestPendingSeqGuard(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var p int64
+		var first []store.Pending
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}}
+			if err := tx.InsertPersons(ctx, ps); err != nil {
+				return err
+			}
+			p = ps[0].ID
+			if err := tx.MarkPending(ctx, []int64{p}, now); err != nil {
+				return err
+			}
+			var err error
+			first, err = tx.PendingAfter(ctx, 0, 10)
+			if err != nil {
+				return err
+			}
+			// A change after first was read: clearing the old marker must
+			// keep the person pending.
+			if err := tx.MarkPending(ctx, []int64{p}, now); err != nil {
+				return err
+			}
+			return tx.ClearPending(ctx, first[0])
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []store.Pending
+		if err := s.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			left, err = tx.PendingAfter(ctx, 0, 10)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 1 || left[0].PersonID != p || left[0].Seq == first[0].Seq {
+			t.Fatalf("pending after stale clear = %+v, want person %d with a newer seq than %d", left, p, first[0].Seq)
+		}
+	})
+}
+
+func TestShotKey(t *testing.T) {
+	base := store.ShotKey(1, "EU/1/20/1528", "AB12", "2021-09-01", 2)
+	tests := []struct {
+		name string
+		key  string
+		same bool
+	}{
+		{"lot case and spaces", store.ShotKey(1, "EU/1/20/1528", " ab12 ", "2021-09-01", 2), true},
+		{"other person", store.ShotKey(2, "EU/1/20/1528", "AB12", "2021-09-01", 2), false},
+		{"other product", store.ShotKey(1, "EU/1/20/1507", "AB12", "2021-09-01", 2), false},
+		{"other lot", store.ShotKey(1, "EU/1/20/1528", "AB13", "2021-09-01", 2), false},
+		{"other date", store.ShotKey(1, "EU/1/20/1528", "AB12", "2021-09-02", 2), false},
+		{"other dose", store.ShotKey(1, "EU/1/20/1528", "AB12", "2021-09-01", 3), false},
+		{"no field bleed", store.ShotKey(1, "EU/1/20/1528A", "B12", "2021-09-01", 2), false},
+	}
+	for _, tc := range tests {
+		if got := tc.key == base; got != tc.same {
+			t.Errorf("%s: same key = %v, want %v", tc.name, got, tc.same)
+		}
+	}
+}
+
+func TestDoseRevisionHistory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		key := store.RecordKey{Site: "S1", RecordID: "R1"}
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}}
+			if err := tx.InsertPersons(ctx, ps); err != nil {
+				return err
+			}
+			ids, err := tx.NewDoseIDs(ctx, 1)
+			if err != nil {
+				return err
+			}
+			d := &store.Dose{ID: ids[0], PersonID: ps[0].ID, Version: 1, ChangedAt: now, ChangedBy: "a",
+				Dose: issuer.Dose{Site: key.Site, RecordID: key.RecordID, Product: "P", Lot: "L1", DoseNumber: 1,
+					SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: issuer.StatusDraft}}
+			if err := tx.InsertDoses(ctx, []*store.Dose{d}); err != nil {
+				return err
+			}
+			next := *d
+			next.Version, next.Lot, next.Reason = 2, "L2", "typo"
+			if err := tx.ReviseDoses(ctx, []*store.Dose{d}, []*store.Dose{&next}); err != nil {
+				return err
+			}
+			// A stale revision (version 1 again) must fail.
+			stale := *d
+			stale.Version = 2
+			if err := tx.ReviseDoses(ctx, []*store.Dose{d}, []*store.Dose{&stale}); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("stale revision: err = %v, want ErrConflict", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hist []*store.Dose
+		if err := s.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			hist, err = tx.DoseHistory(ctx, key)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) != 2 || hist[0].Version != 1 || hist[0].Lot != "L1" || hist[1].Version != 2 || hist[1].Lot != "L2" ||
+			hist[1].Reason != "typo" {
+			t.Fatalf("history = %+v, want v1 L1 then v2 L2 (typo)", hist)
+		}
+	})
+}
