@@ -1,0 +1,74 @@
+# vaxcert developer targets. "make help" lists them.
+
+SHELL     := /bin/bash
+GO        ?= go
+BIN       := bin/vaxcert
+DATA      := data
+KEYS      := $(DATA)/keys
+FUZZTIME  ?= 20s
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS   := -X main.version=$(VERSION)
+# Pinned: staticcheck v0.8.2 (2026.1.x) supports Go 1.26.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Tests that run the EU test vectors (../shared/testdata/dgc).
+CONFORMANCE_RUN ?= Conformance|Vector
+
+.PHONY: help run demo build test race conformance fuzz bench lint clean
+
+help:
+	@echo "make run          the demo (for now): keys, issue examples/record.json, QR PNG, verify"
+	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
+	@echo "make race         go test -race ./..."
+	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
+	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
+	@echo "make bench        benchmarks"
+	@echo "make lint         go vet, gofmt, staticcheck"
+	@echo "make build        $(BIN)"
+	@echo "make clean        remove $(BIN) and the demo outputs (keeps $(KEYS))"
+
+run: demo
+
+# demo: create demo keys once, issue the example record, write the QR PNG,
+# and verify the HC1 text against the demo keys.
+demo: build
+	@mkdir -p $(DATA)
+	@if [ -f $(KEYS)/dsc.pem ]; then echo "using existing keys in $(KEYS)"; \
+	 else ./$(BIN) keys init --dir $(KEYS) --country VN; fi
+	./$(BIN) issue --keys $(KEYS) --record examples/record.json --png $(DATA)/demo-qr.png > $(DATA)/demo-hc1.txt
+	@echo "HC1 text ($(DATA)/demo-hc1.txt):"
+	@cat $(DATA)/demo-hc1.txt
+	@echo "QR code: $(DATA)/demo-qr.png"
+	@echo
+	./$(BIN) verify --trust-dir $(KEYS) < $(DATA)/demo-hc1.txt
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vaxcert
+
+test:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./...
+
+conformance:
+	VAXCERT_REQUIRE_VECTORS=1 $(GO) test -count=1 -run '$(CONFORMANCE_RUN)' ./...
+
+# Runs each fuzz target (found with go test -list) for FUZZTIME.
+fuzz:
+	@set -euo pipefail; $(GO) test -list '^Fuzz' ./... | \
+	  awk '/^Fuzz/ { f[n++] = $$1 } /^ok / { for (i = 0; i < n; i++) print $$2, f[i]; n = 0 }' | \
+	  while read -r pkg target; do \
+	    echo "== $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	  done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
+
+clean:
+	rm -rf bin $(DATA)/demo-qr.png $(DATA)/demo-hc1.txt
