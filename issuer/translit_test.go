@@ -116,8 +116,8 @@ func TestTransliterate(t *testing.T) {
 	}
 }
 
-// TestTransliterateNormalForms checks that decomposed (NFD) and compatibility
-// forms of every table input give the NFC result.
+// TestTransliterateNormalForms checks that the decomposed (NFD) and composed
+// (NFC) forms of every table input give the same result.
 func TestTransliterateNormalForms(t *testing.T) {
 	for _, tc := range transliterateTests {
 		for _, f := range []norm.Form{norm.NFD, norm.NFC} {
