@@ -1,0 +1,98 @@
+// Package rfc3339 checks the two JSON Schema formats the DCC schema uses,
+// "date" (RFC 3339 full-date) and "date-time" (RFC 3339 date-time). Both
+// validators of package schemas use these functions, so they read the formats
+// the same way.
+//
+// Reference: https://www.rfc-editor.org/rfc/rfc3339#section-5.6
+package rfc3339
+
+// IsDate reports whether s is an RFC 3339 full-date, YYYY-MM-DD, naming a day
+// that exists in the proleptic Gregorian calendar.
+func IsDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	return day <= daysIn(month, year)
+}
+
+// IsDateTime reports whether s is an RFC 3339 date-time:
+// full-date "T" hh:mm:ss[.frac] ("Z" / ("+" / "-") hh:mm). "T" and "Z" may be
+// lower case. Second 60 is accepted only where it is a leap second, that is
+// at 23:59 UTC once the offset is applied.
+func IsDateTime(s string) bool {
+	// Shortest form: YYYY-MM-DDThh:mm:ssZ.
+	if len(s) < 20 || (s[10] != 'T' && s[10] != 't') || !IsDate(s[:10]) {
+		return false
+	}
+	t := s[11:]
+	if t[2] != ':' || t[5] != ':' {
+		return false
+	}
+	hour, ok1 := digits(t[0:2])
+	minute, ok2 := digits(t[3:5])
+	sec, ok3 := digits(t[6:8])
+	if !ok1 || !ok2 || !ok3 || hour > 23 || minute > 59 || sec > 60 {
+		return false
+	}
+	t = t[8:]
+	if len(t) > 0 && t[0] == '.' {
+		n := 1
+		for n < len(t) && t[n] >= '0' && t[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		t = t[n:]
+	}
+	utc := hour*60 + minute
+	switch {
+	case t == "Z" || t == "z":
+	case len(t) == 6 && (t[0] == '+' || t[0] == '-') && t[3] == ':':
+		oh, ok1 := digits(t[1:3])
+		om, ok2 := digits(t[4:6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return false
+		}
+		off := oh*60 + om
+		if t[0] == '+' {
+			off = -off
+		}
+		utc = (utc + off + 24*60) % (24 * 60)
+	default:
+		return false
+	}
+	return sec < 60 || utc == 23*60+59
+}
+
+// digits parses s, which must consist of ASCII digits only.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
