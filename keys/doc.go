@@ -4,9 +4,9 @@
 // certificate types a DSC may sign, and the generation of a CSCA and its DSCs
 // for issuers and tests.
 //
-// keys imports only the standard library (and the light schemas package for
-// [schemas.CertType]): it does no file or network I/O, so a verifier embedded
-// in a phone app can use it. Reading and writing key files lives in
+// keys imports only the standard library, internal/limits and the light
+// schemas package (for [schemas.CertType]): it does no file or network I/O,
+// so a verifier embedded in a phone app can use it. Reading and writing key files lives in
 // [github.com/vaxcert/vaxcert/keys/keyfile].
 //
 // # Trust model
@@ -15,7 +15,10 @@
 // trusts DSCs, not CSCAs: a [TrustList] holds DSCs and is looked up by the kid
 // found in a COSE header ([TrustList.Lookup]). A kid is only 8 bytes, so
 // several DSCs may share one and Lookup returns them all; a verifier must try
-// each. Revocation of a DSC is by omission from the list.
+// each. Revocation of a DSC is by omission from the list. A certificate whose
+// KeyUsage extension excludes digitalSignature, such as a CSCA, is refused
+// ([ErrNotSigner]). keys does not check that a DSC chains to a CSCA: whoever
+// builds the list vets its certificates, as the EU gateway does.
 //
 // The signature algorithm comes from the trusted side: [NewTrustEntry] derives
 // it from the DSC's key alone ([AlgorithmFor]): ECDSA P-256 gives ES256, RSA
