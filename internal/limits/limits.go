@@ -49,6 +49,13 @@ const (
 	MaxAPIBody = 64 << 10
 	// MaxPhoto bounds a photo attached to a correction request.
 	MaxPhoto = 5 << 20
+	// MaxRecordField bounds each text field of an uploaded dose record that
+	// the DCC schema does not bound itself (site, record_id, lot): 80
+	// characters, the schema's limit for its own text fields.
+	MaxRecordField = 80
+	// MaxCorrectionText bounds the free-text description of a citizen's
+	// correction request, in bytes.
+	MaxCorrectionText = 4 << 10
 
 	// MaxJWKS bounds the identity provider's JWK Set document. A JWKS holds
 	// a handful of public keys (an RSA-4096 JWK is under 1 KiB).
