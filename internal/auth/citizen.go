@@ -180,6 +180,12 @@ func (v *CitizenVerifier) Verify(token string) (Citizen, error) {
 	if err := jwt.Validate(tok, v.validateOpts...); err != nil {
 		return Citizen{}, classifyValidateError(err)
 	}
+	// jwx skips its "exp" check when exp is 0 (it treats it as absent),
+	// and the required-claim check only tests presence: refuse it here.
+	exp := tok.Expiration()
+	if exp.Unix() <= 0 {
+		return Citizen{}, fail(ReasonExpired, "")
+	}
 	sub := tok.Subject()
 	if sub == "" {
 		return Citizen{}, fail(ReasonBadSubject, "missing sub")
@@ -187,7 +193,7 @@ func (v *CitizenVerifier) Verify(token string) (Citizen, error) {
 	if !validNationalID(sub) {
 		return Citizen{}, fail(ReasonBadSubject, "sub is not a 12-digit cccd or 9-digit cmnd number")
 	}
-	return Citizen{ID: sub, Expires: tok.Expiration()}, nil
+	return Citizen{ID: sub, Expires: exp}, nil
 }
 
 func classifyParseError(err error) *Error {

@@ -101,6 +101,8 @@ func TestVerify(t *testing.T) {
 		{name: "unencoded payload header", token: signJWTHeaders(t, jwa.ES256, k.ec, map[string]any{"kid": "ec-1", "b64": true}, validClaims()), wantErr: ReasonMalformed},
 
 		{name: "expired", token: es256(t, claimsWith(map[string]any{"exp": testNow.Add(-61 * time.Second).Unix()})), wantErr: ReasonExpired},
+		{name: "exp zero", token: es256(t, claimsWith(map[string]any{"exp": 0})), wantErr: ReasonExpired},
+		{name: "exp negative", token: es256(t, claimsWith(map[string]any{"exp": -1})), wantErr: ReasonMalformed},
 		{name: "nbf in the future", token: es256(t, claimsWith(map[string]any{"nbf": testNow.Add(2 * time.Minute).Unix()})), wantErr: ReasonNotYetValid},
 		{name: "iat in the future", token: es256(t, claimsWith(map[string]any{"iat": testNow.Add(2 * time.Minute).Unix(), "nbf": nil})), wantErr: ReasonNotYetValid},
 		{name: "wrong issuer", token: es256(t, claimsWith(map[string]any{"iss": "https://evil.example"})), wantErr: ReasonWrongIssuer},

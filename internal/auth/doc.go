@@ -59,5 +59,6 @@
 // and a token must be three canonical base64url segments before jwx sees
 // it, so each accepted token has exactly one spelling.
 //
-// All exported functions and types are safe for concurrent use.
+// All exported functions and types are safe for concurrent use, except
+// [GenerateDevIdentity] on one directory.
 package auth

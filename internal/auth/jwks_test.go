@@ -90,7 +90,7 @@ func TestParseJWKSCandidates(t *testing.T) {
 		ec1,
 		ec1, // exact duplicate: merged
 		jwkJSON(t, &k.ec.PublicKey, map[string]any{"kid": "ec-1", "alg": "ES256", "use": "sig"}), // same key, alg stated: merged
-		jwkJSON(t, &k.ecSameKID.PublicKey, map[string]any{"kid": "ec-1"}),                         // different key, same kid: kept
+		jwkJSON(t, &k.ecSameKID.PublicKey, map[string]any{"kid": "ec-1"}),                        // different key, same kid: kept
 		jwkJSON(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa"}),
 		jwkJSON(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa", "alg": "PS256"}), // same key, other alg: kept
 	))
