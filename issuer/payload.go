@@ -67,9 +67,10 @@ type PayloadOptions struct {
 // The certificate covers the latest dose, the one with the highest
 // dose_number: dn, sd (a booster may have dn > sd), dt, co, mp, ma, and vp
 // from the product. Names are NFC-normalised and trimmed, with fnt and gnt
-// from [Transliterate]. ci is [DeriveUVCI] over the person ID and the whole
-// merged set of finalised doses, so the same finalised doses give the same
-// UVCI in any order and with any drafts. Finally the payload is validated
+// from [Transliterate]. ci is [DeriveUVCI] over the person ID, the holder
+// fields and the whole merged set of finalised doses, so the same finalised
+// doses give the same UVCI in any order and with any drafts, and any
+// correction of the certificate's content gives a new one. Finally the payload is validated
 // against the schema and value sets; a failure is a FieldError with Field
 // "payload" wrapping the schemas error.
 //
@@ -134,7 +135,7 @@ func BuildPayload(rec Record, opts PayloadOptions) (*schemas.DCC, error) {
 			DT: last.Date,
 			CO: last.Country,
 			IS: opts.Issuer,
-			CI: DeriveUVCI(opts.UVCISecret, opts.Country, id, doseKey(shots)),
+			CI: DeriveUVCI(opts.UVCISecret, opts.Country, id, contentKey(fn, gn, p.BirthDate, opts.Issuer)+doseKey(shots)),
 		}},
 	}
 	if err := dcc.Validate(vs); err != nil {
@@ -348,6 +349,21 @@ func digits(s string) (int, bool) {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n, true
+}
+
+// contentKey is the canonical form of the holder fields that appear in the
+// certificate. They are part of the UVCI's input so that a corrected name
+// or birth date gives a new UVCI: revoking the old certificate's UVCI must
+// never revoke its replacement.
+func contentKey(fields ...string) string {
+	var b strings.Builder
+	for _, f := range fields {
+		b.WriteString(strconv.Itoa(len(f)))
+		b.WriteByte(':')
+		b.WriteString(f)
+	}
+	b.WriteByte('|')
+	return b.String()
 }
 
 // doseKey is the canonical form of the merged finalised doses, in dose-number

@@ -1,6 +1,7 @@
 package hcert
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"time"
@@ -24,7 +25,6 @@ const (
 
 var (
 	decMode       cbor.DecMode // strict mode for claims
-	decModeStruct cbor.DecMode // strict mode for the DCC struct: unknown fields rejected
 	encMode       cbor.EncMode // Core Deterministic Encoding
 )
 
@@ -44,10 +44,6 @@ func init() {
 	}
 	var err error
 	if decMode, err = opts.DecMode(); err != nil {
-		panic(err)
-	}
-	opts.ExtraReturnErrors = cbor.ExtraDecErrorUnknownField
-	if decModeStruct, err = opts.DecMode(); err != nil {
 		panic(err)
 	}
 	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
@@ -128,19 +124,29 @@ func DecodeClaims(b []byte) (*Claims, error) {
 	return c, nil
 }
 
-// DecodeDCC decodes the eu_dcc_v1 object into the schema's Go type. It
-// fails with [ErrCWT] when the object does not fit the type (unknown
-// fields, wrong types); callers that must still report on such payloads use
-// [DecodeGeneric].
+// DecodeDCC decodes the eu_dcc_v1 object into the schema's Go type.
+// Members the type does not define are ignored, as the schema allows them
+// (it has no "additionalProperties": false). It fails with [ErrCWT] when a
+// member has the wrong type; callers that must still report on such
+// payloads use [DecodeGeneric]. Note that a CBOR null decodes as the zero
+// value: callers that must tell null from absent check [MayHoldNull].
 func DecodeDCC(raw []byte) (*schemas.DCC, error) {
 	if len(raw) == 0 || raw[0]>>5 != 5 {
 		return nil, fmt.Errorf("%w: eu_dcc_v1 is not a CBOR map", ErrCWT)
 	}
 	d := new(schemas.DCC)
-	if err := decModeStruct.Unmarshal(raw, d); err != nil {
+	if err := decMode.Unmarshal(raw, d); err != nil {
 		return nil, fmt.Errorf("%w: eu_dcc_v1: %v", ErrCWT, err)
 	}
 	return d, nil
+}
+
+// MayHoldNull reports whether a CBOR item may contain null or undefined:
+// false means it certainly holds neither, so a struct decode of it is
+// exact. (0xf6 and 0xf7 never occur in UTF-8 text, but they may occur
+// inside lengths, integers, floats and byte strings.)
+func MayHoldNull(raw []byte) bool {
+	return bytes.IndexByte(raw, 0xf6) >= 0 || bytes.IndexByte(raw, 0xf7) >= 0
 }
 
 // DecodeGeneric decodes a CBOR item into generic Go values (maps with

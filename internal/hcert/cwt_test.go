@@ -101,9 +101,7 @@ func TestDecodeDCCStrict(t *testing.T) {
 		name string
 		in   []byte
 	}{
-		{"unknown field", encode(t, map[string]any{"ver": "1.3.0", "xyz": 1})},
 		{"wrong type", encode(t, map[string]any{"ver": 130})},
-		{"case-insensitive match refused", encode(t, map[string]any{"VER": "1.3.0"})},
 		{"dn as string", encode(t, map[string]any{"v": []any{map[string]any{"dn": "1"}}})},
 		{"not a map", encode(t, "x")},
 		{"invalid UTF-8", []byte{0xa1, 0x63, 0x76, 0x65, 0x72, 0x61, 0xff}},
@@ -116,6 +114,29 @@ func TestDecodeDCCStrict(t *testing.T) {
 	}
 	if _, err := DecodeDCC(good); err != nil {
 		t.Fatalf("good DCC: %v", err)
+	}
+	// Members the schema does not define are allowed and ignored.
+	if d, err := DecodeDCC(encode(t, map[string]any{"ver": "1.3.0", "xyz": 1})); err != nil || d.Ver != "1.3.0" {
+		t.Fatalf("unknown member: %v", err)
+	}
+	// Member names match case-sensitively: "VER" is not "ver".
+	if d, err := DecodeDCC(encode(t, map[string]any{"VER": "1.3.0"})); err != nil || d.Ver != "" {
+		t.Fatalf("case-insensitive match: %q, %v", d.Ver, err)
+	}
+}
+
+func TestMayHoldNull(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want bool
+	}{
+		{map[string]any{"fn": "Đức ặ ỹ"}, false},
+		{map[string]any{"fn": nil}, true},
+		{map[string]any{"dn": 246}, true}, // 0x18 0xf6: a false positive, by design
+	} {
+		if got := MayHoldNull(encode(t, tc.v)); got != tc.want {
+			t.Errorf("MayHoldNull(%v) = %v", tc.v, got)
+		}
 	}
 }
 

@@ -1,0 +1,21 @@
+// Package issuer turns finalised dose records into signed EU DCC (HCERT)
+// vaccination certificates: dose records → DCC payload → CWT → COSE_Sign1
+// (ES256 or PS256) → zlib → Base45 → "HC1:" → QR.
+//
+//	iss, err := issuer.New(dsc.Signer(), dsc.Cert, issuer.WithUVCISecret(secret))
+//	cert, err := iss.Issue(record) // cert.HC1, cert.UVCI, cert.PNG(…)
+//
+// # Guarantees
+//
+// Only finalised doses are signed. Incomplete or contradictory records, and
+// payloads that fail the DCC schema or the EU value sets, are refused with a
+// [*FieldError] naming the field; nothing is signed. The same finalised
+// records always give the same certificate content (including the UVCI,
+// derived with a keyed hash): only iat, exp and the signature differ, so a
+// person never sees two different statuses.
+//
+// The issuer signs through [crypto.Signer], so an HSM or a cloud KMS can
+// hold the document signer's key. An Issuer is safe for concurrent use.
+//
+// Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md
+package issuer

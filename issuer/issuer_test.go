@@ -1,0 +1,285 @@
+package issuer_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"image/png"
+	"io"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/veraison/go-cose"
+
+	"github.com/vaxcert/vaxcert/internal/hcert"
+	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/keys"
+)
+
+var secret = bytes.Repeat([]byte{7}, 32)
+
+func sampleRecord() issuer.Record {
+	return issuer.Record{
+		Person: issuer.Person{ID: "001090012345", FamilyName: "Nguyễn", GivenName: "Văn Đức", BirthDate: "1990-04-12"},
+		Doses: []issuer.Dose{
+			{RecordID: "r1", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF1234",
+				DoseNumber: 1, SeriesDoses: 2, Date: "2021-08-01", Country: "VN", Status: issuer.StatusFinalised},
+			{RecordID: "r2", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF5678",
+				DoseNumber: 2, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: issuer.StatusFinalised},
+		},
+	}
+}
+
+func newIssuer(t testing.TB, pki *testkit.PKI, opts ...issuer.Option) *issuer.Issuer {
+	t.Helper()
+	opts = append([]issuer.Option{issuer.WithClock(testkit.Clock), issuer.WithUVCISecret(secret)}, opts...)
+	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func TestIssueWireFormat(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	c, err := newIssuer(t, pki).Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.HC1, "HC1:") || len(c.HC1) > limits.MaxQRText {
+		t.Fatalf("HC1 text %q…", c.HC1[:10])
+	}
+	if c.COSE[0] != 0xd2 {
+		t.Errorf("COSE starts with %#x, want tag 18 (0xd2)", c.COSE[0])
+	}
+	// The HC1 text decodes back to exactly the COSE bytes.
+	z, err := hcert.AppendBase45Decode(nil, []byte(c.HC1[4:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hcert.AppendInflate(nil, z, limits.MaxCOSE)
+	if err != nil || !bytes.Equal(raw, c.COSE) {
+		t.Fatalf("inflate: %v", err)
+	}
+	msg, err := hcert.ParseSign1(c.COSE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alg, _ := msg.Headers.Protected.Algorithm(); alg != cose.AlgorithmES256 {
+		t.Errorf("alg %v, want ES256", alg)
+	}
+	if kid := msg.Headers.Protected[cose.HeaderLabelKeyID]; !bytes.Equal(kid.([]byte), pki.DSC.KID()) || len(pki.DSC.KID()) != 8 {
+		t.Errorf("protected kid %x, want %x", kid, pki.DSC.KID())
+	}
+	if len(msg.Headers.Unprotected) != 0 {
+		t.Errorf("unprotected header %v, want empty", msg.Headers.Unprotected)
+	}
+	var claims map[int]any
+	if err := cbor.Unmarshal(msg.Payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims[1] != "VN" {
+		t.Errorf("iss = %v", claims[1])
+	}
+	if iat, ok := claims[6].(uint64); !ok || int64(iat) != testkit.Now.Unix() {
+		t.Errorf("iat = %#v, want integer %d", claims[6], testkit.Now.Unix())
+	}
+	if exp, ok := claims[4].(uint64); !ok || int64(exp) != testkit.Now.Add(issuer.DefaultValidity).Unix() {
+		t.Errorf("exp = %#v", claims[4])
+	}
+	if !c.IssuedAt.Equal(testkit.Now) || !c.ExpiresAt.Equal(testkit.Now.Add(issuer.DefaultValidity)) {
+		t.Errorf("IssuedAt/ExpiresAt = %v/%v", c.IssuedAt, c.ExpiresAt)
+	}
+	v := c.Payload.V[0]
+	if c.UVCI == "" || v.CI != c.UVCI || v.DN != 2 || v.SD != 2 || v.DT != "2021-09-01" {
+		t.Errorf("payload %+v, UVCI %q", v, c.UVCI)
+	}
+}
+
+func TestIssueDeterministicContent(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	now := testkit.Now
+	iss := newIssuer(t, pki, issuer.WithClock(func() time.Time { return now }))
+	a, err := iss.Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(48 * time.Hour)
+	rec := sampleRecord()
+	rec.Doses[0], rec.Doses[1] = rec.Doses[1], rec.Doses[0]
+	rec.Doses = append(rec.Doses, issuer.Dose{RecordID: "d", Site: "HN-001", Product: "EU/1/20/1507",
+		Manufacturer: "ORG-100031184", DoseNumber: 3, SeriesDoses: 3, Date: "2022-01-01", Country: "VN", Status: issuer.StatusDraft})
+	b, err := iss.Issue(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Payload, b.Payload) || a.UVCI != b.UVCI {
+		t.Fatalf("same finalised doses gave different content:\n%+v\n%+v", a.Payload, b.Payload)
+	}
+	if a.HC1 == b.HC1 || !b.IssuedAt.Equal(now) {
+		t.Fatal("iat should differ")
+	}
+}
+
+func TestExpCappedAtDSCNotAfter(t *testing.T) {
+	// The DSC expires 100 days after the fixed clock.
+	pki := testkit.NewPKI(t, testkit.WithValidity(testkit.Now.AddDate(0, 0, -30), 130*24*time.Hour))
+	c, err := newIssuer(t, pki).Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.ExpiresAt.Equal(pki.DSC.Cert.NotAfter) {
+		t.Fatalf("exp %v, want the DSC's notAfter %v", c.ExpiresAt, pki.DSC.Cert.NotAfter)
+	}
+}
+
+func TestSignerNotValid(t *testing.T) {
+	for name, clock := range map[string]time.Time{
+		"before notBefore": testkit.Now.AddDate(0, 0, -31),
+		"after notAfter":   testkit.Now.AddDate(3, 0, 0),
+	} {
+		pki := testkit.NewPKI(t)
+		_, err := newIssuer(t, pki, issuer.WithClock(func() time.Time { return clock })).Issue(sampleRecord())
+		if !errors.Is(err, issuer.ErrSignerNotValid) {
+			t.Errorf("%s: got %v, want ErrSignerNotValid", name, err)
+		}
+	}
+}
+
+func TestRefusedRecordsAreNotSigned(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	counting := &countingSigner{Signer: pki.DSC.Signer()}
+	iss, err := issuer.New(counting, pki.DSC.Cert, issuer.WithClock(testkit.Clock), issuer.WithUVCISecret(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drafts := sampleRecord()
+	for i := range drafts.Doses {
+		drafts.Doses[i].Status = issuer.StatusDraft
+	}
+	contradictory := sampleRecord()
+	contradictory.Doses = append(contradictory.Doses, contradictory.Doses[1])
+	contradictory.Doses[2].RecordID, contradictory.Doses[2].Date, contradictory.Doses[2].Lot = "r3", "2021-09-15", "OTHER"
+	badProduct := sampleRecord()
+	badProduct.Doses[1].Product = "NOT-A-PRODUCT"
+	for name, tc := range map[string]struct {
+		rec   issuer.Record
+		want  error
+		field string
+	}{
+		"only drafts":      {drafts, issuer.ErrNotFinalised, ""},
+		"two dose-2 shots": {contradictory, issuer.ErrContradictory, "dose_number"},
+		"unknown product":  {badProduct, issuer.ErrValueSet, "doses[1].product"},
+	} {
+		_, err := iss.Issue(tc.rec)
+		var fe *issuer.FieldError
+		if !errors.Is(err, tc.want) || !errors.As(err, &fe) || !strings.Contains(fe.Field, tc.field) {
+			t.Errorf("%s: got %v, want %v naming %q", name, err, tc.want, tc.field)
+		}
+	}
+	if counting.n != 0 {
+		t.Fatalf("signed %d times for refused records", counting.n)
+	}
+}
+
+type countingSigner struct {
+	crypto.Signer
+	n int
+}
+
+func (c *countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, error) {
+	c.n++
+	return c.Signer.Sign(r, d, o)
+}
+
+func TestNewRejects(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384 := testkit.NewPKI(t)
+	_ = p384
+	for name, fn := range map[string]func() error{
+		"key does not match the DSC": func() error {
+			_, err := issuer.New(other, pki.DSC.Cert, issuer.WithUVCISecret(secret))
+			return err
+		},
+		"no UVCI secret": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert)
+			return err
+		},
+		"short UVCI secret": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret([]byte("short")))
+			return err
+		},
+		"validity under an hour": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret), issuer.WithValidity(time.Minute))
+			return err
+		},
+	} {
+		if fn() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestPS256(t *testing.T) {
+	pki := testkit.NewPKI(t, testkit.WithPS256())
+	iss := newIssuer(t, pki)
+	if iss.Algorithm() != keys.AlgPS256 {
+		t.Fatalf("alg %v", iss.Algorithm())
+	}
+	c, err := iss.Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := hcert.ParseSign1(c.COSE)
+	if alg, _ := msg.Headers.Protected.Algorithm(); alg != cose.AlgorithmPS256 || len(msg.Signature) != 256 {
+		t.Fatalf("alg %v, signature %d bytes", alg, len(msg.Signature))
+	}
+}
+
+func TestQRPNG(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	c, err := newIssuer(t, pki).Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Quiet zone: the top-left corner is white; the finder pattern starts
+	// 4 modules in, black.
+	if r, g, bl, _ := img.At(1, 1).RGBA(); r != 0xffff || g != 0xffff || bl != 0xffff {
+		t.Errorf("corner pixel not white")
+	}
+	q := 4*issuer.QRModulePixels + 1
+	if r, _, _, _ := img.At(q, q).RGBA(); r != 0 {
+		t.Errorf("finder pattern pixel not black")
+	}
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		t.Skip("zbarimg not installed (apt-get install zbar-tools); the QR was not decoded back")
+	}
+	cmd := exec.Command(zbar, "--raw", "-q", "-Sbinary", "-")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimRight(string(out), "\n"); got != c.HC1 {
+		t.Fatalf("QR decodes to %q…, want the HC1 text", got[:min(20, len(got))])
+	}
+}

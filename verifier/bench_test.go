@@ -1,0 +1,80 @@
+package verifier_test
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/verifier"
+)
+
+// The benchmarks come in pairs: a full verification of an HC1 text, schema
+// and value-set checks included, and the bare signature check it contains
+// (SHA-256 and ECDSA P-256 or RSA-PSS over a message of the same size) as
+// the yardstick. `make bench` reports their ratio.
+
+func benchVerify(b *testing.B, pki *testkit.PKI) {
+	cert := issue(b, pki)
+	v, err := verifier.New(pki.Trust)
+	if err != nil {
+		b.Fatal(err)
+	}
+	qr := []byte(cert.HC1)
+	if _, err := v.Verify(qr, testkit.Now); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := v.Verify(qr, testkit.Now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, testkit.NewPKI(b)) }
+func BenchmarkVerifyPS256(b *testing.B) { benchVerify(b, testkit.NewPKI(b, testkit.WithPS256())) }
+
+// msgLen is about the size of a Sig_structure for a vaccination DCC.
+const msgLen = 330
+
+func BenchmarkBareECDSAP256Verify(b *testing.B) {
+	pki := testkit.NewPKI(b)
+	msg := make([]byte, msgLen)
+	d := sha256.Sum256(msg)
+	sig, err := pki.DSC.Signer().Sign(rand.Reader, d[:], crypto.SHA256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := pki.DSC.Cert.PublicKey.(*ecdsa.PublicKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		d := sha256.Sum256(msg)
+		if !ecdsa.VerifyASN1(pub, d[:], sig) {
+			b.Fatal("verify failed")
+		}
+	}
+}
+
+func BenchmarkBareRSAPSSVerify(b *testing.B) {
+	pki := testkit.NewPKI(b, testkit.WithPS256())
+	msg := make([]byte, msgLen)
+	d := sha256.Sum256(msg)
+	opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+	sig, err := pki.DSC.Signer().Sign(rand.Reader, d[:], opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := pki.DSC.Cert.PublicKey.(*rsa.PublicKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		d := sha256.Sum256(msg)
+		if err := rsa.VerifyPSS(pub, crypto.SHA256, d[:], sig, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

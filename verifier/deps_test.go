@@ -1,0 +1,54 @@
+package verifier_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Statement of policy: the verifier is a library a phone app embeds. It
+// does no I/O of its own and must never pull in networking, databases,
+// process execution, logging, or any issuer or server code, directly or
+// through a dependency. DO NOT CHANGE THIS DATA TO FIX BUILDS: move the
+// offending code out of the verifier's import graph instead.
+var forbiddenDeps = []string{
+	"net/http", // no networking: crypto/x509 brings net and net/url for
+	"net/rpc",  // certificate fields, but nothing that talks to a network
+	"net/smtp",
+	"crypto/tls",
+	"database/sql", // no database
+	"os/exec",      // no processes
+	"log",          // no logging (log, log/slog): results carry the facts
+	"plugin",       // no dynamic code
+	"github.com/vaxcert/vaxcert/issuer",
+	"github.com/vaxcert/vaxcert/keys/keyfile",
+	"github.com/vaxcert/vaxcert/internal/service",
+	"github.com/vaxcert/vaxcert/internal/store",
+	"github.com/vaxcert/vaxcert/internal/auth",
+	"github.com/vaxcert/vaxcert/internal/certdoc",
+	"github.com/vaxcert/vaxcert/cmd",
+	"github.com/labstack/echo",
+	"github.com/jackc/pgx",
+	"modernc.org/sqlite",
+	"github.com/skip2/go-qrcode",
+	"github.com/santhosh-tekuri/jsonschema",
+	"github.com/prometheus",
+}
+
+func TestImportPolicy(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/vaxcert/vaxcert/verifier").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list returned only %d packages: %q", len(deps), deps)
+	}
+	for _, dep := range deps {
+		for _, bad := range forbiddenDeps {
+			if dep == bad || strings.HasPrefix(dep, bad+"/") {
+				t.Errorf("verifier depends on %s (forbidden: %s)", dep, bad)
+			}
+		}
+	}
+}
