@@ -46,7 +46,7 @@ var deviations = []deviation{
 		match: func(c *vectorCase) bool { return c.keyDesc == "ECDSA P-384" },
 	},
 	{
-		flag: "EXPECTEDSCHEMAVALIDATION",
+		flag:   "EXPECTEDSCHEMAVALIDATION",
 		reason: valueSetReason,
 		match:  func(c *vectorCase) bool { return c.valueSetOnly },
 	},

@@ -24,8 +24,8 @@ const (
 )
 
 var (
-	decMode       cbor.DecMode // strict mode for claims
-	encMode       cbor.EncMode // Core Deterministic Encoding
+	decMode cbor.DecMode // strict mode for claims
+	encMode cbor.EncMode // Core Deterministic Encoding
 )
 
 func init() {
