@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+const usage = `Usage:
+    vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
+    vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
+    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
+    vaxcert version
+    vaxcert help [COMMAND]
+
+Commands:
+    keys init   Create a CSCA, a document signer (DSC) and the UVCI secret.
+    issue       Sign a dose record; print the HC1 text, optionally write the QR PNG.
+    verify      Verify an HC1 text offline against trusted DSCs.
+    version     Print the version.
+
+Exit status: 0 success or valid, 1 invalid certificate, 2 usage or input error.
+
+Example:
+    $ vaxcert keys init --dir keys --country VN
+    $ vaxcert issue --keys keys --record examples/record.json --png qr.png > hc1.txt
+    $ vaxcert verify --trust-dir keys < hc1.txt
+    $ vaxcert verify --trust-dir keys --json --at 2027-01-01T00:00:00+07:00 "$(cat hc1.txt)"
+
+Run "vaxcert help COMMAND" for the flags of one command.
+`
+
+// Exit statuses.
+const (
+	exitOK      = 0 // success; verify: the certificate is valid
+	exitInvalid = 1 // verify: the certificate is invalid
+	exitError   = 2 // usage or input error
+)
+
+// command is one subcommand: its entry point and its usage text.
+type command struct {
+	run   func(e *env, args []string) error
+	usage string
+}
+
+// commands maps subcommand names to their implementation, one file each.
+var commands = map[string]command{
+	"keys":    {runKeys, keysUsage},
+	"issue":   {runIssue, issueUsage},
+	"verify":  {runVerify, verifyUsage},
+	"version": {runVersion, versionUsage},
+}
+
+// now is the clock of every command. Tests replace it with a fixed clock.
+var now = time.Now
+
+// env holds a command's standard streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	name, args := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		return help(e, args)
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return e.fail(usageErrorf("unknown command %q", name))
+	}
+	err := cmd.run(e, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, cmd.usage)
+		return exitOK
+	}
+	return e.fail(err)
+}
+
+// help prints the general usage, or that of one command.
+func help(e *env, args []string) int {
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	case len(args) > 1:
+		return e.fail(usageErrorf("help takes at most one command"))
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		return e.fail(usageErrorf("unknown command %q", args[0]))
+	}
+	fmt.Fprint(e.stdout, cmd.usage)
+	return exitOK
+}
+
+// cliError is an error with an exit status and hints for the user.
+type cliError struct {
+	err   error
+	code  int
+	hints []string
+}
+
+func (c *cliError) Error() string { return c.err.Error() }
+func (c *cliError) Unwrap() error { return c.err }
+
+// usageErrorf reports a malformed command line (exit status 2).
+func usageErrorf(format string, args ...any) error {
+	return &cliError{err: fmt.Errorf(format, args...), code: exitError,
+		hints: []string{`run "vaxcert help" for usage`}}
+}
+
+// withHint wraps err as an input error (exit status 2) with hints.
+func withHint(err error, hints ...string) error {
+	return &cliError{err: err, code: exitError, hints: hints}
+}
+
+// fail prints err as "vaxcert: error:" and "vaxcert: hint:" lines and
+// returns its exit status. A nil err is success.
+func (e *env) fail(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitError
+	var hints []string
+	var ce *cliError
+	if errors.As(err, &ce) {
+		code, hints = ce.code, ce.hints
+	}
+	fmt.Fprintf(e.stderr, "vaxcert: error: %v\n", err)
+	for _, h := range hints {
+		fmt.Fprintf(e.stderr, "vaxcert: hint: %s\n", h)
+	}
+	return code
+}

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/timeparse"
+	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/keyfile"
+	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier"
+)
+
+const verifyUsage = `Usage:
+    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
+
+Verify an HC1 text offline: prefix, Base45, zlib, COSE_Sign1, signature,
+key usage, validity and schema. PAYLOAD is the HC1 text; "-" or no
+argument reads it from standard input (one trailing newline is ignored).
+
+Flags (at least one trust source is required; both repeat):
+    --trust-cert CERT  trust a DSC: a PEM or DER file, or, when no file has
+                       that name, base64 DER text
+    --trust-dir D      trust every certificate file in D (*.pem, *.crt, *.cer,
+                       *.der), e.g. a folder written by "vaxcert keys init"
+    --at TIME          verify at TIME instead of now: RFC 3339, or with a
+                       zone of +hhmm, or none for UTC
+    --skew DUR         allow the clock to be off by DUR (default 0, max 24h)
+    --json             print one JSON object (format in the README)
+
+Exit status: 0 valid, 1 invalid, 2 usage or input error.
+
+Example:
+    $ vaxcert verify --trust-dir keys "$(cat hc1.txt)"
+    $ vaxcert verify --trust-cert dsc.pem --at 2021-06-01T00:00:00Z --json - < hc1.txt
+`
+
+// errNoTrust is returned when verify has no trust source.
+var errNoTrust = errors.New("no trust source")
+
+func runVerify(e *env, args []string) error {
+	flags := newFlagSet("verify")
+	var certs, dirs stringsFlag
+	flags.Var(&certs, "trust-cert", "")
+	flags.Var(&dirs, "trust-dir", "")
+	at := flags.String("at", "", "")
+	var skew durationFlag
+	flags.Var(&skew, "skew", "")
+	asJSON := flags.Bool("json", false, "")
+	pos, err := parseFlags(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return commandUsageError("verify", errors.New("at most one PAYLOAD argument"))
+	}
+	if skew.d > verifier.MaxClockSkew {
+		return commandUsageError("verify", fmt.Errorf("--skew %v exceeds %v", skew.d, verifier.MaxClockSkew))
+	}
+	if len(certs) == 0 && len(dirs) == 0 {
+		return withHint(errNoTrust, "pass --trust-cert CERT or --trust-dir D (the folder of \"vaxcert keys init\" works)")
+	}
+	when := now()
+	if *at != "" {
+		if when, err = timeparse.Parse(*at); err != nil {
+			return commandUsageError("verify", err)
+		}
+	}
+
+	trust, err := loadTrust(certs, dirs)
+	if err != nil {
+		return err
+	}
+	v, err := verifier.New(trust, verifier.WithClockSkew(skew.d))
+	if err != nil {
+		return withHint(err)
+	}
+
+	name := "-"
+	if len(pos) == 1 {
+		name = pos[0]
+	}
+	var qr []byte
+	if name == "-" {
+		// Read a little past the limit, so that an oversized text reaches
+		// the verifier and fails as too_large.
+		qr, err = io.ReadAll(io.LimitReader(e.stdin, limits.MaxQRText+3))
+		if err != nil {
+			return withHint(err)
+		}
+		qr = trimNewline(qr)
+	} else {
+		qr = []byte(name)
+	}
+
+	res, verr := v.Verify(qr, when)
+	if *asJSON {
+		err = writeJSON(e.stdout, res)
+	} else {
+		err = writeHuman(e.stdout, res)
+	}
+	if err != nil {
+		return err
+	}
+	if verr != nil {
+		return &cliError{err: verr, code: exitInvalid, hints: reasonHints(res.Reason())}
+	}
+	return nil
+}
+
+// trimNewline removes one trailing "\n" or "\r\n".
+func trimNewline(b []byte) []byte {
+	b, _ = bytes.CutSuffix(b, []byte("\n"))
+	b, _ = bytes.CutSuffix(b, []byte("\r"))
+	return b
+}
+
+// loadTrust builds the trust list from --trust-cert and --trust-dir values.
+func loadTrust(certArgs, dirs []string) (*keys.TrustList, error) {
+	var all []*x509.Certificate
+	for i, arg := range certArgs {
+		certs, err := readTrustCert(arg)
+		if err != nil {
+			return nil, withHint(fmt.Errorf("--trust-cert #%d: %w", i+1, err),
+				"--trust-cert takes a PEM or DER file, or base64 DER text")
+		}
+		all = append(all, certs...)
+	}
+	for _, dir := range dirs {
+		certs, err := keyfile.ReadTrustDir(dir)
+		if err != nil {
+			return nil, withHint(err)
+		}
+		all = append(all, certs...)
+	}
+	trust, err := keys.NewTrustList(all...)
+	if errors.Is(err, keys.ErrNotSigner) {
+		return nil, withHint(err, "trust document signer certificates (dsc.pem), not the CSCA")
+	}
+	if err != nil {
+		return nil, withHint(err)
+	}
+	return trust, nil
+}
+
+// readTrustCert reads the certificates of one --trust-cert value: the file
+// of that name if there is one, otherwise the value as base64 DER text.
+func readTrustCert(arg string) ([]*x509.Certificate, error) {
+	fi, err := os.Stat(arg)
+	if err != nil {
+		certs, perr := keys.ParseCertificates([]byte(arg))
+		if perr != nil {
+			// The value may be long base64 text: do not echo it.
+			return nil, fmt.Errorf("no such file, and not base64 DER text: %w", perr)
+		}
+		return certs, nil
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// ParseCertificates enforces limits.MaxTrustList on what it is given.
+	data, err := io.ReadAll(io.LimitReader(f, limits.MaxTrustList+1))
+	if err != nil {
+		return nil, err
+	}
+	return keys.ParseCertificates(data)
+}
+
+// reasonHints gives advice for some reasons a certificate is invalid.
+func reasonHints(r verifier.Reason) []string {
+	switch r {
+	case verifier.ReasonUnknownKID:
+		return []string{"no trusted DSC has the certificate's kid: check --trust-cert and --trust-dir"}
+	case verifier.ReasonExpired, verifier.ReasonNotYetValid:
+		return []string{"the result depends on the verification time: see --at and --skew"}
+	case verifier.ReasonBadPrefix:
+		return []string{`the text must start with "HC1:"; pass the whole QR text`}
+	}
+	return nil
+}
+
+// verifyJSON is the verify --json output, a public contract documented in
+// the README. Fields after Errors are omitted when the pipeline stopped
+// before it learnt them.
+type verifyJSON struct {
+	Valid       bool              `json:"valid"`
+	Reason      verifier.Reason   `json:"reason"`
+	Checks      map[string]string `json:"checks"`
+	Errors      map[string]string `json:"errors"`
+	KID         string            `json:"kid,omitempty"`
+	Alg         string            `json:"alg,omitempty"`
+	Issuer      string            `json:"issuer,omitempty"`
+	IssuedAt    string            `json:"issued_at,omitempty"`
+	ExpiresAt   string            `json:"expires_at,omitempty"`
+	Type        schemas.CertType  `json:"type,omitempty"`
+	Certificate json.RawMessage   `json:"certificate,omitempty"`
+}
+
+func writeJSON(w io.Writer, r *verifier.Result) error {
+	out := verifyJSON{
+		Valid:  r.Valid(),
+		Reason: r.Reason(),
+		Checks: make(map[string]string, len(verifier.Checks)),
+		Errors: map[string]string{},
+		Issuer: r.Issuer,
+		Type:   r.Type,
+	}
+	for i, c := range verifier.Checks {
+		out.Checks[string(c)] = r.Checks[i].Status.String()
+		if err := r.Checks[i].Err; err != nil {
+			out.Errors[string(c)] = err.Error()
+		}
+	}
+	if len(r.KID) > 0 {
+		out.KID = keys.KIDString(r.KID)
+	}
+	if r.Alg != keys.AlgNone {
+		out.Alg = r.Alg.String()
+	}
+	if !r.IssuedAt.IsZero() {
+		out.IssuedAt = r.IssuedAt.UTC().Format(time.RFC3339)
+		out.ExpiresAt = r.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	// A payload that cannot be rendered as JSON is left out; the schema
+	// check reports what is wrong with it.
+	if p, err := r.PayloadJSON(); err == nil && p != nil {
+		out.Certificate = p
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeHuman prints one line per check, the verdict and, for a valid
+// certificate, a summary of its content.
+func writeHuman(w io.Writer, r *verifier.Result) error {
+	var b strings.Builder
+	for i, c := range verifier.Checks {
+		fmt.Fprintf(&b, "%-11s %s", c, r.Checks[i].Status)
+		if reason := r.Checks[i].Reason; reason != verifier.ReasonNone {
+			fmt.Fprintf(&b, " (%s)", reason)
+		}
+		b.WriteByte('\n')
+	}
+	if !r.Valid() {
+		fmt.Fprintf(&b, "\nINVALID: %s\n", r.Reason())
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	fmt.Fprintf(&b, "\nVALID %s certificate\n", r.Type)
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(&b, "  %-10s "+format+"\n", append([]any{k}, args...)...)
+	}
+	d := r.DCC
+	if d != nil {
+		row("holder", "%s", holderName(d.Nam))
+		row("born", "%s", orDash(d.Dob))
+		vs := schemas.DefaultValueSets()
+		switch {
+		case len(d.V) == 1:
+			v := d.V[0]
+			row("dose", "%d/%d on %s in %s", v.DN, v.SD, v.DT, v.CO)
+			row("vaccine", "%s", withDisplay(vs, schemas.SetVaccineProduct, v.MP))
+			row("by", "%s", withDisplay(vs, schemas.SetVaccineMAH, v.MA))
+			row("issuer", "%s", v.IS)
+			row("uvci", "%s", v.CI)
+		case len(d.T) == 1:
+			t := d.T[0]
+			row("test", "%s, sampled %s in %s", withDisplay(vs, schemas.SetTestType, t.TT), t.SC, t.CO)
+			row("result", "%s", withDisplay(vs, schemas.SetTestResult, t.TR))
+			row("issuer", "%s", t.IS)
+			row("uvci", "%s", t.CI)
+		case len(d.R) == 1:
+			rc := d.R[0]
+			row("recovery", "first positive %s in %s, valid %s to %s", rc.FR, rc.CO, rc.DF, rc.DU)
+			row("issuer", "%s", rc.IS)
+			row("uvci", "%s", rc.CI)
+		}
+	}
+	row("signed by", "%s, kid %s (%s)", orDash(r.Issuer), keys.KIDString(r.KID), r.Alg)
+	row("issued", "%s", r.IssuedAt.UTC().Format(time.RFC3339))
+	row("expires", "%s", r.ExpiresAt.UTC().Format(time.RFC3339))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// holderName formats a name as written, with the standardised form.
+func holderName(n schemas.Name) string {
+	written := strings.TrimSpace(n.FN + " " + n.GN)
+	std := strings.Trim(n.FNT+"<<"+n.GNT, "<")
+	switch {
+	case written == "":
+		return orDash(std)
+	case std == "":
+		return written
+	}
+	return written + " (" + std + ")"
+}
+
+// withDisplay formats a code with its value-set display name, if known.
+func withDisplay(vs *schemas.ValueSets, set, code string) string {
+	if d := vs.Display(set, code); d != "" && d != code {
+		return code + " (" + d + ")"
+	}
+	return code
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+const versionUsage = `Usage:
+    vaxcert version
+
+Print the vaxcert version and the Go version it was built with.
+`
+
+// version is set at link time: go build -ldflags "-X main.version=v1.0.0".
+// When empty, the module version from the build information is used.
+var version string
+
+func runVersion(e *env, args []string) error {
+	pos, err := parseFlags(newFlagSet("version"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return commandUsageError("version", fmt.Errorf("unexpected argument %q", pos[0]))
+	}
+	v := version
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	_, err = fmt.Fprintf(e.stdout, "vaxcert %s %s\n", v, runtime.Version())
+	return err
+}
