@@ -96,8 +96,9 @@ const hc1Prefix = "HC1:"
 // (Vietnamese/English) certificate with the HC1 QR code, for the holder to
 // print. The same doc always yields the same bytes.
 //
-// Errors: a [*FieldError] (matching [ErrInvalidDocument]) for a bad doc; the
-// error names the field but never contains its value.
+// Errors: a [*FieldError] for a bad field, or [ErrTooMuchText]; both match
+// [ErrInvalidDocument], and name at most the field, never its value. Any
+// other error is an internal failure of the PDF writer.
 //
 // RenderPDF is safe for concurrent use.
 func RenderPDF(doc Document) ([]byte, error) {

@@ -15,7 +15,7 @@
 //
 // # QR code
 //
-// Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md#422-qr-2d-barcode
+// Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md §4.2.2
 //
 //   - One alphanumeric-mode segment ("The Alphanumeric (Mode 2/QR Code
 //     symbols 0010) MUST be used"), built with rsc.io/qr/coding.

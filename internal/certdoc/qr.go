@@ -20,7 +20,7 @@ const qrLevel = coding.Q
 // without quiet zone, m[y][x] true for dark, or ok false if the text does not
 // fit in version 40.
 //
-// Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md#422-qr-2d-barcode
+// Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md §4.2.2
 // > The Alphanumeric (Mode 2/QR Code symbols 0010) MUST be used in
 // > conjunction with Base45.
 func encodeQR(text string) (m [][]bool, ok bool) {
@@ -37,11 +37,13 @@ func encodeQR(text string) (m [][]bool, ok bool) {
 	for mask := coding.Mask(0); mask < 8; mask++ {
 		plan, err := coding.NewPlan(v, qrLevel, mask)
 		if err != nil {
-			panic("certdoc: qr plan: " + err.Error()) // v and mask are in range
+			panic("certdoc: qr plan failed") // unreachable: v and mask are in range
 		}
 		code, err := plan.Encode(enc)
 		if err != nil {
-			panic("certdoc: qr encode: " + err.Error()) // checked above: fits, alphabet
+			// Unreachable: the text fits v and its alphabet was checked. The
+			// error would quote the payload, so it is not passed on.
+			panic("certdoc: qr encode failed")
 		}
 		cand := make([][]bool, code.Size)
 		for y := range cand {
