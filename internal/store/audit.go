@@ -90,6 +90,7 @@ type Job struct {
 	State       string
 	Total       int64
 	Done        int64
+	Issued      int64
 	Failed      int64
 	Blocked     int64
 	ActorID     string
@@ -103,13 +104,13 @@ type Job struct {
 // of a kind is running: inserting a second is [ErrConflict].
 const JobRunning = "running"
 
-const jobCols = "id, kind, state, total, done, failed, blocked, actor_id, started_at, heartbeat_at, finished_at, error"
+const jobCols = "id, kind, state, total, done, issued, failed, blocked, actor_id, started_at, heartbeat_at, finished_at, error"
 
 func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
 	var started, beat int64
 	var finished sql.NullInt64
-	if err := sc.Scan(&j.ID, &j.Kind, &j.State, &j.Total, &j.Done, &j.Failed, &j.Blocked, &j.ActorID, &started, &beat,
+	if err := sc.Scan(&j.ID, &j.Kind, &j.State, &j.Total, &j.Done, &j.Issued, &j.Failed, &j.Blocked, &j.ActorID, &started, &beat,
 		&finished, &j.Error); err != nil {
 		return nil, err
 	}
@@ -119,8 +120,8 @@ func scanJob(sc interface{ Scan(...any) error }) (*Job, error) {
 
 // InsertJob records a new job.
 func (t *Tx) InsertJob(ctx context.Context, j *Job) error {
-	_, err := t.exec(ctx, "INSERT INTO jobs ("+jobCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		j.ID, j.Kind, j.State, j.Total, j.Done, j.Failed, j.Blocked, j.ActorID, micros(j.StartedAt), micros(j.HeartbeatAt),
+	_, err := t.exec(ctx, "INSERT INTO jobs ("+jobCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		j.ID, j.Kind, j.State, j.Total, j.Done, j.Issued, j.Failed, j.Blocked, j.ActorID, micros(j.StartedAt), micros(j.HeartbeatAt),
 		nullMicros(j.FinishedAt), j.Error)
 	if err != nil {
 		if classify(err) == errUnique {
@@ -133,8 +134,8 @@ func (t *Tx) InsertJob(ctx context.Context, j *Job) error {
 
 // UpdateJob stores a job's progress and state.
 func (t *Tx) UpdateJob(ctx context.Context, j *Job) error {
-	_, err := t.exec(ctx, `UPDATE jobs SET state = ?, total = ?, done = ?, failed = ?, blocked = ?, heartbeat_at = ?,
-		finished_at = ?, error = ? WHERE id = ?`, j.State, j.Total, j.Done, j.Failed, j.Blocked, micros(j.HeartbeatAt),
+	_, err := t.exec(ctx, `UPDATE jobs SET state = ?, total = ?, done = ?, issued = ?, failed = ?, blocked = ?, heartbeat_at = ?,
+		finished_at = ?, error = ? WHERE id = ?`, j.State, j.Total, j.Done, j.Issued, j.Failed, j.Blocked, micros(j.HeartbeatAt),
 		nullMicros(j.FinishedAt), j.Error, j.ID)
 	if err != nil {
 		return fmt.Errorf("store: failed to update job: %w", err)

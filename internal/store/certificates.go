@@ -129,8 +129,8 @@ func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 }
 
 // EndCertificates moves current certificates to status (superseded or
-// revoked). A certificate that is no longer current is [ErrConflict]: some
-// other writer replaced it first.
+// revoked). A certificate that is no longer current (another writer replaced
+// it first) makes [Store.Write] retry the transaction.
 func (t *Tx) EndCertificates(ctx context.Context, ids []int64, status string) error {
 	for _, id := range ids {
 		n, err := t.execN(ctx, "UPDATE certificates SET status = ? WHERE id = ? AND status = '"+CertCurrent+"'", status, id)
@@ -138,7 +138,7 @@ func (t *Tx) EndCertificates(ctx context.Context, ids []int64, status string) er
 			return fmt.Errorf("store: failed to end certificate: %w", err)
 		}
 		if n != 1 {
-			return ErrConflict
+			return errStale
 		}
 	}
 	return nil
@@ -289,4 +289,37 @@ func (t *Tx) ClearPending(ctx context.Context, p Pending) error {
 		return fmt.Errorf("store: failed to clear pending issuance: %w", err)
 	}
 	return nil
+}
+
+// UVCIsInUse returns which of the UVCIs some certificate already carries.
+func (t *Tx) UVCIsInUse(ctx context.Context, uvcis []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := batches(len(uvcis), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT uvci FROM certificates WHERE uvci IN "+inList(end-start), anys(uvcis[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				return err
+			}
+			out[u] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read certificates: %w", err)
+	}
+	return out, nil
+}
+
+// CountPending returns the number of persons waiting for issuance.
+func (t *Tx) CountPending(ctx context.Context) (int64, error) {
+	var n int64
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM pending_issuance").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: failed to count pending issuance: %w", err)
+	}
+	return n, nil
 }

@@ -97,10 +97,10 @@ func (t *Tx) allocIDs(ctx context.Context, table string, n int) ([]int64, error)
 	return ids, rows.Err()
 }
 
-// lockClause is appended to a SELECT that must hold its rows until the end
-// of the transaction. SQLite has a single writer, so it needs none.
-func (d *dialect) lockClause() string {
-	if d.postgres {
+// lock returns the clause appended to a SELECT that must hold its rows until
+// the end of the transaction. SQLite has a single writer, so it needs none.
+func (t *Tx) lock(lock bool) string {
+	if lock && t.s.d.postgres {
 		return " FOR UPDATE"
 	}
 	return ""
@@ -116,6 +116,9 @@ const (
 )
 
 func classify(err error) errKind {
+	if errors.Is(err, errStale) {
+		return errRetry
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {

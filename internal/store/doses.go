@@ -220,7 +220,7 @@ func (t *Tx) InsertDoses(ctx context.Context, ds []*Dose) error {
 // ReviseDoses replaces records by a new version: prev[i] (as read in this
 // transaction) moves to the history and next[i] (same ID, version
 // prev[i].Version+1) becomes current. A record changed by someone else in
-// between is [ErrConflict].
+// between makes [Store.Write] retry the transaction.
 func (t *Tx) ReviseDoses(ctx context.Context, prev, next []*Dose) error {
 	stmt, err := t.tx.PrepareContext(ctx, t.s.sql(`UPDATE doses SET person_id = ?, version = ?, status = ?, product = ?,
 		manufacturer = ?, lot = ?, dose_number = ?, series_doses = ?, vaccinated = ?, country = ?, shot_key = ?,
@@ -240,7 +240,7 @@ func (t *Tx) ReviseDoses(ctx context.Context, prev, next []*Dose) error {
 			return fmt.Errorf("store: failed to update dose: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return ErrConflict
+			return errStale
 		}
 	}
 	return t.insertRows(ctx, "dose_history", []string{"dose_id", "version", "person_id", "status", "product",
@@ -289,33 +289,4 @@ func (t *Tx) DoseHistory(ctx context.Context, key RecordKey) ([]*Dose, error) {
 		return nil, fmt.Errorf("store: failed to read dose history: %w", err)
 	}
 	return append(out, cur), nil
-}
-
-// Contradictions returns, for each of the persons whose finalised records
-// contradict each other, the dose numbers claimed by more than one distinct
-// shot (ascending).
-func (t *Tx) Contradictions(ctx context.Context, personIDs []int64) (map[int64][]int, error) {
-	out := map[int64][]int{}
-	err := batches(len(personIDs), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT person_id, dose_number FROM doses WHERE person_id IN "+inList(end-start)+
-			" AND status = '"+issuer.StatusFinalised+"' GROUP BY person_id, dose_number HAVING COUNT(DISTINCT shot_key) > 1"+
-			" ORDER BY person_id, dose_number", anys(personIDs[start:end])...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p int64
-			var dn int
-			if err := rows.Scan(&p, &dn); err != nil {
-				return err
-			}
-			out[p] = append(out[p], dn)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to check contradictions: %w", err)
-	}
-	return out, nil
 }

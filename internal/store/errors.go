@@ -16,3 +16,7 @@ var (
 	// record per site and record id, …), after the retries of [Store.Write].
 	ErrConflict = errors.New("store: conflicting write")
 )
+
+// errStale reports a row changed by another writer since this transaction
+// read it; [Store.Write] retries the transaction.
+var errStale = errors.New("store: row changed concurrently")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vaxcert/vaxcert/issuer"
 )
 
 // Person is a certificate holder. ID is the surrogate key used in every
@@ -57,12 +59,13 @@ func (t *Tx) PersonByNationalID(ctx context.Context, nationalID string) (*Person
 }
 
 // PersonsByNationalID returns the known persons among nationalIDs, keyed by
-// national ID number.
-func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string) (map[string]*Person, error) {
+// national ID number. With lock, their rows stay locked until the
+// transaction ends (see [Tx.PersonsByID]).
+func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string, lock bool) (map[string]*Person, error) {
 	out := make(map[string]*Person, len(nationalIDs))
 	err := batches(len(nationalIDs), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE national_id IN "+inList(end-start),
-			anys(nationalIDs[start:end])...)
+		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE national_id IN "+inList(end-start)+
+			" ORDER BY id"+t.lock(lock), anys(nationalIDs[start:end])...)
 		if err != nil {
 			return err
 		}
@@ -82,12 +85,16 @@ func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string) (map
 	return out, nil
 }
 
-// PersonsByID returns the persons with the given surrogate keys.
-func (t *Tx) PersonsByID(ctx context.Context, ids []int64) (map[int64]*Person, error) {
+// PersonsByID returns the persons with the given surrogate keys. With lock,
+// their rows stay locked until the transaction ends, so that concurrent
+// writers touching the same persons' records (on PostgreSQL) re-evaluate
+// them one after the other; on SQLite the single writer already serialises
+// every write transaction.
+func (t *Tx) PersonsByID(ctx context.Context, ids []int64, lock bool) (map[int64]*Person, error) {
 	out := make(map[int64]*Person, len(ids))
 	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE id IN "+inList(end-start),
-			anys(ids[start:end])...)
+		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE id IN "+inList(end-start)+
+			" ORDER BY id"+t.lock(lock), anys(ids[start:end])...)
 		if err != nil {
 			return err
 		}
@@ -137,27 +144,28 @@ func (t *Tx) UpdatePerson(ctx context.Context, p *Person) error {
 	return nil
 }
 
-// LockPersons holds the persons' rows until the transaction ends, so that
-// concurrent writers touching the same person's records (on PostgreSQL)
-// re-evaluate them one after the other. On SQLite the single writer already
-// serialises every write transaction.
-func (t *Tx) LockPersons(ctx context.Context, ids []int64) error {
-	if !t.s.d.postgres || len(ids) == 0 {
-		return nil
-	}
+// PersonsWithFinalised returns which of the persons have at least one
+// finalised record.
+func (t *Tx) PersonsWithFinalised(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
 	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT id FROM persons WHERE id IN "+inList(end-start)+" ORDER BY id"+t.s.d.lockClause(),
-			anys(ids[start:end])...)
+		rows, err := t.query(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+issuer.StatusFinalised+
+			"' AND person_id IN "+inList(end-start), anys(ids[start:end])...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return fmt.Errorf("store: failed to lock persons: %w", err)
+		return nil, fmt.Errorf("store: failed to read persons: %w", err)
 	}
-	return nil
+	return out, nil
 }

@@ -168,6 +168,7 @@ CREATE TABLE jobs (
     state        TEXT NOT NULL,
     total        BIGINT NOT NULL,
     done         BIGINT NOT NULL,
+    issued       BIGINT NOT NULL,
     failed       BIGINT NOT NULL,
     blocked      BIGINT NOT NULL,
     actor_id     TEXT NOT NULL,

@@ -1,0 +1,480 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/schemas"
+)
+
+// Revocation reasons.
+const (
+	ReasonCorrected = "superseded: records corrected"
+	ReasonRenewed   = "superseded: renewed after expiry"
+	ReasonWithdrawn = "revoked: no finalised records"
+)
+
+// Certificate is an issued certificate.
+type Certificate struct {
+	UVCI     string
+	PersonID int64
+	// Status is "current" (the person's one valid certificate),
+	// "superseded" (replaced, and revoked) or "revoked" (withdrawn).
+	Status    string
+	HC1       string
+	COSE      []byte
+	KID       []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	Payload   *schemas.DCC
+}
+
+func certificateOf(c *store.Certificate) (*Certificate, error) {
+	var dcc schemas.DCC
+	if err := json.Unmarshal(c.Payload, &dcc); err != nil {
+		return nil, fmt.Errorf("service: failed to decode stored payload: %w", err)
+	}
+	return &Certificate{UVCI: c.UVCI, PersonID: c.PersonID, Status: c.Status, HC1: c.HC1, COSE: c.COSE, KID: c.KID,
+		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: &dcc}, nil
+}
+
+// hashMode is the deterministic CBOR encoding content hashes are taken of.
+var hashMode = func() cbor.EncMode {
+	m, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// contentHash is the SHA-256 of the payload's deterministic CBOR encoding
+// with its UVCI left out: two payloads with the same hash certify the same
+// person and the same shots, whatever UVCI the issuer derives.
+func contentHash(d *schemas.DCC) ([]byte, error) {
+	c := *d
+	c.V = append([]schemas.Vaccination(nil), d.V...)
+	for i := range c.V {
+		c.V[i].CI = ""
+	}
+	b, err := hashMode.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(b)
+	return h[:], nil
+}
+
+// issuance is one person's issuance: the state read, then the decision.
+type issuance struct {
+	person  *store.Person
+	doses   []*store.Dose // finalised
+	current *store.Certificate
+	review  *store.Review
+	pending store.Pending // Seq 0: not pending
+
+	kind    issueKind
+	cert    *issuer.Certificate
+	hash    []byte
+	payload []byte
+	err     error
+}
+
+type issueKind int
+
+const (
+	issueUnchanged issueKind = iota // the current certificate stands
+	issueNew                        // a new certificate was signed
+	issueBlocked                    // contradictory records
+	issueWithdrawn                  // no finalised records: revoke the current certificate, if any
+	issueFailed                     // the issuer refused; the person stays pending
+	issueConflict                   // changed concurrently; the person stays pending
+)
+
+// loadIssuances reads what issuing for the persons needs, in one snapshot.
+func (s *Service) loadIssuances(ctx context.Context, ids []int64) ([]*issuance, error) {
+	var out []*issuance
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		persons, err := tx.PersonsByID(ctx, ids, false)
+		if err != nil {
+			return err
+		}
+		doses, err := tx.DosesOfPersons(ctx, ids, true)
+		if err != nil {
+			return err
+		}
+		current, err := tx.CurrentCertificates(ctx, ids)
+		if err != nil {
+			return err
+		}
+		reviews, err := tx.OpenReviews(ctx, ids)
+		if err != nil {
+			return err
+		}
+		pending, err := tx.PendingOf(ctx, ids)
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, id := range ids {
+			if persons[id] == nil {
+				continue
+			}
+			out = append(out, &issuance{person: persons[id], doses: doses[id], current: current[id],
+				review: reviews[id], pending: store.Pending{PersonID: id, Seq: pending[id]}})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// decide computes the payload and signs a new certificate when the content
+// differs from the current certificate's (or that one has expired). It does
+// no I/O and runs on many goroutines at once.
+func (s *Service) decide(is *issuance, now time.Time) {
+	if is.review != nil || len(contradictions(is.doses)) > 0 {
+		is.kind, is.err = issueBlocked, ErrContradictory
+		return
+	}
+	shots := canonicalShots(is.doses)
+	if len(shots) == 0 {
+		is.kind, is.err = issueWithdrawn, ErrNoRecords
+		return
+	}
+	rec := issuer.Record{Person: personOf(is.person), Doses: make([]issuer.Dose, len(shots))}
+	for i, d := range shots {
+		rec.Doses[i] = d.Dose
+	}
+	fail := func(err error) {
+		is.kind, is.err = issueFailed, fmt.Errorf("service: failed to issue: %w", err)
+		if errors.Is(err, issuer.ErrContradictory) {
+			is.kind, is.err = issueBlocked, ErrContradictory
+		}
+	}
+	dcc, err := s.iss.Payload(rec)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if is.hash, err = contentHash(dcc); err != nil {
+		fail(err)
+		return
+	}
+	if c := is.current; c != nil && bytes.Equal(c.ContentHash, is.hash) && now.Before(c.ExpiresAt) {
+		is.kind = issueUnchanged
+		return
+	}
+	if is.cert, err = s.iss.Issue(rec); err != nil {
+		fail(err)
+		return
+	}
+	if is.payload, err = json.Marshal(is.cert.Payload); err != nil {
+		fail(err)
+		return
+	}
+	is.kind = issueNew
+}
+
+// decideAll runs decide on s.workers goroutines.
+func (s *Service) decideAll(iss []*issuance, now time.Time) {
+	var wg sync.WaitGroup
+	next := make(chan *issuance)
+	for range min(s.workers, len(iss)) {
+		wg.Go(func() {
+			for is := range next {
+				s.decide(is, now)
+			}
+		})
+	}
+	for _, is := range iss {
+		next <- is
+	}
+	close(next)
+	wg.Wait()
+}
+
+// writeIssuances stores the decisions in tx: new certificates supersede and
+// revoke the current ones, withdrawn ones are revoked, blocked persons get
+// a review, and the pending markers read are cleared. A person whose
+// current certificate changed since it was read is left pending
+// (issueConflict).
+func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, iss []*issuance) error {
+	ids := make([]int64, len(iss))
+	var uvcis []string
+	for i, is := range iss {
+		ids[i] = is.person.ID
+		if is.kind == issueNew {
+			uvcis = append(uvcis, is.cert.UVCI)
+		}
+	}
+	if _, err := tx.PersonsByID(ctx, ids, true); err != nil {
+		return err
+	}
+	current, err := tx.CurrentCertificates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	used, err := tx.UVCIsInUse(ctx, uvcis)
+	if err != nil {
+		return err
+	}
+	var newCerts []*store.Certificate
+	var ended, withdrawn []int64
+	var revs []*store.Revocation
+	revoke := func(old *store.Certificate, reason string) {
+		revs = append(revs, &store.Revocation{CertificateID: old.ID, UVCI: old.UVCI, Reason: reason, RevokedAt: c.at,
+			RevokedBy: c.by.id})
+		c.record("cert.revoke", certSubject(old.UVCI), map[string]any{"status": store.CertCurrent},
+			map[string]any{"reason": reason})
+	}
+	for _, is := range iss {
+		if cur := current[is.person.ID]; (cur == nil) != (is.current == nil) || cur != nil && cur.ID != is.current.ID {
+			is.kind, is.err = issueConflict, ErrConflict
+			continue
+		}
+		switch is.kind {
+		case issueNew:
+			if used[is.cert.UVCI] {
+				is.kind, is.err = issueFailed, ErrUVCIReused
+				continue
+			}
+			before := map[string]any{}
+			if old := is.current; old != nil {
+				ended = append(ended, old.ID)
+				reason := ReasonCorrected
+				if bytes.Equal(old.ContentHash, is.hash) {
+					reason = ReasonRenewed
+				}
+				revoke(old, reason)
+				before["supersedes"] = old.UVCI
+			}
+			newCerts = append(newCerts, &store.Certificate{UVCI: is.cert.UVCI, PersonID: is.person.ID,
+				Status: store.CertCurrent, ContentHash: is.hash, HC1: is.cert.HC1, COSE: is.cert.COSE, KID: is.cert.KID,
+				Payload: is.payload, IssuedAt: is.cert.IssuedAt, ExpiresAt: is.cert.ExpiresAt, IssuedBy: c.by.id})
+			c.record("cert.issue", certSubject(is.cert.UVCI), before, map[string]any{"person": is.person.ID,
+				"expires_at": is.cert.ExpiresAt})
+		case issueWithdrawn:
+			if old := is.current; old != nil {
+				withdrawn = append(withdrawn, old.ID)
+				revoke(old, ReasonWithdrawn)
+			}
+		case issueBlocked:
+			if is.review == nil {
+				r := &store.Review{PersonID: is.person.ID, DoseNumbers: contradictions(is.doses), OpenedAt: c.at}
+				if err := tx.InsertReview(ctx, r); err != nil {
+					return err
+				}
+				c.record("review.open", reviewSubject(r.ID), nil, map[string]any{"person": is.person.ID,
+					"dose_numbers": r.DoseNumbers})
+			}
+		case issueFailed:
+			continue // stays pending
+		}
+		if is.pending.Seq != 0 {
+			if err := tx.ClearPending(ctx, is.pending); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.EndCertificates(ctx, ended, store.CertSuperseded); err != nil {
+		return err
+	}
+	if err := tx.EndCertificates(ctx, withdrawn, store.CertRevoked); err != nil {
+		return err
+	}
+	if err := tx.InsertCertificates(ctx, newCerts); err != nil {
+		return err
+	}
+	if err := tx.InsertRevocations(ctx, revs); err != nil {
+		return err
+	}
+	return tx.InsertAudit(ctx, c.audit)
+}
+
+// IssueFor issues the person's certificate from their current finalised
+// records (duplicates counted once), idempotently: when the content equals
+// that of the current certificate (and it has not expired), the current
+// certificate is returned and nothing is signed. Otherwise a new certificate
+// is signed and, in one transaction, becomes current while the previous one
+// is superseded and its UVCI revoked (ReasonCorrected). Errors:
+// [ErrContradictory] (the person is in the review queue), [ErrNoRecords]
+// (the current certificate, if any, is revoked with ReasonWithdrawn),
+// [ErrUVCIReused], [ErrConflict], [ErrNotFound], or the issuer's error (for
+// example an inactive product code). Requires auth.PermIssue.
+func (s *Service) IssueFor(ctx context.Context, actor Actor, personID int64) (*Certificate, error) {
+	if err := allow(actor, auth.PermIssue); err != nil {
+		return nil, err
+	}
+	return s.issueFor(ctx, staffOrSystem(actor), personID)
+}
+
+func (s *Service) issueFor(ctx context.Context, by auditActor, personID int64) (*Certificate, error) {
+	iss, err := s.loadIssuances(ctx, []int64{personID})
+	if err != nil {
+		return nil, err
+	}
+	if len(iss) == 0 {
+		return nil, ErrNotFound
+	}
+	is := iss[0]
+	now := s.clock()
+	s.decide(is, now)
+	err = s.st.Write(ctx, func(tx *store.Tx) error {
+		return s.writeIssuances(ctx, tx, newChanges(by, now), iss)
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch is.kind {
+	case issueUnchanged:
+		return certificateOf(is.current)
+	case issueNew:
+		s.log.InfoContext(ctx, "certificate issued", "person", personID, "actor", by.id)
+		return &Certificate{UVCI: is.cert.UVCI, PersonID: personID, Status: store.CertCurrent, HC1: is.cert.HC1,
+			COSE: is.cert.COSE, KID: is.cert.KID, IssuedAt: is.cert.IssuedAt, ExpiresAt: is.cert.ExpiresAt,
+			Payload: is.cert.Payload}, nil
+	}
+	if is.kind == issueFailed {
+		s.log.WarnContext(ctx, "issuance failed", "person", personID, "code", Code(is.err))
+	}
+	return nil, is.err
+}
+
+// PersonCertificates returns every certificate of a person, newest first.
+// Requires auth.PermIssue or auth.PermReviewCorrections.
+func (s *Service) PersonCertificates(ctx context.Context, actor Actor, personID int64) ([]*Certificate, error) {
+	if err := allow(actor, auth.PermIssue, auth.PermReviewCorrections); err != nil {
+		return nil, err
+	}
+	return s.certificatesOf(ctx, func(tx *store.Tx) (int64, error) {
+		_, err := tx.Person(ctx, personID)
+		return personID, err
+	})
+}
+
+func (s *Service) certificatesOf(ctx context.Context, who func(*store.Tx) (int64, error)) ([]*Certificate, error) {
+	var cs []*store.Certificate
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		id, err := who(tx)
+		if err != nil {
+			return err
+		}
+		cs, err = tx.CertificatesOfPerson(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Certificate, len(cs))
+	for i, c := range cs {
+		if out[i], err = certificateOf(c); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// MyCertificates returns the certificates of the citizen with that national
+// ID number (the verified identity-provider subject), newest first; none
+// for a citizen unknown to the service.
+func (s *Service) MyCertificates(ctx context.Context, citizenID string) ([]*Certificate, error) {
+	out, err := s.certificatesOf(ctx, func(tx *store.Tx) (int64, error) {
+		p, err := tx.PersonByNationalID(ctx, citizenID)
+		if err != nil {
+			return 0, err
+		}
+		return p.ID, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// MyCertificate returns one of the citizen's certificates. Another
+// citizen's UVCI is [ErrNotFound], exactly as an unknown one.
+func (s *Service) MyCertificate(ctx context.Context, citizenID, uvci string) (*Certificate, error) {
+	var c *store.Certificate
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		c, err = s.ownCertificate(ctx, tx, citizenID, uvci)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return certificateOf(c)
+}
+
+func (s *Service) ownCertificate(ctx context.Context, tx *store.Tx, citizenID, uvci string) (*store.Certificate, error) {
+	c, err := tx.CertificateByUVCI(ctx, uvci)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tx.Person(ctx, c.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	if p.NationalID != citizenID {
+		return nil, ErrNotFound
+	}
+	return c, nil
+}
+
+// CertificatePNG returns the QR code image of one of the citizen's
+// certificates. The image is rendered by render (given the HC1 text) on
+// the first request only and stored; later requests get the stored bytes.
+func (s *Service) CertificatePNG(ctx context.Context, citizenID, uvci string, render func(hc1 string) ([]byte, error)) ([]byte, error) {
+	var c *store.Certificate
+	var png []byte
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if c, err = s.ownCertificate(ctx, tx, citizenID, uvci); err != nil {
+			return err
+		}
+		if c.HasPNG {
+			png, err = tx.CertificatePNG(ctx, c.ID)
+		}
+		return err
+	})
+	if err != nil || png != nil {
+		return png, err
+	}
+	img, err := render(c.HC1)
+	if err != nil {
+		return nil, fmt.Errorf("service: failed to render QR code: %w", err)
+	}
+	err = s.st.Write(ctx, func(tx *store.Tx) error {
+		png, err = tx.SetCertificatePNG(ctx, c.ID, img)
+		return err
+	})
+	return png, err
+}
+
+// Revocation is an entry of the revocation list. ID orders the list: pass
+// the last one seen as Page.After to continue.
+type Revocation = store.Revocation
+
+// ListRevocations returns the revocations made at or after since, oldest
+// first. The list holds UVCIs and reasons only.
+func (s *Service) ListRevocations(ctx context.Context, since time.Time, page Page) ([]*Revocation, error) {
+	var out []*store.Revocation
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.Revocations(ctx, since, page.After, page.limit())
+		return err
+	})
+	return out, err
+}
+
+func certSubject(uvci string) string { return "cert:" + uvci }

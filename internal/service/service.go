@@ -1,0 +1,327 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/schemas"
+)
+
+// CertIssuer builds and signs certificates; [*issuer.Issuer] implements it.
+// It must be safe for concurrent use: the batch job signs on every core.
+type CertIssuer interface {
+	// Payload returns the DCC the record's finalised doses would be signed
+	// as, deterministically, without signing.
+	Payload(issuer.Record) (*schemas.DCC, error)
+	// Issue builds the payload and signs it.
+	Issue(issuer.Record) (*issuer.Certificate, error)
+}
+
+var _ CertIssuer = (*issuer.Issuer)(nil)
+
+// ActorKind says who is acting.
+type ActorKind string
+
+// Actor kinds.
+const (
+	// ActorStaff is a holder of a staff API token.
+	ActorStaff ActorKind = "staff"
+	// ActorCitizen is a citizen authenticated by the national identity
+	// provider.
+	ActorCitizen ActorKind = "citizen"
+	// ActorSystem is the service itself or an operator's command-line tool:
+	// it may do everything. The HTTP layer must never build one from a
+	// request.
+	ActorSystem ActorKind = "system"
+)
+
+// Actor is the authenticated caller of a method; the HTTP layer builds it
+// (staff: [Service.LookupToken]; citizens: the verified JWT subject).
+type Actor struct {
+	Kind ActorKind
+	// ID is the staff token id, the citizen's national ID number (never
+	// logged nor audited: the audit trail names the person's surrogate key
+	// instead), or a system component's name.
+	ID string
+	// Role is the staff role; Site the site an uploader is bound to.
+	Role auth.Role
+	Site string
+}
+
+// Config configures [New].
+type Config struct {
+	// Store is the database (required).
+	Store *store.Store
+	// Issuer signs certificates (required).
+	Issuer CertIssuer
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives operational logs, which carry opaque ids only; nil
+	// discards them.
+	Logger *slog.Logger
+	// ValueSets are the value sets uploads are checked against; nil means
+	// schemas.DefaultValueSets().
+	ValueSets *schemas.ValueSets
+}
+
+// Service is the issuer service's domain layer. It is safe for concurrent
+// use. Close it to stop its background jobs.
+type Service struct {
+	st    *store.Store
+	iss   CertIssuer
+	now   func() time.Time
+	log   *slog.Logger
+	check issuer.PayloadOptions // record validation options, see validate.go
+
+	// Tunables; tests shrink them.
+	chunkSize    int // doses per intake transaction
+	issueChunk   int // persons per issuance transaction
+	maxBatchRows int
+	maxLine      int
+	workers      int
+	staleJob     time.Duration
+
+	ctx    context.Context // cancelled by Close; parent of job contexts
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	jobs   map[string]*runningJob
+}
+
+// New returns a service over cfg.Store.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Issuer == nil {
+		return nil, errors.New("service: a store and an issuer are required")
+	}
+	s := &Service{
+		st: cfg.Store, iss: cfg.Issuer, now: cfg.Clock, log: cfg.Logger,
+		check:        validationOptions(cfg.ValueSets),
+		chunkSize:    2000,
+		issueChunk:   500,
+		maxBatchRows: limits.MaxBatchRows,
+		maxLine:      limits.MaxBatchLine,
+		workers:      runtime.GOMAXPROCS(0),
+		staleJob:     2 * time.Minute,
+		jobs:         map[string]*runningJob{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Close stops the running background jobs (they can be resumed by starting
+// a new one) and waits for them. It does not close the store.
+func (s *Service) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// clock returns the current time in UTC, at microsecond precision (what
+// the store keeps).
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// allow checks that the actor holds one of the permissions. System actors
+// hold all; citizens none.
+func allow(a Actor, perms ...auth.Permission) error {
+	switch a.Kind {
+	case ActorSystem:
+		return nil
+	case ActorStaff:
+		for _, p := range perms {
+			if a.Role.Allows(p) {
+				return nil
+			}
+		}
+	}
+	return ErrForbidden
+}
+
+// auditActor is the actor as the audit trail and the records' changed_by
+// name it: citizens by their person key, never their national ID.
+type auditActor struct {
+	kind, id, role string
+}
+
+func staffOrSystem(a Actor) auditActor {
+	return auditActor{kind: string(a.Kind), id: a.ID, role: string(a.Role)}
+}
+
+func citizenOf(personID int64) auditActor {
+	return auditActor{kind: string(ActorCitizen), id: personSubject(personID)}
+}
+
+func personSubject(id int64) string { return "person:" + strconv.FormatInt(id, 10) }
+
+// changes collects the effects of one write transaction that every path
+// shares: audit entries, and the persons whose records changed, which are
+// re-linked (cross-site duplicates), marked for issuance and re-evaluated
+// for contradictions before commit.
+type changes struct {
+	by    auditActor
+	at    time.Time
+	audit []*store.AuditEntry
+	// final: persons whose finalised set changed; relink: persons whose
+	// existing records changed content or status.
+	final  map[int64]bool
+	relink map[int64]bool
+	// merged holds each relinked record's canonical id after commit.
+	merged map[int64]int64
+}
+
+func newChanges(by auditActor, at time.Time) *changes {
+	return &changes{by: by, at: at, final: map[int64]bool{}, relink: map[int64]bool{}}
+}
+
+func (c *changes) record(action, subject string, before, after any) {
+	c.audit = append(c.audit, &store.AuditEntry{At: c.at, ActorKind: c.by.kind, ActorID: c.by.id,
+		ActorRole: c.by.role, Action: action, Subject: subject, Before: jsonObject(before), After: jsonObject(after)})
+}
+
+func jsonObject(v any) string {
+	if v == nil {
+		return "{}"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// commit writes the collected effects into tx: settle, then the audit
+// entries.
+func (c *changes) commit(ctx context.Context, tx *store.Tx) error {
+	if err := c.settle(ctx, tx); err != nil {
+		return err
+	}
+	return tx.InsertAudit(ctx, c.audit)
+}
+
+// settle relinks duplicates, marks pending issuance and re-evaluates
+// contradictions for the persons whose records changed.
+func (c *changes) settle(ctx context.Context, tx *store.Tx) error {
+	if len(c.relink) > 0 {
+		merged, err := relink(ctx, tx, sortedKeys(c.relink))
+		if err != nil {
+			return err
+		}
+		c.merged = merged
+	}
+	if len(c.final) > 0 {
+		ids := sortedKeys(c.final)
+		if err := tx.MarkPending(ctx, ids, c.at); err != nil {
+			return err
+		}
+		return c.evaluate(ctx, tx, ids)
+	}
+	return nil
+}
+
+// evaluate opens a review for each person whose finalised records now
+// contradict each other, and resolves the open review of each person whose
+// records no longer do.
+func (c *changes) evaluate(ctx context.Context, tx *store.Tx, personIDs []int64) error {
+	doses, err := tx.DosesOfPersons(ctx, personIDs, true)
+	if err != nil {
+		return err
+	}
+	open, err := tx.OpenReviews(ctx, personIDs)
+	if err != nil {
+		return err
+	}
+	for _, p := range personIDs {
+		dns := contradictions(doses[p])
+		r := open[p]
+		switch {
+		case len(dns) > 0 && r == nil:
+			r = &store.Review{PersonID: p, DoseNumbers: dns, OpenedAt: c.at}
+			if err := tx.InsertReview(ctx, r); err != nil {
+				return err
+			}
+			c.record("review.open", reviewSubject(r.ID), nil, map[string]any{"person": p, "dose_numbers": dns})
+		case len(dns) == 0 && r != nil:
+			if err := tx.ResolveReview(ctx, r.ID, c.at, c.by.id, "records no longer contradict"); err != nil {
+				return err
+			}
+			c.record("review.resolve", reviewSubject(r.ID), nil, map[string]any{"person": p})
+		}
+	}
+	return nil
+}
+
+func reviewSubject(id int64) string { return "review:" + strconv.FormatInt(id, 10) }
+
+// sortedKeys returns the persons of a set in ascending order, the order rows
+// are locked in.
+func sortedKeys[V any](m map[int64]V) []int64 {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// Page selects a page of a list: the entries after the cursor After (an id
+// from the previous page, 0 for the first), at most Limit of them (default
+// 100, at most 1000).
+type Page struct {
+	After int64
+	Limit int
+}
+
+func (p Page) limit() int {
+	switch {
+	case p.Limit <= 0:
+		return 100
+	case p.Limit > 1000:
+		return 1000
+	}
+	return p.Limit
+}
+
+// Stats are the counters the HTTP layer publishes as metrics.
+type Stats struct {
+	// CertificatesIssued counts every certificate ever signed.
+	CertificatesIssued  int64
+	CurrentCertificates int64
+	Revocations         int64
+	// PendingIssuance counts persons whose finalised records changed since
+	// their last issuance.
+	PendingIssuance int64
+	// OpenReviews counts persons blocked by contradictory records.
+	OpenReviews int64
+	// OpenCorrections counts correction requests awaiting a decision.
+	OpenCorrections int64
+	// QueueDepth is PendingIssuance + OpenReviews + OpenCorrections.
+	QueueDepth int64
+}
+
+// Stats returns the current counters.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	var c store.Counts
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		c, err = tx.Counts(ctx)
+		return err
+	})
+	return Stats{
+		CertificatesIssued: c.Certificates, CurrentCertificates: c.CurrentCertificates, Revocations: c.Revocations,
+		PendingIssuance: c.PendingIssuance, OpenReviews: c.OpenReviews, OpenCorrections: c.OpenCorrections,
+		QueueDepth: c.PendingIssuance + c.OpenReviews + c.OpenCorrections,
+	}, err
+}
