@@ -127,7 +127,10 @@ func ParseValueSet(data []byte) (*ValueSet, error) {
 	}
 	s := &ValueSet{id: *f.ID, date: *f.Date}
 	if s.id == SetVaccineEncoding {
-		return s, s.parseAnnex(f.Values)
+		if err := s.parseAnnex(f.Values); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	var entries map[string]valueFile
 	if err := decodeStrict(f.Values, &entries); err != nil {

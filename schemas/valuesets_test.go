@@ -206,7 +206,7 @@ func TestParseValueSet(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := schemas.ParseValueSet([]byte(tc.data))
-			if !errors.Is(err, schemas.ErrValueSet) {
+			if s != nil || !errors.Is(err, schemas.ErrValueSet) {
 				t.Errorf("ParseValueSet() = %v, %v, want an error matching ErrValueSet", s, err)
 			}
 		})

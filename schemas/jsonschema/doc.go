@@ -15,7 +15,7 @@
 // loader is configured, so nothing is fetched from the network or read from
 // disk. "format" is asserted for "date" and "date-time" with the same
 // RFC 3339 checks as the typed validator (the library's own date-time check
-// accepts forms such as "+1:00:00Z" that RFC 3339 does not).
+// accepts forms such as "2021-02-20T+1:34:56Z" that RFC 3339 does not).
 //
 // Unknown members are valid: the 1.3.x schema has no
 // "additionalProperties": false anywhere. The typed path reaches the same

@@ -98,7 +98,11 @@ func ValidateWith(doc any, vs *schemas.ValueSets) error {
 		}
 		return firstViolation(ve)
 	}
-	return checkValueSets(doc.(map[string]any), vs)
+	obj, ok := doc.(map[string]any)
+	if !ok { // unreachable: the schema requires an object
+		return &schemas.ValidationError{Rule: schemas.RuleType}
+	}
+	return checkValueSets(obj, vs)
 }
 
 // firstViolation walks santhosh-tekuri's error tree to its first leaf, or
