@@ -3,6 +3,7 @@ package hcert
 import (
 	"fmt"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/veraison/go-cose"
 )
 
@@ -17,9 +18,17 @@ const (
 
 // ParseSign1 parses a COSE_Sign1 message in any of the forms verifiers must
 // accept: tagged with 18 (the form issuers write), untagged, or wrapped in
-// the CWT tag 61. Header and structure checks are go-cose's (duplicate
-// labels, header types, trailing bytes); the signature is not checked here.
-// Errors match [ErrCOSE].
+// the CWT tag 61. The signature is not checked here. Errors match
+// [ErrCOSE].
+//
+// Messages in the shape HCERT issuers write (header parameters alg and kid
+// only) are decoded in one strict pass, a few times faster than the
+// general parser; anything else goes to go-cose's own parser, which is the
+// authority on what is well formed. Either way the result keeps the
+// received protected-header bytes, so [cose.Sign1Message.Verify] checks
+// exactly what was signed. The crit parameter (2) is refused: vaxcert
+// implements no critical header parameters (RFC 9052 §3.1). A differential
+// fuzz test holds the fast path to go-cose's parser.
 //
 // Reference: RFC 9052 §4.2; RFC 8392 §6 (tag 61); HCERT.md §2.
 func ParseSign1(b []byte) (*cose.Sign1Message, error) {
@@ -29,23 +38,119 @@ func ParseSign1(b []byte) (*cose.Sign1Message, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty message", ErrCOSE)
 	}
-	msg := new(cose.Sign1Message)
+	untagged := b
 	switch b[0] {
 	case headTag18:
-		if err := msg.UnmarshalCBOR(b); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCOSE, err)
-		}
+		untagged = b[1:]
 	case headArray4:
-		if err := (*cose.UntaggedSign1Message)(msg).UnmarshalCBOR(b); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCOSE, err)
-		}
 	default:
 		return nil, fmt.Errorf("%w: not a COSE_Sign1 structure", ErrCOSE)
+	}
+	msg, ok := parseSign1Fast(untagged)
+	if !ok {
+		msg = new(cose.Sign1Message)
+		var err error
+		if b[0] == headTag18 {
+			err = msg.UnmarshalCBOR(b)
+		} else {
+			err = (*cose.UntaggedSign1Message)(msg).UnmarshalCBOR(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCOSE, err)
+		}
 	}
 	if len(msg.Payload) == 0 {
 		return nil, fmt.Errorf("%w: detached or empty payload", ErrCOSE)
 	}
+	_, critP := msg.Headers.Protected[cose.HeaderLabelCritical]
+	_, critU := msg.Headers.Unprotected[cose.HeaderLabelCritical]
+	if critP || critU {
+		return nil, fmt.Errorf("%w: critical header parameters are not supported", ErrCOSE)
+	}
 	return msg, nil
+}
+
+// sign1Wire is COSE_Sign1 = [protected: bstr, unprotected: map,
+// payload: bstr / nil, signature: bstr].
+type sign1Wire struct {
+	_           struct{} `cbor:",toarray"`
+	Protected   cbor.RawMessage
+	Unprotected cbor.RawMessage
+	Payload     []byte
+	Signature   []byte
+}
+
+// headerWire holds the header parameters HCERT uses.
+type headerWire struct {
+	Alg *int64 `cbor:"1,keyasint,omitempty"`
+	KID []byte `cbor:"4,keyasint,omitempty"`
+}
+
+// parseSign1Fast decodes an untagged COSE_Sign1 whose headers hold only
+// alg (an integer) and kid (a byte string). It reports false for anything
+// else, leaving the verdict to go-cose.
+func parseSign1Fast(b []byte) (*cose.Sign1Message, bool) {
+	var w sign1Wire
+	if len(b) == 0 || b[0] != headArray4 || decModeCOSE.Unmarshal(b, &w) != nil ||
+		len(w.Payload) == 0 || len(w.Signature) == 0 {
+		return nil, false
+	}
+	var prot, unprot headerWire
+	if len(w.Protected) == 0 || w.Protected[0]>>5 != 2 { // major type 2: bstr
+		return nil, false
+	}
+	var pm []byte
+	if decModeCOSE.Unmarshal(w.Protected, &pm) != nil {
+		return nil, false
+	}
+	if len(pm) > 0 && !prot.decode(pm) {
+		return nil, false
+	}
+	if !unprot.decode(w.Unprotected) {
+		return nil, false
+	}
+	msg := &cose.Sign1Message{
+		Headers: cose.Headers{
+			RawProtected:   w.Protected,
+			Protected:      make(cose.ProtectedHeader, 2),
+			RawUnprotected: w.Unprotected,
+			Unprotected:    make(cose.UnprotectedHeader, 1),
+		},
+		Payload:   w.Payload,
+		Signature: w.Signature,
+	}
+	prot.put(msg.Headers.Protected)
+	unprot.put(msg.Headers.Unprotected)
+	return msg, true
+}
+
+// decode decodes a header map holding nothing but alg and kid: the number
+// of pairs in the map's head must equal the number of fields found.
+func (h *headerWire) decode(m []byte) bool {
+	if len(m) == 0 || m[0]>>5 != 5 || m[0]&0x1f > 2 { // a map of at most 2 pairs
+		return false
+	}
+	if decModeCOSE.Unmarshal(m, h) != nil {
+		return false
+	}
+	n := 0
+	if h.Alg != nil {
+		n++
+	}
+	if h.KID != nil {
+		n++
+	}
+	return n == int(m[0]&0x1f)
+}
+
+// put copies the decoded parameters into a go-cose header map.
+func (h *headerWire) put(m map[any]any) {
+	if h.Alg != nil {
+		m[cose.HeaderLabelAlgorithm] = cose.Algorithm(*h.Alg)
+	}
+	if h.KID != nil {
+		m[cose.HeaderLabelKeyID] = h.KID
+	}
 }
 
 // KID returns the key identifier of msg: the protected kid when present,
