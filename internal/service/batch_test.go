@@ -119,13 +119,13 @@ func TestCSV(t *testing.T) {
 		bad := csvLine(dose("S1", "R3", 3, issuer.StatusDraft), p)
 		body := strings.Join([]string{
 			header,
-			csvLine(dose("S1", "R1", 1, issuer.StatusFinalised), p),           // 2
-			csvLine(dose("S1", "R2", 2, issuer.StatusFinalised), p),           // 3
-			strings.Replace(bad, ",3,2,", ",three,2,", 1),                     // 4: bad number
-			"a,b,c",                                                           // 5: field count
+			csvLine(dose("S1", "R1", 1, issuer.StatusFinalised), p), // 2
+			csvLine(dose("S1", "R2", 2, issuer.StatusFinalised), p), // 3
+			strings.Replace(bad, ",3,2,", ",three,2,", 1),           // 4: bad number
+			"a,b,c", // 5: field count
 			`001090000001,"Nguy"ễn",x,1990,R,S1,p,m,l,1,1,2021-01-01,VN,draft`, // 6: bad quoting
-			"",                                                                // skipped
-			csvLine(dose("S1", "R1", 1, issuer.StatusFinalised), p),           // 8: again
+			"", // skipped
+			csvLine(dose("S1", "R1", 1, issuer.StatusFinalised), p), // 8: again
 		}, "\n")
 		sum, got, err := e.collect(uploader("S1"), FormatCSV, body)
 		if err != nil {

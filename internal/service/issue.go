@@ -21,7 +21,6 @@ import (
 // Revocation reasons.
 const (
 	ReasonCorrected = "superseded: records corrected"
-	ReasonRenewed   = "superseded: renewed after expiry"
 	ReasonWithdrawn = "revoked: no finalised records"
 )
 
@@ -139,9 +138,9 @@ func (s *Service) loadIssuances(ctx context.Context, ids []int64) ([]*issuance, 
 }
 
 // decide computes the payload and signs a new certificate when the content
-// differs from the current certificate's (or that one has expired). It does
-// no I/O and runs on many goroutines at once.
-func (s *Service) decide(is *issuance, now time.Time) {
+// differs from the current certificate's. It does no I/O and runs on many
+// goroutines at once.
+func (s *Service) decide(is *issuance) {
 	if is.review != nil || len(contradictions(is.doses)) > 0 {
 		is.kind, is.err = issueBlocked, ErrContradictory
 		return
@@ -170,7 +169,7 @@ func (s *Service) decide(is *issuance, now time.Time) {
 		fail(err)
 		return
 	}
-	if c := is.current; c != nil && bytes.Equal(c.ContentHash, is.hash) && now.Before(c.ExpiresAt) {
+	if c := is.current; c != nil && bytes.Equal(c.ContentHash, is.hash) {
 		is.kind = issueUnchanged
 		return
 	}
@@ -186,13 +185,13 @@ func (s *Service) decide(is *issuance, now time.Time) {
 }
 
 // decideAll runs decide on s.workers goroutines.
-func (s *Service) decideAll(iss []*issuance, now time.Time) {
+func (s *Service) decideAll(iss []*issuance) {
 	var wg sync.WaitGroup
 	next := make(chan *issuance)
 	for range min(s.workers, len(iss)) {
 		wg.Go(func() {
 			for is := range next {
-				s.decide(is, now)
+				s.decide(is)
 			}
 		})
 	}
@@ -251,11 +250,7 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 			before := map[string]any{}
 			if old := is.current; old != nil {
 				ended = append(ended, old.ID)
-				reason := ReasonCorrected
-				if bytes.Equal(old.ContentHash, is.hash) {
-					reason = ReasonRenewed
-				}
-				revoke(old, reason)
+				revoke(old, ReasonCorrected)
 				before["supersedes"] = old.UVCI
 			}
 			newCerts = append(newCerts, &store.Certificate{UVCI: is.cert.UVCI, PersonID: is.person.ID,
@@ -302,9 +297,10 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 }
 
 // IssueFor issues the person's certificate from their current finalised
-// records (duplicates counted once), idempotently: when the content equals
-// that of the current certificate (and it has not expired), the current
-// certificate is returned and nothing is signed. Otherwise a new certificate
+// records (duplicates counted once), idempotently: when the payload equals
+// that of the current certificate (its UVCI aside), the current certificate
+// is returned and nothing is signed — so a change that does not show in the
+// certificate, such as a lot number, keeps it. Otherwise a new certificate
 // is signed and, in one transaction, becomes current while the previous one
 // is superseded and its UVCI revoked (ReasonCorrected). Errors:
 // [ErrContradictory] (the person is in the review queue), [ErrNoRecords]
@@ -327,10 +323,9 @@ func (s *Service) issueFor(ctx context.Context, by auditActor, personID int64) (
 		return nil, ErrNotFound
 	}
 	is := iss[0]
-	now := s.clock()
-	s.decide(is, now)
+	s.decide(is)
 	err = s.st.Write(ctx, func(tx *store.Tx) error {
-		return s.writeIssuances(ctx, tx, newChanges(by, now), iss)
+		return s.writeIssuances(ctx, tx, newChanges(by, s.clock()), iss)
 	})
 	if err != nil {
 		return nil, err

@@ -184,7 +184,7 @@ func (s *Service) runIssueAll(rj *runningJob, by auditActor) {
 			if iss, readErr = s.loadIssuances(ctx, ids); readErr != nil {
 				return
 			}
-			s.decideAll(iss, s.clock())
+			s.decideAll(iss)
 			select {
 			case chunks <- iss:
 			case <-ctx.Done():

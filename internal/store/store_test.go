@@ -181,6 +181,7 @@ func TestDoseRevisionHistory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		key := store.RecordKey{Site: "S1", RecordID: "R1"}
+		var first *store.Dose
 		err := s.Write(ctx, func(tx *store.Tx) error {
 			ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}}
 			if err := tx.InsertPersons(ctx, ps); err != nil {
@@ -201,16 +202,23 @@ func TestDoseRevisionHistory(t *testing.T) {
 			if err := tx.ReviseDoses(ctx, []*store.Dose{d}, []*store.Dose{&next}); err != nil {
 				return err
 			}
-			// A stale revision (version 1 again) must fail.
-			stale := *d
-			stale.Version = 2
-			if err := tx.ReviseDoses(ctx, []*store.Dose{d}, []*store.Dose{&stale}); !errors.Is(err, store.ErrConflict) {
-				t.Errorf("stale revision: err = %v, want ErrConflict", err)
-			}
+			first = d
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Revising version 1 again is stale: the transaction is retried and
+		// then fails, keeping nothing.
+		attempts := 0
+		err = s.Write(ctx, func(tx *store.Tx) error {
+			attempts++
+			stale := *first
+			stale.Version, stale.Lot = 2, "STALE"
+			return tx.ReviseDoses(ctx, []*store.Dose{first}, []*store.Dose{&stale})
+		})
+		if !errors.Is(err, store.ErrConflict) || attempts < 2 {
+			t.Fatalf("stale revision: err = %v after %d attempts, want ErrConflict after retries", err, attempts)
 		}
 		var hist []*store.Dose
 		if err := s.Read(ctx, func(tx *store.Tx) error {
