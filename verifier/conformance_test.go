@@ -266,8 +266,8 @@ func describeKey(cert *x509.Certificate) string {
 // ignoring key order and date-time notation (+00:00 ≡ Z).
 func payloadMatches(t *testing.T, res *verifier.Result, want json.RawMessage) bool {
 	t.Helper()
-	if want == nil || res.RawDCC == nil {
-		return res.RawDCC != nil
+	if want == nil || res.RawDCC() == nil {
+		return res.RawDCC() != nil
 	}
 	got, err := res.PayloadJSON()
 	if err != nil {

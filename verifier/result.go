@@ -112,8 +112,21 @@ type Result struct {
 
 	// DCC is the decoded payload when it fits the schema's Go types.
 	DCC *schemas.DCC
-	// RawDCC is the CBOR of the eu_dcc_v1 object as received.
-	RawDCC []byte
+
+	payload []byte // the CWT claims as received
+}
+
+// RawDCC returns the CBOR of the eu_dcc_v1 object as received, or nil when
+// the claims did not decode. It is not on the hot path.
+func (r *Result) RawDCC() []byte {
+	if r.payload == nil {
+		return nil
+	}
+	c, err := hcert.DecodeClaims(r.payload)
+	if err != nil {
+		return nil
+	}
+	return c.HCert.DCC
 }
 
 // Valid reports whether every check passed.
@@ -157,10 +170,11 @@ func (r *Result) Reason() Reason {
 // it also works for payloads that do not fit the schema types). Date-time
 // tags are dropped; byte strings become base64. It is not on the hot path.
 func (r *Result) PayloadJSON() ([]byte, error) {
-	if r.RawDCC == nil {
+	raw := r.RawDCC()
+	if raw == nil {
 		return nil, nil
 	}
-	v, err := hcert.DecodeGeneric(r.RawDCC)
+	v, err := hcert.DecodeGeneric(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package verifier
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/veraison/go-cose"
@@ -124,6 +125,15 @@ func (r *Result) codecFail(c Check, reason Reason, err error) {
 	r.fail(c, reason, err.Error(), err)
 }
 
+// scratch holds the transport buffers of one verification. Nothing in a
+// Result points into them (the COSE decoder copies what it keeps), so they
+// are pooled.
+type scratch struct{ zlib, cose []byte }
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{zlib: make([]byte, 0, 1024), cose: make([]byte, 0, 2048)}
+}}
+
 func (v *Verifier) run(r *Result, qr []byte) {
 	b45, err := hcert.TrimPrefix(qr)
 	if err != nil {
@@ -132,21 +142,23 @@ func (v *Verifier) run(r *Result, qr []byte) {
 	}
 	r.pass(CheckPrefix)
 
-	zb, err := hcert.AppendBase45Decode(nil, b45)
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.zlib, err = hcert.AppendBase45Decode(s.zlib[:0], b45)
 	if err != nil {
 		r.codecFail(CheckBase45, ReasonBadBase45, err)
 		return
 	}
 	r.pass(CheckBase45)
 
-	coseBytes, err := hcert.AppendInflate(make([]byte, 0, 2*len(zb)), zb, limits.MaxCOSE)
+	s.cose, err = hcert.AppendInflate(s.cose[:0], s.zlib, limits.MaxCOSE)
 	if err != nil {
 		r.codecFail(CheckDecompress, ReasonBadCompression, err)
 		return
 	}
 	r.pass(CheckDecompress)
 
-	v.verifyCOSE(r, coseBytes)
+	v.verifyCOSE(r, s.cose)
 }
 
 // verifyCOSE runs the cose, signature, key_usage, validity and schema
@@ -163,18 +175,30 @@ func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) {
 	// payload is processed.
 	v.verifySignature(r, msg)
 
-	claims, err := hcert.DecodeClaims(msg.Payload)
-	if err != nil {
-		r.codecFail(CheckCOSE, ReasonBadCWT, err)
-		return
+	r.payload = msg.Payload
+	var (
+		claims *hcert.Claims
+		dcc    *schemas.DCC
+	)
+	if !hcert.MayHoldNull(msg.Payload) {
+		claims, dcc, _ = hcert.DecodeClaimsDCC(msg.Payload) // the hot path: one decode
+	}
+	if dcc == nil {
+		if claims, err = hcert.DecodeClaims(msg.Payload); err != nil {
+			r.codecFail(CheckCOSE, ReasonBadCWT, err)
+			return
+		}
 	}
 	r.pass(CheckCOSE)
 	r.Issuer = claims.Issuer
 	r.IssuedAt = time.Unix(int64(*claims.IssuedAt), 0).UTC()
 	r.ExpiresAt = time.Unix(int64(*claims.Expires), 0).UTC()
-	r.RawDCC = claims.HCert.DCC
 
-	v.checkSchema(r)
+	if dcc != nil {
+		v.checkTyped(r, dcc)
+	} else {
+		v.checkGeneric(r, claims.HCert.DCC)
+	}
 	if r.Status(CheckSignature) != StatusPass {
 		return // key_usage and validity need the DSC that signed
 	}
@@ -245,29 +269,41 @@ func (v *Verifier) checkValidity(r *Result) {
 	}
 }
 
-func (v *Verifier) checkSchema(r *Result) {
-	// The typed path decodes into the schema's Go types and checks them
-	// with plain code. It is exact unless the payload holds a null (which
-	// a struct decode cannot tell from absent) or a member of the wrong
-	// type; those payloads take the generic path.
-	if !hcert.MayHoldNull(r.RawDCC) {
-		if dcc, err := hcert.DecodeDCC(r.RawDCC); err == nil {
-			r.DCC, r.Type = dcc, dcc.Type()
-			if err := dcc.Validate(v.valueSets); err != nil {
-				r.fail(CheckSchema, ReasonSchema, err.Error(), err)
-				return
-			}
-			r.pass(CheckSchema)
+// checkTyped runs the schema check on a payload decoded into the schema's
+// Go types. The typed checks are exact unless an empty string may stand for
+// an absent member, which the generic form settles.
+func (v *Verifier) checkTyped(r *Result, dcc *schemas.DCC) {
+	r.DCC, r.Type = dcc, dcc.Type()
+	err := dcc.Validate(v.valueSets)
+	if err == nil && dcc.MayMissMembers() {
+		var doc any
+		if doc, err = hcert.DecodeGeneric(r.RawDCC()); err == nil {
+			err = schemas.CheckMembers(doc)
+		}
+	}
+	if err != nil {
+		r.fail(CheckSchema, ReasonSchema, err.Error(), err)
+		return
+	}
+	r.pass(CheckSchema)
+}
+
+// checkGeneric runs the schema check on a payload that did not decode in
+// one pass: one holding a null somewhere, or a member of the wrong type.
+func (v *Verifier) checkGeneric(r *Result, raw []byte) {
+	if !hcert.MayHoldNull(raw) {
+		if dcc, err := hcert.DecodeDCC(raw); err == nil {
+			v.checkTyped(r, dcc)
 			return
 		}
 	}
-	doc, err := hcert.DecodeGeneric(r.RawDCC)
+	doc, err := hcert.DecodeGeneric(raw)
 	if err != nil {
 		r.fail(CheckSchema, ReasonSchema, err.Error(), err)
 		return
 	}
 	r.Type = genericType(doc)
-	if dcc, err := hcert.DecodeDCC(r.RawDCC); err == nil {
+	if dcc, err := hcert.DecodeDCC(raw); err == nil {
 		r.DCC = dcc // for display; the verdict below is the generic one
 	}
 	switch {

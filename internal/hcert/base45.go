@@ -59,33 +59,36 @@ func AppendBase45Decode(dst, src []byte) ([]byte, error) {
 	if outLen > limits.MaxBase45Decoded {
 		return dst, fmt.Errorf("%w: base45 output over %d bytes", ErrTooLarge, limits.MaxBase45Decoded)
 	}
-	if free := cap(dst) - len(dst); free < outLen {
-		grown := make([]byte, len(dst), len(dst)+outLen)
+	start := len(dst)
+	if cap(dst)-start < outLen {
+		grown := make([]byte, start, start+outLen)
 		copy(grown, dst)
 		dst = grown
 	}
-	i := 0
-	for ; i+3 <= len(src); i += 3 {
+	out := dst[start : start+outLen]
+	j, i := 0, 0
+	for ; i+3 <= len(src) && j+2 <= len(out); i, j = i+3, j+2 {
 		c, d, e := base45Index[src[i]], base45Index[src[i+1]], base45Index[src[i+2]]
 		if c|d|e < 0 {
-			return dst, &Base45Error{Offset: i, Reason: "character outside the alphabet"}
+			return dst[:start], &Base45Error{Offset: i, Reason: "character outside the alphabet"}
 		}
-		n := int(c) + int(d)*45 + int(e)*45*45
+		n := uint32(c) + uint32(d)*45 + uint32(e)*(45*45)
 		if n > 0xFFFF {
-			return dst, &Base45Error{Offset: i, Reason: "group value overflow"}
+			return dst[:start], &Base45Error{Offset: i, Reason: "group value overflow"}
 		}
-		dst = append(dst, byte(n>>8), byte(n))
+		out[j], out[j+1] = byte(n>>8), byte(n)
 	}
 	if i < len(src) { // a trailing pair
 		c, d := base45Index[src[i]], base45Index[src[i+1]]
 		if c|d < 0 {
-			return dst, &Base45Error{Offset: i, Reason: "character outside the alphabet"}
+			return dst[:start], &Base45Error{Offset: i, Reason: "character outside the alphabet"}
 		}
 		n := int(c) + int(d)*45
 		if n > 0xFF {
-			return dst, &Base45Error{Offset: i, Reason: "group value overflow"}
+			return dst[:start], &Base45Error{Offset: i, Reason: "group value overflow"}
 		}
-		dst = append(dst, byte(n))
+		out[j] = byte(n)
 	}
+	dst = dst[:start+outLen]
 	return dst, nil
 }

@@ -112,15 +112,13 @@ func parseSign1Fast(b []byte) (*cose.Sign1Message, bool) {
 	msg := &cose.Sign1Message{
 		Headers: cose.Headers{
 			RawProtected:   w.Protected,
-			Protected:      make(cose.ProtectedHeader, 2),
+			Protected:      cose.ProtectedHeader(prot.toMap()),
 			RawUnprotected: w.Unprotected,
-			Unprotected:    make(cose.UnprotectedHeader, 1),
+			Unprotected:    cose.UnprotectedHeader(unprot.toMap()),
 		},
 		Payload:   w.Payload,
 		Signature: w.Signature,
 	}
-	prot.put(msg.Headers.Protected)
-	unprot.put(msg.Headers.Unprotected)
 	return msg, true
 }
 
@@ -143,14 +141,20 @@ func (h *headerWire) decode(m []byte) bool {
 	return n == int(m[0]&0x1f)
 }
 
-// put copies the decoded parameters into a go-cose header map.
-func (h *headerWire) put(m map[any]any) {
+// toMap returns the decoded parameters as a go-cose header map, nil when
+// there are none (go-cose only reads the maps of a parsed message).
+func (h *headerWire) toMap() map[any]any {
+	if h.Alg == nil && h.KID == nil {
+		return nil
+	}
+	m := make(map[any]any, 2)
 	if h.Alg != nil {
 		m[cose.HeaderLabelAlgorithm] = cose.Algorithm(*h.Alg)
 	}
 	if h.KID != nil {
 		m[cose.HeaderLabelKeyID] = h.KID
 	}
+	return m
 }
 
 // KID returns the key identifier of msg: the protected kid when present,

@@ -130,6 +130,34 @@ func DecodeClaims(b []byte) (*Claims, error) {
 	return c, nil
 }
 
+// claimsDCC is Claims with the eu_dcc_v1 object decoded in the same pass.
+type claimsDCC struct {
+	Issuer   string       `cbor:"1,keyasint,omitempty"`
+	Expires  *NumericDate `cbor:"4,keyasint,omitempty"`
+	IssuedAt *NumericDate `cbor:"6,keyasint,omitempty"`
+	HCert    *struct {
+		DCC *schemas.DCC `cbor:"1,keyasint,omitempty"`
+	} `cbor:"-260,keyasint,omitempty"`
+}
+
+// DecodeClaimsDCC decodes the claims and the eu_dcc_v1 object in one strict
+// pass: the verifier's hot path. The returned Claims has no raw HCert. It
+// fails where [DecodeClaims] or [DecodeDCC] would; callers then use those
+// for the precise error.
+func DecodeClaimsDCC(b []byte) (*Claims, *schemas.DCC, error) {
+	if len(b) == 0 || b[0]>>5 != 5 {
+		return nil, nil, fmt.Errorf("%w: payload is not a CBOR map", ErrCWT)
+	}
+	var c claimsDCC
+	if err := decMode.Unmarshal(b, &c); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrCWT, err)
+	}
+	if c.IssuedAt == nil || c.Expires == nil || c.HCert == nil || c.HCert.DCC == nil {
+		return nil, nil, fmt.Errorf("%w: missing iat, exp or hcert", ErrCWT)
+	}
+	return &Claims{Issuer: c.Issuer, Expires: c.Expires, IssuedAt: c.IssuedAt}, c.HCert.DCC, nil
+}
+
 // DecodeDCC decodes the eu_dcc_v1 object into the schema's Go type.
 // Members the type does not define are ignored, as the schema allows them
 // (it has no "additionalProperties": false). It fails with [ErrCWT] when a
