@@ -1,0 +1,256 @@
+package server
+
+import (
+	"encoding/json"
+	"net/url"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/schemas"
+)
+
+// The JSON shapes of the API, documented in openapi.yaml. Times are RFC
+// 3339 in UTC; absent times are left out.
+
+type recordKeyJSON struct {
+	Site     string `json:"site"`
+	RecordID string `json:"record_id"`
+}
+
+func (k recordKeyJSON) key() service.RecordKey {
+	return service.RecordKey{Site: k.Site, RecordID: k.RecordID}
+}
+
+func keyJSON(k service.RecordKey) recordKeyJSON {
+	return recordKeyJSON{Site: k.Site, RecordID: k.RecordID}
+}
+
+// rowJSON is one dose's outcome in an upload report.
+type rowJSON struct {
+	Row      int             `json:"row"`
+	Site     string          `json:"site"`
+	RecordID string          `json:"record_id"`
+	Outcome  service.Outcome `json:"outcome"`
+	Errors   []fieldJSON     `json:"errors,omitempty"`
+}
+
+func rowOf(r service.RowResult) rowJSON {
+	out := rowJSON{Row: r.Row, Site: r.Site, RecordID: r.RecordID, Outcome: r.Outcome}
+	if len(r.Errors) > 0 {
+		out.Errors = fieldsOf(r.Errors)
+	}
+	return out
+}
+
+type summaryJSON struct {
+	BatchID   string `json:"batch_id"`
+	Rows      int    `json:"rows"`
+	Accepted  int    `json:"accepted"`
+	Merged    int    `json:"merged"`
+	Unchanged int    `json:"unchanged"`
+	Rejected  int    `json:"rejected"`
+}
+
+// batchEndJSON is the last line of a bulk-upload report.
+type batchEndJSON struct {
+	Summary summaryJSON `json:"summary"`
+	Error   *apiError   `json:"error,omitempty"`
+}
+
+// recordJSON is one version of a dose record.
+type recordJSON struct {
+	issuer.Dose
+	Person    int64     `json:"person"`
+	Version   int       `json:"version"`
+	Merged    bool      `json:"merged,omitempty"`
+	ChangedAt time.Time `json:"changed_at"`
+	ChangedBy string    `json:"changed_by"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+func recordOf(d *service.DoseRecord) recordJSON {
+	return recordJSON{Dose: d.Dose, Person: d.PersonID, Version: d.Version, Merged: d.MergedInto != 0,
+		ChangedAt: d.ChangedAt, ChangedBy: d.ChangedBy, Reason: d.Reason}
+}
+
+func recordsOf(ds []*service.DoseRecord) []recordJSON {
+	out := make([]recordJSON, len(ds))
+	for i, d := range ds {
+		out[i] = recordOf(d)
+	}
+	return out
+}
+
+type finaliseJSON struct {
+	recordKeyJSON
+	Outcome service.Outcome `json:"outcome"`
+	Code    string          `json:"code,omitempty"`
+}
+
+type reviewJSON struct {
+	ID          int64     `json:"id"`
+	Person      int64     `json:"person"`
+	DoseNumbers []int     `json:"dose_numbers"`
+	OpenedAt    time.Time `json:"opened_at"`
+	Resolved    bool      `json:"resolved"`
+	ResolvedAt  time.Time `json:"resolved_at,omitzero"`
+	ResolvedBy  string    `json:"resolved_by,omitempty"`
+	Note        string    `json:"note,omitempty"`
+}
+
+func reviewOf(r *service.Review) reviewJSON {
+	return reviewJSON{ID: r.ID, Person: r.PersonID, DoseNumbers: r.DoseNumbers, OpenedAt: r.OpenedAt,
+		Resolved: !r.ResolvedAt.IsZero(), ResolvedAt: r.ResolvedAt, ResolvedBy: r.ResolvedBy, Note: r.Note}
+}
+
+// certificateJSON is a certificate. Staff views carry the person key and
+// no HC1 or payload; citizens' single-certificate view carries both.
+type certificateJSON struct {
+	UVCI      string           `json:"uvci"`
+	Status    string           `json:"status"`
+	Type      schemas.CertType `json:"type"`
+	IssuedAt  time.Time        `json:"issued_at"`
+	ExpiresAt time.Time        `json:"expires_at"`
+	Person    int64            `json:"person,omitempty"`
+	HC1       string           `json:"hc1,omitempty"`
+	KID       []byte           `json:"kid,omitempty"`
+	Payload   *schemas.DCC     `json:"payload,omitempty"`
+	Links     *certLinksJSON   `json:"links,omitempty"`
+}
+
+type certLinksJSON struct {
+	Self string `json:"self"`
+	PNG  string `json:"png"`
+	PDF  string `json:"pdf"`
+}
+
+func certSummary(c *service.Certificate) certificateJSON {
+	return certificateJSON{UVCI: c.UVCI, Status: c.Status, Type: c.Payload.Type(), IssuedAt: c.IssuedAt,
+		ExpiresAt: c.ExpiresAt}
+}
+
+func staffCert(c *service.Certificate) certificateJSON {
+	out := certSummary(c)
+	out.Person = c.PersonID
+	return out
+}
+
+func citizenCert(c *service.Certificate, full bool) certificateJSON {
+	out := certSummary(c)
+	self := "/v1/me/certificates/" + url.PathEscape(c.UVCI)
+	out.Links = &certLinksJSON{Self: self, PNG: self + ".png", PDF: self + ".pdf"}
+	if full {
+		out.HC1, out.KID, out.Payload = c.HC1, c.KID, c.Payload
+	}
+	return out
+}
+
+type jobJSON struct {
+	ID         string           `json:"id"`
+	State      service.JobState `json:"state"`
+	Total      int64            `json:"total"`
+	Done       int64            `json:"done"`
+	Issued     int64            `json:"issued"`
+	Blocked    int64            `json:"blocked"`
+	Failed     int64            `json:"failed"`
+	Rate       float64          `json:"rate"`
+	ETASeconds float64          `json:"eta_seconds"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt time.Time        `json:"finished_at,omitzero"`
+	Error      string           `json:"error,omitempty"`
+}
+
+func jobOf(j service.JobStatus) jobJSON {
+	return jobJSON{ID: j.ID, State: j.State, Total: j.Total, Done: j.Done, Issued: j.Issued, Blocked: j.Blocked,
+		Failed: j.Failed, Rate: j.Rate, ETASeconds: j.ETA.Seconds(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		Error: j.Error}
+}
+
+type revocationJSON struct {
+	ID        int64     `json:"id"`
+	UVCI      string    `json:"uvci"`
+	Reason    string    `json:"reason"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// correctionJSON is a correction request. Person and DecidedBy are in
+// staff views only.
+type correctionJSON struct {
+	ID             int64           `json:"id"`
+	Kind           string          `json:"kind"`
+	Description    string          `json:"description"`
+	Dose           json.RawMessage `json:"dose,omitempty"`
+	Record         *recordKeyJSON  `json:"record,omitempty"`
+	Status         string          `json:"status"`
+	HasPhoto       bool            `json:"has_photo"`
+	FiledAt        time.Time       `json:"filed_at"`
+	DecidedAt      time.Time       `json:"decided_at,omitzero"`
+	DecisionReason string          `json:"decision_reason,omitempty"`
+	Person         int64           `json:"person,omitempty"`
+	DecidedBy      string          `json:"decided_by,omitempty"`
+}
+
+func correctionOf(c *service.Correction, staffView bool) correctionJSON {
+	out := correctionJSON{ID: c.ID, Kind: c.Kind, Description: c.Description, Status: c.Status,
+		HasPhoto: c.PhotoType != "", FiledAt: c.FiledAt, DecidedAt: c.DecidedAt, DecisionReason: c.DecisionReason}
+	if json.Valid(c.Dose) {
+		out.Dose = c.Dose
+	}
+	if c.Record.Site != "" {
+		k := keyJSON(c.Record)
+		out.Record = &k
+	}
+	if staffView {
+		out.Person, out.DecidedBy = c.PersonID, c.DecidedBy
+	}
+	return out
+}
+
+func correctionsOf(cs []*service.Correction, staffView bool) []correctionJSON {
+	out := make([]correctionJSON, len(cs))
+	for i, c := range cs {
+		out[i] = correctionOf(c, staffView)
+	}
+	return out
+}
+
+type tokenJSON struct {
+	ID        string    `json:"id"`
+	Role      string    `json:"role"`
+	Site      string    `json:"site,omitempty"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// Token is the plaintext, in the creation response only.
+	Token string `json:"token,omitempty"`
+}
+
+func tokenOf(t *service.Token) tokenJSON {
+	return tokenJSON{ID: t.ID, Role: string(t.Role), Site: t.Site, Name: t.Name, CreatedAt: t.CreatedAt,
+		CreatedBy: t.CreatedBy, RevokedAt: t.RevokedAt}
+}
+
+type auditJSON struct {
+	ID        int64           `json:"id"`
+	At        time.Time       `json:"at"`
+	ActorKind string          `json:"actor_kind"`
+	ActorID   string          `json:"actor_id"`
+	ActorRole string          `json:"actor_role,omitempty"`
+	Action    string          `json:"action"`
+	Subject   string          `json:"subject"`
+	Before    json.RawMessage `json:"before"`
+	After     json.RawMessage `json:"after"`
+}
+
+func auditOf(e *service.AuditEntry) auditJSON {
+	raw := func(s string) json.RawMessage {
+		if !json.Valid([]byte(s)) {
+			return json.RawMessage("{}")
+		}
+		return json.RawMessage(s)
+	}
+	return auditJSON{ID: e.ID, At: e.At, ActorKind: e.ActorKind, ActorID: e.ActorID, ActorRole: e.ActorRole,
+		Action: e.Action, Subject: e.Subject, Before: raw(e.Before), After: raw(e.After)}
+}

@@ -1,0 +1,287 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/issuer"
+)
+
+// submitRecord stores one dose-record document: 201 when a dose was stored
+// (accepted or merged), 200 when every dose was already stored so, 422
+// (with the fields of every dose) when every dose was rejected.
+func (s *Server) submitRecord(c echo.Context) error {
+	var rec issuer.Record
+	if err := decodeJSON(c, &rec); err != nil {
+		return err
+	}
+	res, err := s.svc.SubmitRecord(c.Request().Context(), actor(c), rec)
+	if err != nil {
+		return err
+	}
+	status, rejected := http.StatusOK, 0
+	var fields []fieldJSON
+	rows := make([]rowJSON, len(res))
+	for i, r := range res {
+		rows[i] = rowOf(r)
+		switch r.Outcome {
+		case service.OutcomeAccepted, service.OutcomeMerged:
+			status = http.StatusCreated
+		case service.OutcomeRejected:
+			rejected++
+			fields = append(fields, rows[i].Errors...)
+		}
+	}
+	if rejected == len(res) {
+		return errInvalid(fields...)
+	}
+	return c.JSON(status, map[string]any{"results": rows})
+}
+
+// Bulk-upload media types.
+const (
+	mimeNDJSON    = "application/x-ndjson"
+	mimeNDJSONAlt = "application/ndjson"
+	mimeCSV       = "text/csv"
+)
+
+// flushEvery is how many report lines are sent at most between flushes.
+const flushEvery = 1000
+
+// uploadBatch streams a bulk upload from the request body into the
+// service and the per-dose report back as NDJSON while the upload is still
+// being read: nothing is buffered beyond one chunk. The last line is the
+// summary, with the error that stopped the upload, if any. An error before
+// the first report line (a malformed CSV header, a body over the limit by
+// Content-Length) is an ordinary error response.
+func (s *Server) uploadBatch(c echo.Context) error {
+	var format service.Format
+	switch mediaType(c) {
+	case mimeNDJSON, mimeNDJSONAlt:
+		format = service.FormatNDJSON
+	case mimeCSV:
+		format = service.FormatCSV
+	default:
+		return errMediaType(mimeNDJSON + " or " + mimeCSV)
+	}
+	res := c.Response()
+	rc := http.NewResponseController(res.Writer)
+	// Without full duplex, net/http would stop reading the body at the
+	// first response byte.
+	if err := rc.EnableFullDuplex(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	w := bufio.NewWriterSize(res, 32<<10)
+	enc := json.NewEncoder(w)
+	started, lines := false, 0
+	start := func() {
+		res.Header().Set(echo.HeaderContentType, mimeNDJSON)
+		res.WriteHeader(http.StatusOK)
+		started = true
+	}
+	emit := func(r service.RowResult) error {
+		if !started {
+			start()
+		}
+		if err := enc.Encode(rowOf(r)); err != nil {
+			return err
+		}
+		if lines++; lines%flushEvery == 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}
+		return nil
+	}
+	ctx := c.Request().Context()
+	sum, err := s.svc.IngestBatch(ctx, actor(c), format, c.Request().Body, emit)
+	if err != nil && !started {
+		return err
+	}
+	if !started {
+		start()
+	}
+	end := batchEndJSON{Summary: summaryJSON{BatchID: sum.BatchID, Rows: sum.Rows, Accepted: sum.Accepted,
+		Merged: sum.Merged, Unchanged: sum.Unchanged, Rejected: sum.Rejected}}
+	if err != nil {
+		end.Error = toAPIError(err)
+		if end.Error.Status >= http.StatusInternalServerError {
+			s.log.ErrorContext(ctx, "upload stopped", "request_id", requestID(c), "batch", sum.BatchID, "error", err)
+		}
+	}
+	if werr := errors.Join(enc.Encode(end), w.Flush()); werr != nil {
+		s.log.InfoContext(ctx, "upload report not delivered", "request_id", requestID(c), "batch", sum.BatchID,
+			"error", werr)
+	}
+	return nil
+}
+
+// recordKey reads the {site} and {record_id} path parameters.
+func recordKey(c echo.Context) (service.RecordKey, error) {
+	site, err := pathParam(c, "site")
+	if err != nil {
+		return service.RecordKey{}, err
+	}
+	id, err := pathParam(c, "record_id")
+	return service.RecordKey{Site: site, RecordID: id}, err
+}
+
+func (s *Server) finaliseRecord(c echo.Context) error {
+	key, err := recordKey(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.FinaliseBatch(c.Request().Context(), actor(c), []service.RecordKey{key})
+	if err != nil {
+		return err
+	}
+	if res[0].Err != nil {
+		return res[0].Err
+	}
+	return c.JSON(http.StatusOK, finaliseJSON{recordKeyJSON: keyJSON(key), Outcome: res[0].Outcome})
+}
+
+// maxFinaliseBatch bounds the records of one finalise request (the body
+// limit allows about this many keys).
+const maxFinaliseBatch = 1000
+
+func (s *Server) finaliseBatch(c echo.Context) error {
+	var req struct {
+		Records []recordKeyJSON `json:"records"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case len(req.Records) == 0:
+		return errInvalid(fieldJSON{Field: "records", Code: "missing"})
+	case len(req.Records) > maxFinaliseBatch:
+		return errInvalid(fieldJSON{Field: "records", Code: "invalid"})
+	}
+	keys := make([]service.RecordKey, len(req.Records))
+	for i, k := range req.Records {
+		keys[i] = k.key()
+	}
+	res, err := s.svc.FinaliseBatch(c.Request().Context(), actor(c), keys)
+	if err != nil {
+		return err
+	}
+	out := make([]finaliseJSON, len(res))
+	for i, r := range res {
+		out[i] = finaliseJSON{recordKeyJSON: keyJSON(r.Key), Outcome: r.Outcome}
+		if r.Err != nil {
+			out[i].Code = service.Code(r.Err)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"results": out})
+}
+
+func (s *Server) amendRecord(c echo.Context) error {
+	key, err := recordKey(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Dose   issuer.Dose `json:"dose"`
+		Reason string      `json:"reason"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	d, err := s.svc.AmendRecord(c.Request().Context(), actor(c), key, req.Dose, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, recordOf(d))
+}
+
+func (s *Server) voidRecord(c echo.Context) error {
+	key, err := recordKey(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	d, err := s.svc.VoidRecord(c.Request().Context(), actor(c), key, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, recordOf(d))
+}
+
+func (s *Server) recordHistory(c echo.Context) error {
+	key, err := recordKey(c)
+	if err != nil {
+		return err
+	}
+	ds, err := s.svc.RecordHistory(c.Request().Context(), actor(c), key)
+	if err != nil {
+		return err
+	}
+	if len(ds) == 0 {
+		return service.ErrNotFound
+	}
+	return c.JSON(http.StatusOK, map[string]any{"versions": recordsOf(ds)})
+}
+
+func (s *Server) listReviews(c echo.Context) error {
+	q := newQuery(c)
+	page := q.page()
+	if err := q.err(); err != nil {
+		return err
+	}
+	rs, err := s.svc.ListReviewQueue(c.Request().Context(), actor(c), page)
+	if err != nil {
+		return err
+	}
+	out := make([]reviewJSON, len(rs))
+	var last int64
+	for i, r := range rs {
+		out[i], last = reviewOf(r), r.ID
+	}
+	return c.JSON(http.StatusOK, map[string]any{"reviews": out, "next_after": nextAfter(len(rs), page.Limit, last)})
+}
+
+func (s *Server) resolveReview(c echo.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Record recordKeyJSON `json:"record"`
+		Void   bool          `json:"void"`
+		Dose   issuer.Dose   `json:"dose"`
+		Reason string        `json:"reason"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	r, err := s.svc.ResolveReview(c.Request().Context(), actor(c), id, service.Resolution{Record: req.Record.key(),
+		Void: req.Void, Dose: req.Dose, Reason: req.Reason})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, reviewOf(r))
+}
+
+func (s *Server) personRecords(c echo.Context) error {
+	id, err := idParam(c, "person")
+	if err != nil {
+		return err
+	}
+	ds, err := s.svc.PersonRecords(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"records": recordsOf(ds)})
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/schemas"
+)
+
+// DefaultAddr is the listen address of [Server.Run] unless [Config.Addr]
+// says otherwise: the loopback interface, so that a development server is
+// not exposed by accident.
+const DefaultAddr = "127.0.0.1:8080"
+
+// Rate is a token bucket: PerSecond requests per second on average, up to
+// Burst at once.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Default rates, per client.
+var (
+	// DefaultStaffRate suits scripts that upload, finalise and poll.
+	DefaultStaffRate = Rate{PerSecond: 50, Burst: 200}
+	// DefaultCitizenRate suits an app listing and downloading a few
+	// certificates.
+	DefaultCitizenRate = Rate{PerSecond: 5, Burst: 30}
+	// DefaultAnonymousRate applies per IP address to requests without a
+	// valid credential (public routes and failed authentication).
+	DefaultAnonymousRate = Rate{PerSecond: 20, Burst: 60}
+)
+
+// Config configures [New]. Zero values mean the defaults.
+type Config struct {
+	// Addr is the listen address of [Server.Run] (default [DefaultAddr]).
+	Addr string
+	// Citizens verifies citizens' bearer JWTs (required).
+	Citizens *auth.CitizenVerifier
+	// Ready reports whether the service can issue (for example, the
+	// document signer certificate is loaded and valid now); GET /readyz
+	// calls it after checking the database. nil checks the database only.
+	Ready func(context.Context) error
+	// Logger receives the access log and server errors; nil discards them.
+	Logger *slog.Logger
+	// ValueSets resolve codes to display names on the PDF certificate
+	// (default schemas.DefaultValueSets()).
+	ValueSets *schemas.ValueSets
+	// StaffRate, CitizenRate and AnonymousRate are the per-client rate
+	// limits (defaults [DefaultStaffRate], [DefaultCitizenRate],
+	// [DefaultAnonymousRate]).
+	StaffRate, CitizenRate, AnonymousRate Rate
+	// RequestTimeout bounds reading and answering an ordinary request
+	// (default 60s); UploadTimeout bounds bulk uploads and correction
+	// requests with photos (default 2h).
+	RequestTimeout, UploadTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown: requests still running
+	// after it are cut off (default 30s).
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.ValueSets == nil {
+		c.ValueSets = schemas.DefaultValueSets()
+	}
+	for _, r := range []struct {
+		r   *Rate
+		def Rate
+	}{{&c.StaffRate, DefaultStaffRate}, {&c.CitizenRate, DefaultCitizenRate}, {&c.AnonymousRate, DefaultAnonymousRate}} {
+		if *r.r == (Rate{}) {
+			*r.r = r.def
+		}
+	}
+	for _, d := range []struct {
+		d   *time.Duration
+		def time.Duration
+	}{{&c.RequestTimeout, 60 * time.Second}, {&c.UploadTimeout, 2 * time.Hour}, {&c.ShutdownTimeout, 30 * time.Second}} {
+		if *d.d == 0 {
+			*d.d = d.def
+		}
+	}
+}
+
+func (c *Config) validate() error {
+	if c.Citizens == nil {
+		return fmt.Errorf("%w: a citizen verifier is required", ErrInvalidConfig)
+	}
+	for _, r := range []Rate{c.StaffRate, c.CitizenRate, c.AnonymousRate} {
+		if r.PerSecond <= 0 || r.Burst < 1 {
+			return fmt.Errorf("%w: rates need a positive rate and burst", ErrInvalidConfig)
+		}
+	}
+	if c.RequestTimeout < 0 || c.UploadTimeout < 0 || c.ShutdownTimeout < 0 {
+		return fmt.Errorf("%w: negative timeout", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// Server is the issuer service's HTTP API. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	svc     *service.Service
+	log     *slog.Logger
+	e       *echo.Echo
+	metrics *metrics
+	limiter *limiter
+	// renderQR renders a certificate's QR code on its first PNG download
+	// (tests count the calls).
+	renderQR func(hc1 string) ([]byte, error)
+}
+
+// New returns the API over svc. It does not start listening: see
+// [Server.Run], [Server.Serve] and [Server.Handler].
+func New(cfg Config, svc *service.Service) (*Server, error) {
+	if svc == nil {
+		return nil, fmt.Errorf("%w: a service is required", ErrInvalidConfig)
+	}
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger, renderQR: issuer.QRPNG}
+	s.metrics = newMetrics(svc, cfg.Logger)
+	s.limiter = newLimiter(map[clientClass]Rate{classStaff: cfg.StaffRate, classCitizen: cfg.CitizenRate,
+		classAnonymous: cfg.AnonymousRate}, time.Now)
+	s.e = echo.New()
+	s.e.HideBanner, s.e.HidePort = true, true
+	s.e.IPExtractor = echo.ExtractIPDirect()
+	s.e.HTTPErrorHandler = s.handleError
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the API as an http.Handler, for tests and embedding. The
+// per-request deadlines apply only where the connection supports them.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Run listens on [Config.Addr] and serves until ctx ends or the process
+// receives SIGINT or SIGTERM; see [Server.Serve].
+func (s *Server) Run(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: failed to listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting connections (new ones are refused), lets in-flight requests
+// finish within [Config.ShutdownTimeout], and closes the rest. It returns
+// nil after a graceful shutdown. Serve takes ownership of ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.e,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = errors.Join(fmt.Errorf("server: requests still running after %v were cut off", s.cfg.ShutdownTimeout),
+			srv.Close())
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
