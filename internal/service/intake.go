@@ -313,14 +313,19 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, actor Actor, bat
 	}
 
 	// Records.
+	// A new person has no records yet: only existing persons' records and
+	// shots are looked up.
 	var recKeys []RecordKey
 	var shotKeys []string
 	next := make([]*store.Dose, len(items))
 	for i, it := range items {
 		if ok(i) {
-			next[i] = doseFromUpload(it.dose, persons[it.person.ID].p.ID)
-			recKeys = append(recKeys, next[i].Key())
-			shotKeys = append(shotKeys, next[i].ShotKey)
+			ps := persons[it.person.ID]
+			next[i] = doseFromUpload(it.dose, ps.p.ID)
+			if !ps.isNew {
+				recKeys = append(recKeys, next[i].Key())
+				shotKeys = append(shotKeys, next[i].ShotKey)
+			}
 		}
 	}
 	local, err := tx.DosesByKey(ctx, recKeys)
@@ -331,7 +336,7 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, actor Actor, bat
 	if err != nil {
 		return nil, err
 	}
-	ids, err := tx.NewDoseIDs(ctx, len(recKeys)-len(local))
+	ids, err := tx.NewDoseIDs(ctx, len(items)-len(local))
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +381,17 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, actor Actor, bat
 	}
 	if err := tx.InsertDoses(ctx, inserts); err != nil {
 		return nil, err
+	}
+	c.fresh = map[int64][]*store.Dose{}
+	for _, ps := range persons {
+		if ps.isNew {
+			c.fresh[ps.p.ID] = nil
+		}
+	}
+	for _, d := range local {
+		if ds, isNew := c.fresh[d.PersonID]; isNew {
+			c.fresh[d.PersonID] = append(ds, d)
+		}
 	}
 	if err := tx.ReviseDoses(ctx, prev, revs); err != nil {
 		return nil, err

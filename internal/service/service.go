@@ -109,7 +109,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		st: cfg.Store, iss: cfg.Issuer, now: cfg.Clock, log: cfg.Logger,
 		check:        validationOptions(cfg.ValueSets),
-		chunkSize:    2000,
+		chunkSize:    4000,
 		issueChunk:   500,
 		maxBatchRows: limits.MaxBatchRows,
 		maxLine:      limits.MaxBatchLine,
@@ -185,6 +185,9 @@ type changes struct {
 	relink map[int64]bool
 	// merged holds each relinked record's canonical id after commit.
 	merged map[int64]int64
+	// fresh holds every record of the persons created in this transaction,
+	// so evaluating them needs no query.
+	fresh map[int64][]*store.Dose
 }
 
 func newChanges(by auditActor, at time.Time) *changes {
@@ -240,13 +243,22 @@ func (c *changes) settle(ctx context.Context, tx *store.Tx) error {
 // contradict each other, and resolves the open review of each person whose
 // records no longer do.
 func (c *changes) evaluate(ctx context.Context, tx *store.Tx, personIDs []int64) error {
-	doses, err := tx.DosesOfPersons(ctx, personIDs, true)
+	var known []int64
+	for _, p := range personIDs {
+		if _, ok := c.fresh[p]; !ok {
+			known = append(known, p)
+		}
+	}
+	doses, err := tx.DosesOfPersons(ctx, known, true)
 	if err != nil {
 		return err
 	}
-	open, err := tx.OpenReviews(ctx, personIDs)
+	open, err := tx.OpenReviews(ctx, known)
 	if err != nil {
 		return err
+	}
+	for p, ds := range c.fresh {
+		doses[p] = ds
 	}
 	for _, p := range personIDs {
 		dns := contradictions(doses[p])
