@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vaxcert/vaxcert/issuer"
@@ -197,4 +198,37 @@ func ndjson(t *testing.T, recs ...issuer.Record) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// TestConcurrentUploads sends the same batch from several goroutines: every
+// dose ends up stored once, each upload reporting it accepted (first) or
+// unchanged, and every write that lost a race was retried.
+func TestConcurrentUploads(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.s.chunkSize = 50
+		var body strings.Builder
+		if err := WriteSyntheticNDJSON(&body, "S1", 200, 2, 3_000_000_000); err != nil {
+			t.Fatal(err)
+		}
+		const uploads = 4
+		sums := make([]BatchSummary, uploads)
+		errs := make([]error, uploads)
+		var wg sync.WaitGroup
+		for i := range uploads {
+			wg.Go(func() {
+				sums[i], errs[i] = e.s.IngestBatch(e.ctx, uploader("S1"), FormatNDJSON, strings.NewReader(body.String()), nil)
+			})
+		}
+		wg.Wait()
+		accepted := 0
+		for i := range uploads {
+			if errs[i] != nil || sums[i].Rejected != 0 || sums[i].Merged != 0 || sums[i].Accepted+sums[i].Unchanged != 400 {
+				t.Fatalf("upload %d: %+v (%v)", i, sums[i], errs[i])
+			}
+			accepted += sums[i].Accepted
+		}
+		if st := e.stats(); accepted != 400 || st.PendingIssuance != 200 {
+			t.Fatalf("accepted %d in all, %d pending; want 400 and 200", accepted, st.PendingIssuance)
+		}
+	})
 }

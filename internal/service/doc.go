@@ -1,0 +1,122 @@
+// Package service is the issuer service's domain layer: dose records in,
+// certificates out, every step accountable and nothing lost or counted
+// twice. It holds no HTTP code: internal/server maps routes onto it.
+//
+// [New] builds a [Service] from a [store.Store], a [CertIssuer]
+// ([*issuer.Issuer]), a clock and a logger. Every method takes a context;
+// staff methods also take the authenticated [Actor].
+//
+// # Actors and permissions
+//
+// Staff actors come from [Service.LookupToken]; their [auth.Role] must
+// allow the method's permission ([auth.Role.Allows]):
+//
+//	upload    (uploader)            SubmitRecord, IngestBatch — own site's records only
+//	finalise  (finaliser)           Finalise, FinaliseBatch
+//	finalise or review-corrections  AmendRecord, VoidRecord, ListReviewQueue, ResolveReview,
+//	                                FindPerson, PersonRecords
+//	issue     (finaliser)           IssueFor, StartIssueAll, Job; PersonCertificates (or review)
+//	review-corrections (reviewer)   ListCorrections, CorrectionPhoto, DecideCorrection
+//	read-audit (admin)              ListAudit; RecordHistory (or finalise, review, own-site uploader)
+//	manage-tokens (admin)           CreateToken, RevokeToken, ListTokens
+//
+// Citizens are identified by the verified subject of their identity-provider
+// token (the national ID number) and use MyCertificates, MyCertificate,
+// CertificatePNG, FileCorrection and MyCorrections. Another citizen's
+// certificate is [ErrNotFound], never [ErrForbidden]. ListRevocations and
+// Stats are public. An [ActorSystem] actor may do everything; it is for the
+// command line (creating the first admin token), never for requests.
+//
+// # Records
+//
+// A dose record ([DoseRecord]) is keyed by the reporting site and the
+// site's record id ([RecordKey]) and versioned: every change writes a new
+// version, the previous one stays in [Service.RecordHistory]. Status is
+// draft, finalised or [StatusVoid]. Persons are known by a surrogate key
+// (int64) everywhere; [Service.FindPerson] maps a national ID number to it.
+//
+// Intake ([Service.SubmitRecord], [Service.IngestBatch]) is idempotent by
+// (site, record_id): the same row again is unchanged; a draft with new
+// content gets a new version; a finalised record with new content is
+// rejected ([ErrImmutable]) and changes only through
+// [Service.AmendRecord] (reason required) or [Service.VoidRecord]. The
+// same shot — person, product, lot, date, dose number — reported under two
+// record keys (two sites syncing the same vaccination) is stored and
+// merged: linked to the canonical (first) record and counted once. Bulk
+// uploads are NDJSON (one [issuer.Record] per line) or CSV ([CSVColumns]),
+// streamed in constant memory, at most limits.MaxBatchRows rows of at most
+// limits.MaxBatchLine bytes, committed in chunks, with a [RowResult] per
+// dose: accepted, unchanged, merged or rejected with field errors
+// ([issuer.FieldError]; [Code] gives the API code).
+//
+// Records are validated with issuance's own rules (issuer.BuildPayload:
+// required fields, formats, value sets, dates), plus: national ID shaped
+// like a CCCD or CMND number, no dose in the future, bounded site, record id
+// and lot. A person's names and birth date follow the uploads until they
+// have a finalised record, then stay fixed.
+//
+// # Contradictions and reviews
+//
+// After every change the person's finalised records are re-evaluated in
+// the same transaction. Two finalised shots claiming one dose number, or a
+// dose dated before a lower-numbered one, put the person in the review
+// queue ([Service.ListReviewQueue]) and block issuance ([ErrContradictory])
+// — the service never picks one. [Service.ResolveReview] amends or voids a
+// record; the review closes when the records agree.
+//
+// # Issuance
+//
+// [Service.IssueFor] builds the certificate from the person's finalised
+// records, each shot once. It is idempotent: the payload's hash (its
+// deterministic CBOR, UVCI left out) is compared with the current
+// certificate's, and an unchanged content returns the current certificate
+// without signing. A new certificate becomes current in the same
+// transaction that supersedes the old one and revokes its UVCI
+// ([ReasonCorrected]); a person without finalised records has their
+// certificate revoked ([ReasonWithdrawn]). A unique index keeps exactly one
+// current certificate per person. [Service.ListRevocations] lists
+// revocations.
+//
+// Every change to a person's finalised records puts them in a
+// pending-issuance queue in the same transaction. [Service.StartIssueAll]
+// works through that queue in the background — streaming, in chunks,
+// signing on every core while the previous chunk is written — and
+// [Service.Job] reports its [JobStatus] (done, issued, blocked, failed,
+// rate, ETA). A person leaves the queue in the transaction that stores
+// their certificate, so a job stopped by a crash is resumed by starting
+// another one; persons issued again with unchanged records keep their
+// certificates. One batch issuance runs at a time ([ErrConflict]).
+//
+// The issuer derives UVCIs from the certificate content. Content that
+// comes back to an earlier state (a correction reverted) derives a UVCI
+// that is already revoked; the service then refuses to store it
+// ([ErrUVCIReused]) and the person stays pending.
+//
+// # Citizens, corrections
+//
+// [Service.CertificatePNG] renders a certificate's QR code once and serves
+// the stored image afterwards. Citizens file correction requests
+// ([Service.FileCorrection]: wrong or missing dose, paper-card details, an
+// optional JPEG or PNG photo); a reviewer's [Service.DecideCorrection]
+// amends the record, or adds the missing dose as a finalised record in the
+// reviewer's name, in the decision's transaction, then re-issues.
+//
+// # Audit, logs and metrics
+//
+// Every upload, record change, review, issuance, revocation, correction,
+// token change and job is written to the audit trail ([AuditEntry],
+// [Service.ListAudit]) in the transaction of the change: actor, time,
+// action, subject as opaque ids ("dose:<site>/<record_id>",
+// "person:<key>", "cert:<uvci>", …) and before/after metadata. Citizens
+// appear by person key. Neither the audit trail, nor log lines, nor error
+// messages carry names, birth dates or national ID numbers. [Service.Stats]
+// returns the counters to publish (certificates issued, queue depth).
+//
+// # Concurrency and performance
+//
+// A Service is safe for concurrent use; [Service.Close] stops background
+// jobs. Measured on the 2-core development machine (see perf_test.go;
+// [WriteSyntheticNDJSON] makes test uploads): SQLite ingests about 28,000
+// dose records/s (1M records) and issues about 11,700 ES256 certificates/s;
+// PostgreSQL about 22,800 records/s and 8,300 certificates/s.
+package service
