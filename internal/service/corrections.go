@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ func (s *Service) FileCorrection(ctx context.Context, citizenID string, req Corr
 		p, err := tx.PersonByNationalID(ctx, citizenID)
 		switch {
 		case err == nil:
-		case err == store.ErrNotFound && req.Person != nil:
+		case errors.Is(err, ErrNotFound) && req.Person != nil:
 			np := issuer.Person{ID: citizenID, FamilyName: req.Person.FamilyName, GivenName: req.Person.GivenName,
 				BirthDate: req.Person.BirthDate}
 			if errs := s.validatePerson(np); len(errs) > 0 {
@@ -112,7 +113,7 @@ func (s *Service) FileCorrection(ctx context.Context, citizenID string, req Corr
 			if err := tx.InsertPersons(ctx, []*store.Person{p}); err != nil {
 				return err
 			}
-		case err == store.ErrNotFound:
+		case errors.Is(err, ErrNotFound):
 			return invalid("person", issuer.ErrMissing)
 		default:
 			return err
@@ -121,8 +122,11 @@ func (s *Service) FileCorrection(ctx context.Context, citizenID string, req Corr
 			Photo: req.Photo, PhotoType: photoType, Status: store.CorrectionOpen, FiledAt: now}
 		if req.Record != nil {
 			d, err := tx.Dose(ctx, *req.Record)
-			if err != nil || d.PersonID != p.ID {
+			switch {
+			case errors.Is(err, ErrNotFound) || err == nil && d.PersonID != p.ID:
 				return ErrNotFound
+			case err != nil:
+				return err
 			}
 			c.Record = *req.Record
 		}
@@ -172,7 +176,7 @@ func (s *Service) MyCorrections(ctx context.Context, citizenID string) ([]*Corre
 	var out []*store.Correction
 	err := s.st.Read(ctx, func(tx *store.Tx) error {
 		p, err := tx.PersonByNationalID(ctx, citizenID)
-		if err == store.ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -296,11 +300,15 @@ func (s *Service) applyCorrection(ctx context.Context, tx *store.Tx, c *changes,
 			key = RecordKey{Site: dose.Site, RecordID: dose.RecordID}
 		}
 		cur, err := tx.Dose(ctx, key)
-		if err != nil || cur.PersonID != cr.PersonID {
+		switch {
+		case errors.Is(err, ErrNotFound) || err == nil && cur.PersonID != cr.PersonID:
 			return invalid("amendment.record_id", issuer.ErrInvalid)
+		case err != nil:
+			return err
 		}
 		cr.Record = key
-		dose.Status = ""
+		// The key names the record; the dose carries only its new content.
+		dose.Site, dose.RecordID, dose.Status = "", "", ""
 		_, err = s.amend(ctx, tx, c, key, dose, reason, "dose.amend")
 		return err
 	}
@@ -319,8 +327,11 @@ func (s *Service) applyCorrection(ctx context.Context, tx *store.Tx, c *changes,
 		}
 		return &ValidationError{Fields: errs}
 	}
-	if _, err := tx.Dose(ctx, cr.Record); err == nil {
+	switch _, err := tx.Dose(ctx, cr.Record); {
+	case err == nil:
 		return invalid("amendment.record_id", ErrConflict)
+	case !errors.Is(err, ErrNotFound):
+		return err
 	}
 	n := doseFromUpload(dose, cr.PersonID)
 	ids, err := tx.NewDoseIDs(ctx, 1)

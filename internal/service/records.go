@@ -3,6 +3,7 @@ package service
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -227,7 +228,8 @@ func (s *Service) Finalise(ctx context.Context, actor Actor, key RecordKey) erro
 }
 
 // FinaliseBatch finalises records, in transactions of a few thousand, and
-// reports each one's outcome. Requires auth.PermFinalise.
+// reports each one's outcome. On an error, the results returned are those
+// of the transactions committed. Requires auth.PermFinalise.
 func (s *Service) FinaliseBatch(ctx context.Context, actor Actor, keys []RecordKey) ([]FinaliseResult, error) {
 	if err := allow(actor, auth.PermFinalise); err != nil {
 		return nil, err
@@ -523,8 +525,11 @@ func (s *Service) ResolveReview(ctx context.Context, actor Actor, reviewID int64
 			return ErrConflict
 		}
 		d, err := tx.Dose(ctx, res.Record)
-		if err != nil || d.PersonID != r.PersonID {
+		switch {
+		case errors.Is(err, ErrNotFound) || err == nil && d.PersonID != r.PersonID:
 			return invalid("record", issuer.ErrInvalid)
+		case err != nil:
+			return err
 		}
 		if res.Void {
 			_, err = s.void(ctx, tx, c, res.Record, res.Reason)

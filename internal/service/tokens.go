@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
@@ -87,7 +88,7 @@ func (s *Service) LookupToken(ctx context.Context, plaintext string) (Actor, err
 		return err
 	})
 	switch {
-	case err == store.ErrNotFound:
+	case errors.Is(err, ErrNotFound):
 		return Actor{}, ErrUnauthenticated
 	case err != nil:
 		return Actor{}, err

@@ -97,9 +97,10 @@ func (t *Tx) allocIDs(ctx context.Context, table string, n int) ([]int64, error)
 	return ids, rows.Err()
 }
 
-// lock returns the clause appended to a SELECT that must hold its rows until
-// the end of the transaction. SQLite has a single writer, so it needs none.
-func (t *Tx) lock(lock bool) string {
+// forUpdate returns the clause appended to a SELECT that must hold its rows
+// until the end of the transaction. SQLite has a single writer, so it needs
+// none.
+func (t *Tx) forUpdate(lock bool) string {
 	if lock && t.s.d.postgres {
 		return " FOR UPDATE"
 	}

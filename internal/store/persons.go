@@ -65,7 +65,7 @@ func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string, lock
 	out := make(map[string]*Person, len(nationalIDs))
 	err := batches(len(nationalIDs), inBatch, func(start, end int) error {
 		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE national_id IN "+inList(end-start)+
-			" ORDER BY id"+t.lock(lock), anys(nationalIDs[start:end])...)
+			" ORDER BY id"+t.forUpdate(lock), anys(nationalIDs[start:end])...)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (t *Tx) PersonsByID(ctx context.Context, ids []int64, lock bool) (map[int64
 	out := make(map[int64]*Person, len(ids))
 	err := batches(len(ids), inBatch, func(start, end int) error {
 		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE id IN "+inList(end-start)+
-			" ORDER BY id"+t.lock(lock), anys(ids[start:end])...)
+			" ORDER BY id"+t.forUpdate(lock), anys(ids[start:end])...)
 		if err != nil {
 			return err
 		}
