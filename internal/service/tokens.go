@@ -2,9 +2,9 @@ package service
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
