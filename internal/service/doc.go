@@ -13,8 +13,8 @@
 //
 //	upload    (uploader)            SubmitRecord, IngestBatch — own site's records only
 //	finalise  (finaliser)           Finalise, FinaliseBatch
-//	finalise or review-corrections  AmendRecord, VoidRecord, ListReviewQueue, ResolveReview,
-//	                                FindPerson, PersonRecords
+//	finalise or review-corrections  AmendRecord, VoidRecord, AmendPerson, ListReviewQueue,
+//	                                ResolveReview, FindPerson, PersonRecords
 //	issue     (finaliser)           IssueFor, StartIssueAll, Job; PersonCertificates (or review)
 //	review-corrections (reviewer)   ListCorrections, CorrectionPhoto, DecideCorrection
 //	read-audit (admin)              ListAudit; RecordHistory (or finalise, review, own-site uploader)
@@ -53,7 +53,7 @@
 // required fields, formats, value sets, dates), plus: national ID shaped
 // like a CCCD or CMND number, no dose in the future, bounded site, record id
 // and lot. A person's names and birth date follow the uploads until they
-// have a finalised record, then stay fixed.
+// have a finalised record, then change only by [Service.AmendPerson].
 //
 // # Contradictions and reviews
 //

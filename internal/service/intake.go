@@ -108,7 +108,7 @@ func (s *Service) SubmitRecord(ctx context.Context, actor Actor, rec issuer.Reco
 //
 // A person's names and birth date follow the latest upload while they have
 // no finalised record; afterwards a dose carrying other details is rejected
-// with [ErrImmutable] on "person". Finalised doses mark their person for
+// with [ErrImmutable] on "person" (see [Service.AmendPerson]). Finalised doses mark their person for
 // issuance and re-evaluate their records for contradictions (see
 // [Service.ListReviewQueue]).
 func (s *Service) IngestBatch(ctx context.Context, actor Actor, format Format, r io.Reader, emit func(RowResult) error) (BatchSummary, error) {

@@ -232,3 +232,30 @@ func TestConcurrentUploads(t *testing.T) {
 		}
 	})
 }
+
+func TestAmendPerson(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.submit(record(citizenA, dose("S1", "R1", 1, issuer.StatusFinalised)))
+		first := e.issue(citizenA)
+		pid := e.personID(citizenA)
+		fixed := holder("ignored")
+		fixed.GivenName = "Văn Minh"
+		wantErr(t, "without reason", e.s.AmendPerson(e.ctx, finaliser, pid, fixed, ""), ErrInvalid)
+		wantErr(t, "by an uploader", e.s.AmendPerson(e.ctx, uploader("S1"), pid, fixed, "typo"), ErrForbidden)
+		wantErr(t, "unknown person", e.s.AmendPerson(e.ctx, finaliser, 999, fixed, "typo"), ErrNotFound)
+		bad := fixed
+		bad.BirthDate = "1990-02-30"
+		wantErr(t, "invalid birth date", e.s.AmendPerson(e.ctx, finaliser, pid, bad, "typo"), ErrInvalid)
+		wantErr(t, "amend", e.s.AmendPerson(e.ctx, reviewer, pid, fixed, "given name misspelt"), nil)
+		c := e.issue(citizenA)
+		if c.UVCI == first.UVCI || c.Payload.Nam.GN != "Văn Minh" || c.Payload.Nam.GNT != "VAN<MINH" {
+			t.Fatalf("certificate after the correction: %+v", c.Payload.Nam)
+		}
+		// Uploads now carry the corrected details.
+		rec := record(citizenA, dose("S1", "R2", 2, issuer.StatusFinalised))
+		rec.Person.GivenName = "Văn Minh"
+		if got := e.submit(rec); !slices.Equal(got, []Outcome{OutcomeAccepted}) {
+			t.Errorf("upload with the corrected details: %v", got)
+		}
+	})
+}

@@ -438,6 +438,46 @@ func (s *Service) RecordHistory(ctx context.Context, actor Actor, key RecordKey)
 	return out, err
 }
 
+// AmendPerson corrects a person's names or birth date (the ID in p is
+// ignored), for example a misspelling found after their records were
+// finalised, when uploads may no longer change them. reason is required;
+// identical details change nothing. The person's certificate is then
+// re-evaluated. Requires auth.PermFinalise or auth.PermReviewCorrections.
+func (s *Service) AmendPerson(ctx context.Context, actor Actor, personID int64, p issuer.Person, reason string) error {
+	if err := allow(actor, auth.PermFinalise, auth.PermReviewCorrections); err != nil {
+		return err
+	}
+	if err := checkReason(reason); err != nil {
+		return err
+	}
+	return s.st.Write(ctx, func(tx *store.Tx) error {
+		ps, err := tx.PersonsByID(ctx, []int64{personID}, true)
+		if err != nil {
+			return err
+		}
+		cur := ps[personID]
+		if cur == nil {
+			return ErrNotFound
+		}
+		p.ID = cur.NationalID
+		if errs := s.validatePerson(p); len(errs) > 0 {
+			return &ValidationError{Fields: errs}
+		}
+		if sameDetails(cur, p) {
+			return nil
+		}
+		c := newChanges(staffOrSystem(actor), s.clock())
+		changed := detailChanges(cur, p)
+		setDetails(cur, p, c.at)
+		if err := tx.UpdatePerson(ctx, cur); err != nil {
+			return err
+		}
+		c.record("person.amend", personSubject(personID), nil, map[string]any{"changed": changed, "reason": reason})
+		c.final[personID] = true
+		return c.commit(ctx, tx)
+	})
+}
+
 // FindPerson returns the surrogate key of the person with a national ID
 // number, the key every other staff method takes. Requires
 // auth.PermFinalise or auth.PermReviewCorrections.

@@ -143,7 +143,7 @@ func (s *Service) ListTokens(ctx context.Context, actor Actor) ([]*Token, error)
 
 // AuditEntry is one entry of the audit trail: who (actor kind, id, role),
 // when, the action ("dose.create", "dose.update", "dose.finalise",
-// "dose.amend", "dose.void", "person.update", "upload", "review.open",
+// "dose.amend", "dose.void", "person.update", "person.amend", "upload", "review.open",
 // "review.resolve", "cert.issue", "cert.revoke", "correction.file",
 // "correction.decide", "token.create", "token.revoke", "job.start",
 // "job.finish", "job.interrupted"), the subject as opaque ids, and the
