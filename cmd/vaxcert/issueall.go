@@ -1,0 +1,222 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/limits"
+)
+
+const issueAllUsage = `Usage:
+    vaxcert issue-all [--server URL] [--token T] [--interval 1s]
+
+Start the batch issuance on a running issuer service (vaxcert serve) for
+every person whose finalised records changed since their last issuance, and
+follow its progress until it ends: a progress bar on a terminal, a line
+every few seconds otherwise. Only one batch issuance runs at a time; an
+interrupted one is resumed by running issue-all again.
+
+Flags:
+    --server URL     the service (default $VAXCERT_SERVER, else
+                     http://127.0.0.1:8080)
+    --token T        a finaliser's staff token (default $VAXCERT_TOKEN; prefer
+                     the variable: command lines are visible to other users)
+    --interval DUR   how often to poll the progress (default 1s)
+
+Exit status: 0 when the job finished, 1 when it failed or was cancelled or
+interrupted, 2 for a usage, connection or server error.
+
+Example:
+    $ VAXCERT_TOKEN=vxs_... vaxcert issue-all --server http://127.0.0.1:8080
+    [##########..........]  52% 52,000/100,000 6,120/s ETA 8s
+`
+
+// Environment variables of issue-all.
+const (
+	envServer = "VAXCERT_SERVER"
+	envToken  = "VAXCERT_TOKEN"
+)
+
+// plainEvery is how many polls apart progress lines are printed when
+// standard error is not a terminal.
+const plainEvery = 5
+
+// jobStatus is the issuance job resource of the API.
+type jobStatus struct {
+	ID         string  `json:"id"`
+	State      string  `json:"state"`
+	Total      int64   `json:"total"`
+	Done       int64   `json:"done"`
+	Issued     int64   `json:"issued"`
+	Blocked    int64   `json:"blocked"`
+	Failed     int64   `json:"failed"`
+	Rate       float64 `json:"rate"`
+	ETASeconds float64 `json:"eta_seconds"`
+	Error      string  `json:"error"`
+}
+
+func runIssueAll(e *env, args []string) error {
+	flags := newFlagSet("issue-all")
+	serverURL := flags.String("server", envOr(envServer, "http://127.0.0.1:8080"), "")
+	token := flags.String("token", os.Getenv(envToken), "")
+	interval := durationFlag{time.Second}
+	flags.Var(&interval, "interval", "")
+	pos, err := parseFlags(flags, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) > 0:
+		return commandUsageError("issue-all", fmt.Errorf("unexpected argument %q", pos[0]))
+	case *token == "":
+		return withHint(errors.New("a staff token is required"), "set "+envToken+" to a finaliser's token, or pass --token")
+	case interval.d <= 0:
+		return commandUsageError("issue-all", errors.New("--interval must be positive"))
+	}
+	base, err := url.Parse(strings.TrimSuffix(*serverURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return commandUsageError("issue-all", errors.New("--server must be an http:// or https:// URL"))
+	}
+	c := &apiClient{base: base.String(), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
+
+	job, err := c.do(http.MethodPost, "/v1/issuance-jobs")
+	if err != nil {
+		return err
+	}
+	tty := isTerminal(e.stderr)
+	for polls := 1; job.State == "running"; polls++ {
+		if tty {
+			fmt.Fprintf(e.stderr, "\r%s", progressLine(job))
+		} else if polls%plainEvery == 1 {
+			fmt.Fprintln(e.stderr, progressLine(job))
+		}
+		time.Sleep(interval.d)
+		if job, err = c.do(http.MethodGet, "/v1/issuance-jobs/"+url.PathEscape(job.ID)); err != nil {
+			return err
+		}
+	}
+	if tty {
+		fmt.Fprintf(e.stderr, "\r%s\n", progressLine(job))
+	}
+	summary := fmt.Sprintf("job %s %s: %s persons processed, %s issued, %s blocked (contradictory records), %s failed",
+		job.ID, job.State, thousands(job.Done), thousands(job.Issued), thousands(job.Blocked), thousands(job.Failed))
+	if job.State != "done" {
+		err := errors.New(summary)
+		if job.Error != "" {
+			err = fmt.Errorf("%s: %s", summary, job.Error)
+		}
+		return &cliError{err: err, code: exitInvalid,
+			hints: []string{"run vaxcert issue-all again to resume; see the service log for the cause"}}
+	}
+	_, err = fmt.Fprintln(e.stdout, summary)
+	return err
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLine renders a job's progress:
+// "[##########..........]  52% 52,000/100,000 6,120/s ETA 8s".
+func progressLine(j jobStatus) string {
+	const width = 20
+	frac := 1.0
+	if j.Total > 0 {
+		frac = min(float64(j.Done)/float64(j.Total), 1)
+	}
+	n := int(frac * width)
+	eta := "-"
+	if j.ETASeconds > 0 {
+		eta = (time.Duration(j.ETASeconds*float64(time.Second)) + time.Second - 1).Truncate(time.Second).String()
+	}
+	return fmt.Sprintf("[%s%s] %3d%% %s/%s %s/s ETA %s", strings.Repeat("#", n), strings.Repeat(".", width-n),
+		int(frac*100), thousands(j.Done), thousands(j.Total), thousands(int64(j.Rate+0.5)), eta)
+}
+
+// thousands formats n with comma separators: 1234567 → "1,234,567".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// apiClient calls the issuance-job routes of the service.
+type apiClient struct {
+	base, token string
+	http        *http.Client
+}
+
+// do sends a bodiless request and decodes the job in the answer; an error
+// answer becomes an error with the service's message and hint.
+func (c *apiClient) do(method, path string) (jobStatus, error) {
+	var j jobStatus
+	req, err := http.NewRequest(method, c.base+path, nil)
+	if err != nil {
+		return j, withHint(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return j, withHint(fmt.Errorf("failed to reach the service: %w", err),
+			"is vaxcert serve running at "+c.base+"? (--server)")
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, limits.MaxAPIBody))
+	if err != nil {
+		return j, withHint(fmt.Errorf("failed to read the answer: %w", err))
+	}
+	if res.StatusCode/100 != 2 {
+		var e struct {
+			Error struct{ Code, Message, Hint string }
+		}
+		if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
+			return j, withHint(fmt.Errorf("the service answered %s", res.Status))
+		}
+		hints := []string{}
+		if e.Error.Hint != "" {
+			hints = append(hints, e.Error.Hint)
+		}
+		switch res.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			hints = append(hints, "issue-all needs a finaliser's token ("+envToken+" or --token)")
+		case http.StatusConflict:
+			hints = append(hints, "another batch issuance is running; wait for it to end")
+		}
+		return j, withHint(fmt.Errorf("the service refused: %s (%s)", e.Error.Message, e.Error.Code), hints...)
+	}
+	if err := json.Unmarshal(body, &j); err != nil || j.ID == "" {
+		return j, withHint(errors.New("the service's answer is not an issuance job"))
+	}
+	return j, nil
+}

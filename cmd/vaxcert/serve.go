@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/server"
+	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/keyfile"
+)
+
+const serveUsage = `Usage:
+    vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL]
+                  (--jwks FILE --idp-issuer URL [--idp-audience AUD] | --dev)
+
+Run the issuer service's HTTP API until SIGINT or SIGTERM; requests in
+flight finish first. The API is described at GET /v1/openapi.yaml.
+
+Flags:
+    --addr HOST:PORT     listen address (default 127.0.0.1:8080)
+    --data DIR           data folder (default ./data): the key folder DIR/keys
+                         (dsc.pem, dsc.key, uvci.key, see "vaxcert keys init")
+                         and the SQLite database DIR/vaxcert.db
+    --db URL             the database instead: postgres://user@host/db or a
+                         SQLite file
+    --jwks FILE          the national identity provider's JWK Set, which
+                         verifies citizens' bearer JWTs (required without --dev)
+    --idp-issuer URL     the "iss" of citizens' JWTs (required with --jwks)
+    --idp-audience AUD   the "aud" citizens' JWTs must hold (default
+                         vaxcert-issuer)
+    --dev                development mode, never in production: create demo
+                         keys and a development identity provider under DIR
+                         when missing, staff tokens for each role (kept in
+                         DIR/dev-tokens.json) and a citizen JWT for the person
+                         of examples/record.json, and print them with curl
+                         examples
+
+Logs are JSON lines on standard error; they carry no personal data.
+
+Example:
+    $ vaxcert serve --dev
+    $ vaxcert serve --addr :8443 --db postgres://vaxcert@db/vaxcert \
+          --jwks /etc/vaxcert/idp-jwks.json --idp-issuer https://id.gov.vn
+`
+
+// Development mode.
+const (
+	devIdentityDir  = "dev-identity"
+	devTokensFile   = "dev-tokens.json"
+	devIssuer       = "https://id.dev.vaxcert.invalid"
+	devJWTLifetime  = 12 * time.Hour
+	devUploaderSite = "HN-001"
+	// examplePersonID is the person of examples/record.json (a test checks
+	// that they agree).
+	examplePersonID = "001090012345"
+	defaultAudience = "vaxcert-issuer"
+)
+
+// devActor creates the development tokens.
+var devActor = service.Actor{Kind: service.ActorSystem, ID: "vaxcert-serve-dev"}
+
+func runServe(e *env, args []string) error {
+	flags := newFlagSet("serve")
+	addr := flags.String("addr", server.DefaultAddr, "")
+	data := flags.String("data", "data", "")
+	dbURL := flags.String("db", "", "")
+	jwksFile := flags.String("jwks", "", "")
+	idpIssuer := flags.String("idp-issuer", "", "")
+	audience := flags.String("idp-audience", defaultAudience, "")
+	dev := flags.Bool("dev", false, "")
+	pos, err := parseFlags(flags, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) > 0:
+		return commandUsageError("serve", fmt.Errorf("unexpected argument %q", pos[0]))
+	case *dev && (*jwksFile != "" || *idpIssuer != ""):
+		return commandUsageError("serve", errors.New("--dev uses its own identity provider: drop --jwks and --idp-issuer"))
+	case !*dev && *jwksFile == "":
+		return withHint(errors.New("--jwks is required"),
+			"pass the identity provider's JWK Set with --jwks and its issuer with --idp-issuer",
+			"or run a development server with --dev")
+	case !*dev && *idpIssuer == "":
+		return commandUsageError("serve", errors.New("--idp-issuer is required with --jwks"))
+	}
+
+	keyDir := filepath.Join(*data, "keys")
+	if *dev {
+		if err := ensureDemoKeys(keyDir); err != nil {
+			return withHint(err)
+		}
+	}
+	signer, dsc, err := keyfile.LoadDSC(keyDir)
+	if err != nil {
+		return withHint(err, `create the keys with "vaxcert keys init --dir `+keyDir+`", or run with --dev`)
+	}
+	secret, err := keyfile.LoadSecret(filepath.Join(keyDir, keyfile.UVCISecretFile))
+	if err != nil {
+		return withHint(err)
+	}
+	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret), issuer.WithClock(now))
+	if err != nil {
+		return withHint(err)
+	}
+
+	if *dbURL == "" {
+		if err := os.MkdirAll(*data, 0o700); err != nil {
+			return withHint(err)
+		}
+		*dbURL = filepath.Join(*data, store.DefaultFile)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, *dbURL)
+	if err != nil {
+		return withHint(err, "--db takes postgres://… or the path of a SQLite file")
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: now, Logger: logger})
+	if err != nil {
+		return withHint(err)
+	}
+	defer svc.Close()
+
+	var jwks, devKey []byte
+	issuerURL := *idpIssuer
+	if *dev {
+		dir := filepath.Join(*data, devIdentityDir)
+		if err := auth.GenerateDevIdentity(dir); err != nil {
+			return withHint(err)
+		}
+		if devKey, err = os.ReadFile(filepath.Join(dir, auth.DevKeyFile)); err != nil {
+			return withHint(err)
+		}
+		*jwksFile, issuerURL = filepath.Join(dir, auth.DevJWKSFile), devIssuer
+	}
+	if jwks, err = auth.ReadJWKSFile(*jwksFile); err != nil {
+		return withHint(err)
+	}
+	citizens, err := auth.NewCitizenVerifier(jwks, auth.WithIssuer(issuerURL), auth.WithAudience(*audience),
+		auth.WithClock(now))
+	if err != nil {
+		return withHint(err, "--jwks takes a JWK Set of public signing keys, each with a kid")
+	}
+	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger,
+		Ready: func(context.Context) error { return dscValid(dsc) }}, svc)
+	if err != nil {
+		return withHint(err)
+	}
+	if *dev {
+		tokens, err := devTokens(ctx, svc, filepath.Join(*data, devTokensFile))
+		if err != nil {
+			return withHint(err)
+		}
+		jwt, err := auth.MintDevToken(devKey, examplePersonID, devIssuer, *audience, devJWTLifetime, now())
+		if err != nil {
+			return withHint(err)
+		}
+		printDevBanner(e.stdout, *addr, *data, tokens, jwt)
+	}
+	if err := srv.Run(ctx); err != nil {
+		return withHint(err)
+	}
+	return nil
+}
+
+// errDSCNotValid makes /readyz fail while the DSC cannot sign.
+var errDSCNotValid = errors.New("the document signer certificate is expired or not yet valid")
+
+func dscValid(dsc *x509.Certificate) error {
+	if t := now(); t.Before(dsc.NotBefore) || t.After(dsc.NotAfter) {
+		return errDSCNotValid
+	}
+	return nil
+}
+
+// ensureDemoKeys creates a demo key folder (CSCA, DSC, UVCI secret) unless
+// dir already holds a DSC.
+func ensureDemoKeys(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, keyfile.DSCCertFile)); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	t := now()
+	csca, err := keys.NewCSCA(keys.CSCAOptions{Country: "VN", NotBefore: t})
+	if err != nil {
+		return err
+	}
+	dsc, err := csca.IssueDSC(keys.DSCOptions{NotBefore: t})
+	if err != nil {
+		return err
+	}
+	return keyfile.WriteDir(dir, csca, dsc)
+}
+
+// devRoles are the development tokens, in the order they are printed.
+var devRoles = []struct {
+	name string
+	role auth.Role
+	site string
+}{
+	{"UPLOADER", auth.RoleUploader, devUploaderSite},
+	{"FINALISER", auth.RoleFinaliser, ""},
+	{"REVIEWER", auth.RoleReviewer, ""},
+	{"ADMIN", auth.RoleAdmin, ""},
+}
+
+// devTokens returns a working token per development role: the ones kept in
+// path when the database still knows them, else new ones (the database
+// keeps only hashes, so the plaintexts are kept in path, mode 0600).
+func devTokens(ctx context.Context, svc *service.Service, path string) (map[string]string, error) {
+	tokens := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &tokens); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	changed := false
+	for _, r := range devRoles {
+		if a, err := svc.LookupToken(ctx, tokens[r.name]); err == nil && a.Role == r.role && a.Site == r.site {
+			continue
+		}
+		plain, _, err := svc.CreateToken(ctx, devActor, r.role, r.site, "development "+string(r.role))
+		if err != nil {
+			return nil, err
+		}
+		tokens[r.name], changed = plain, true
+	}
+	if changed {
+		b, err := json.MarshalIndent(tokens, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(path, append(b, '\n'), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return tokens, nil
+}
+
+// printDevBanner prints the development credentials and how to use them.
+func printDevBanner(w io.Writer, addr, data string, tokens map[string]string, jwt string) {
+	base := "http://" + addr
+	fmt.Fprintf(w, "vaxcert serve --dev: DEVELOPMENT MODE, demo keys and identity provider in %s\n", data)
+	fmt.Fprintf(w, "API on %s (document: %s/v1/openapi.yaml)\n\n", base, base)
+	fmt.Fprintf(w, "Staff tokens (kept in %s), one per role; the uploader acts for site %s:\n",
+		filepath.Join(data, devTokensFile), devUploaderSite)
+	for _, r := range devRoles {
+		fmt.Fprintf(w, "export %s=%s\n", r.name, tokens[r.name])
+	}
+	fmt.Fprintf(w, "\nCitizen JWT for the person of examples/record.json, valid %.0f hours:\n", devJWTLifetime.Hours())
+	fmt.Fprintf(w, "export CITIZEN=%s\n\n", jwt)
+	fmt.Fprintf(w, "Try:\n")
+	fmt.Fprintf(w, "curl -sS %s/v1/dose-records -H \"Authorization: Bearer $UPLOADER\" -H 'Content-Type: application/json' \\\n"+
+		"  -d '{\"person\":{\"id\":\"%s\",\"family_name\":\"Nguyễn\",\"given_name\":\"Văn Đức\",\"birth_date\":\"1990-04-12\"},"+
+		"\"doses\":[{\"record_id\":\"HN-001-0001\",\"site\":\"%s\",\"product\":\"EU/1/20/1528\",\"manufacturer\":\"ORG-100030215\","+
+		"\"lot\":\"FF2588\",\"dose_number\":1,\"series_doses\":2,\"date\":\"2021-08-15\",\"country\":\"VN\",\"status\":\"draft\"}]}'\n",
+		base, examplePersonID, devUploaderSite)
+	fmt.Fprintf(w, "curl -sS -X POST %s/v1/dose-records/%s/HN-001-0001/finalise -H \"Authorization: Bearer $FINALISER\"\n",
+		base, devUploaderSite)
+	fmt.Fprintf(w, "curl -sS %s/v1/persons/issue -H \"Authorization: Bearer $FINALISER\" -H 'Content-Type: application/json' \\\n"+
+		"  -d '{\"national_id\":\"%s\"}'\n", base, examplePersonID)
+	fmt.Fprintf(w, "curl -sS %s/v1/me/certificates -H \"Authorization: Bearer $CITIZEN\"\n", base)
+	fmt.Fprintf(w, "vaxcert issue-all --server %s --token \"$FINALISER\"\n\n", base)
+}
