@@ -13,6 +13,8 @@ const usage = `Usage:
     vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
     vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
     vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
+    vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
+    vaxcert issue-all [--server URL] [--token T]
     vaxcert version
     vaxcert help [COMMAND]
 
@@ -20,9 +22,12 @@ Commands:
     keys init   Create a CSCA, a document signer (DSC) and the UVCI secret.
     issue       Sign a dose record; print the HC1 text, optionally write the QR PNG.
     verify      Verify an HC1 text offline against trusted DSCs.
+    serve       Run the issuer service's HTTP API.
+    issue-all   Run the batch issuance on the service and follow its progress.
     version     Print the version.
 
-Exit status: 0 success or valid, 1 invalid certificate, 2 usage or input error.
+Exit status: 0 success or valid, 1 invalid certificate (verify) or failed job
+(issue-all), 2 usage or input error.
 
 Example:
     $ vaxcert keys init --dir keys --country VN
@@ -48,10 +53,12 @@ type command struct {
 
 // commands maps subcommand names to their implementation, one file each.
 var commands = map[string]command{
-	"keys":    {runKeys, keysUsage},
-	"issue":   {runIssue, issueUsage},
-	"verify":  {runVerify, verifyUsage},
-	"version": {runVersion, versionUsage},
+	"keys":      {runKeys, keysUsage},
+	"issue":     {runIssue, issueUsage},
+	"verify":    {runVerify, verifyUsage},
+	"serve":     {runServe, serveUsage},
+	"issue-all": {runIssueAll, issueAllUsage},
+	"version":   {runVersion, versionUsage},
 }
 
 // now is the clock of every command. Tests replace it with a fixed clock.
