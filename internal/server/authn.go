@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -89,7 +90,8 @@ func (a access) guard(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return errUnauthenticated(p.err)
 		}
-		return service.ErrForbidden
+		return newError(http.StatusForbidden, codeForbidden, "the route is not open to this credential",
+			"see the route's roles (x-roles) in GET /v1/openapi.yaml")
 	}
 }
 

@@ -319,7 +319,7 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatal("served document differs from the embedded one")
 		}
 		var doc struct {
-			OpenAPI string `yaml:"openapi"`
+			OpenAPI string                          `yaml:"openapi"`
 			Paths   map[string]map[string]yaml.Node `yaml:"paths"`
 		}
 		if err := yaml.Unmarshal(res.body, &doc); err != nil {
