@@ -22,7 +22,8 @@ Start the batch issuance on a running issuer service (vaxcert serve) for
 every person whose finalised records changed since their last issuance, and
 follow its progress until it ends: a progress bar on a terminal, a line
 every few seconds otherwise. Only one batch issuance runs at a time; an
-interrupted one is resumed by running issue-all again.
+interrupted one is resumed by running issue-all again. Stopping issue-all
+does not stop the job.
 
 Flags:
     --server URL     the service (default $VAXCERT_SERVER, else

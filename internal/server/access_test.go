@@ -154,6 +154,10 @@ var accessCases = []accessCase{
 		body: jsonOf(`{"record":{"site":"HN-002","record_id":"c1"},"void":true,"reason":"duplicate entry"}`)},
 	{method: "GET", path: func(f fixture) string { return "/v1/persons/" + strconv.FormatInt(f.personA, 10) + "/records" },
 		want: 200, allowed: []string{credFinaliser, credReviewer}},
+	{method: "POST", path: func(f fixture) string { return "/v1/persons/" + strconv.FormatInt(f.personA, 10) + "/amend" },
+		want: 204, allowed: []string{credFinaliser, credReviewer},
+		body: jsonOf(`{"person":{"family_name":"Nguyen","given_name":"Van Duc","birth_date":"1990-04-12"},` +
+			`"reason":"spelling on the identity card"}`)},
 	{method: "GET",
 		path: func(f fixture) string { return "/v1/persons/" + strconv.FormatInt(f.personA, 10) + "/certificates" },
 		want: 200, allowed: []string{credFinaliser, credReviewer}},

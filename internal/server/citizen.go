@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ const cachePrivate = "private, max-age=3600"
 // ("{uvci}.pdf"). The UVCI must be percent-encoded: its "/" and "#" as
 // %2F and %23. Another citizen's UVCI is 404, as an unknown one.
 func (s *Server) myCertificate(c echo.Context) error {
-	raw, err := unescape(c.Param("uvci"))
+	raw, err := url.PathUnescape(c.Param("uvci"))
 	form := ""
 	for _, suffix := range []string{".png", ".pdf"} {
 		if u, ok := strings.CutSuffix(raw, suffix); ok {
@@ -153,11 +154,7 @@ type correctionRequestJSON struct {
 	Description string                 `json:"description"`
 	Dose        issuer.Dose            `json:"dose"`
 	Record      *recordKeyJSON         `json:"record"`
-	Person      *struct {
-		FamilyName string `json:"family_name"`
-		GivenName  string `json:"given_name"`
-		BirthDate  string `json:"birth_date"`
-	} `json:"person"`
+	Person      *personDetailsJSON     `json:"person"`
 }
 
 // Multipart parts of a correction request.
@@ -191,8 +188,9 @@ func (s *Server) fileCorrection(c echo.Context) error {
 		k := req.Record.key()
 		cr.Record = &k
 	}
-	if p := req.Person; p != nil {
-		cr.Person = &issuer.Person{FamilyName: p.FamilyName, GivenName: p.GivenName, BirthDate: p.BirthDate}
+	if req.Person != nil {
+		p := req.Person.person()
+		cr.Person = &p
 	}
 	out, err := s.svc.FileCorrection(c.Request().Context(), actor(c).ID, cr)
 	if err != nil {

@@ -15,8 +15,6 @@ import (
 	"github.com/vaxcert/vaxcert/internal/service"
 )
 
-var unescape = url.PathUnescape
-
 // mediaType returns the request's media type, lowercased, without
 // parameters ("" when absent or malformed).
 func mediaType(c echo.Context) string {

@@ -38,7 +38,7 @@
 // Each client (staff token, citizen subject, or IP address when
 // unauthenticated) has a token bucket; an empty bucket is 429 with
 // Retry-After. Ordinary requests must be read and answered within
-// [Config.RequestTimeout], uploads within [Config.UploadTimeout].
+// [Config.RequestTimeout], bulk uploads within [Config.UploadTimeout].
 //
 // # Observability
 //

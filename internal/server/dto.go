@@ -26,6 +26,18 @@ func keyJSON(k service.RecordKey) recordKeyJSON {
 	return recordKeyJSON{Site: k.Site, RecordID: k.RecordID}
 }
 
+// personDetailsJSON is a person's names and birth date, without the
+// national ID number (the credential or the path names the person).
+type personDetailsJSON struct {
+	FamilyName string `json:"family_name"`
+	GivenName  string `json:"given_name"`
+	BirthDate  string `json:"birth_date"`
+}
+
+func (p personDetailsJSON) person() issuer.Person {
+	return issuer.Person{FamilyName: p.FamilyName, GivenName: p.GivenName, BirthDate: p.BirthDate}
+}
+
 // rowJSON is one dose's outcome in an upload report.
 type rowJSON struct {
 	Row      int             `json:"row"`

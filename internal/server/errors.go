@@ -111,8 +111,8 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, service.ErrNotFound):
 		return newError(http.StatusNotFound, codeNotFound, "no such resource", "")
 	case errors.Is(err, service.ErrImmutable):
-		return newError(http.StatusConflict, codeImmutable, "finalised records change only by amendment",
-			"use POST /v1/dose-records/{site}/{record_id}/amend with a reason")
+		return newError(http.StatusConflict, codeImmutable, "the record is finalised or void",
+			"amend a finalised record with POST /v1/dose-records/{site}/{record_id}/amend; a void record never changes")
 	case errors.Is(err, service.ErrContradictory):
 		return newError(http.StatusConflict, codeContradictory, "the person's finalised records contradict each other",
 			"resolve the person's review first (GET /v1/reviews)")
@@ -151,7 +151,7 @@ func errUnauthenticated(err error) *apiError {
 	return e
 }
 
-// fromHTTPError maps echo's own errors (routing, 404, 405).
+// fromHTTPError maps echo's own errors (404 and 405 from the router).
 func fromHTTPError(he *echo.HTTPError) *apiError {
 	switch he.Code {
 	case http.StatusNotFound:
@@ -159,8 +159,6 @@ func fromHTTPError(he *echo.HTTPError) *apiError {
 	case http.StatusMethodNotAllowed:
 		return newError(http.StatusMethodNotAllowed, codeMethod, "method not allowed on this route",
 			"see GET /v1/openapi.yaml")
-	case http.StatusRequestEntityTooLarge:
-		return newError(he.Code, codeTooLarge, "the request body is too large", "")
 	}
 	return &apiError{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")),
 		Message: strings.ToLower(http.StatusText(he.Code))}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -217,7 +218,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 // pathParam returns the unescaped path parameter, or a 400 error for a
 // malformed escape or an oversized value.
 func pathParam(c echo.Context, name string) (string, error) {
-	v, err := unescape(c.Param(name))
+	v, err := url.PathUnescape(c.Param(name))
 	if err != nil || v == "" || len(v) > limits.MaxRecordField {
 		return "", &apiError{Status: http.StatusBadRequest, Code: codeMalformed, Message: "malformed path parameter",
 			Hint: "percent-encode path parameters (RFC 3986)", Fields: []fieldJSON{{Field: name, Code: codeMalformed}}}

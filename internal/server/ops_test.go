@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -377,4 +378,66 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("only %d routes registered", len(registered))
 		}
 	})
+}
+
+// TestTimeouts: an ordinary request whose body stalls is cut off after
+// RequestTimeout; a bulk upload may pause for longer.
+func TestTimeouts(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	run(t, func(t *testing.T, e *env) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- e.srv.Serve(ctx, ln) }()
+		defer func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		}()
+		addr := ln.Addr().String()
+
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /v1/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"role\":", e.creds[credAdmin])
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		start := time.Now()
+		b, _ := io.ReadAll(conn) // ends when the server gives up
+		if waited := time.Since(start); waited > 5*time.Second || bytes.HasPrefix(b, []byte("HTTP/1.1 2")) {
+			t.Errorf("stalled request: answered %q after %v", b, waited)
+		}
+
+		pr, pw := io.Pipe()
+		go func() {
+			io.WriteString(pw, ndjsonLine(t, record(citizenA, dose("HN-001", "r1", 1, issuer.StatusDraft))))
+			time.Sleep(2 * timeout)
+			io.WriteString(pw, ndjsonLine(t, record(citizenA, dose("HN-001", "r2", 2, issuer.StatusDraft))))
+			pw.Close()
+		}()
+		hr, err := http.NewRequest("POST", "http://"+addr+"/v1/dose-records/batch", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hr.Header.Set("Authorization", "Bearer "+e.creds[credUploader])
+		hr.Header.Set("Content-Type", mimeNDJSON)
+		res, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep := parseReport(t, body); res.StatusCode != http.StatusOK || rep.end.Summary.Accepted != 2 {
+			t.Errorf("paused upload: %d %s", res.StatusCode, body)
+		}
+	}, func(c *Config) { c.RequestTimeout = timeout })
 }

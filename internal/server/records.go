@@ -285,3 +285,23 @@ func (s *Server) personRecords(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"records": recordsOf(ds)})
 }
+
+// amendPerson corrects a person's names or birth date, which uploads may
+// no longer change once a record of theirs is finalised.
+func (s *Server) amendPerson(c echo.Context) error {
+	id, err := idParam(c, "person")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Person personDetailsJSON `json:"person"`
+		Reason string            `json:"reason"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.svc.AmendPerson(c.Request().Context(), actor(c), id, req.Person.person(), req.Reason); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -21,6 +21,10 @@ const (
 	bodyCorrection = int64(limits.MaxPhoto + limits.MaxAPIBody + 16<<10)
 )
 
+// photoTimeout bounds a correction request with a photo: 5 MiB at about
+// 20 KB/s, a slow mobile link.
+const photoTimeout = 5 * time.Minute
+
 // routes registers every route. Each /v1/ route authenticates, takes a
 // rate-limit token, checks its access rule, then bounds its body.
 func (s *Server) routes() {
@@ -33,8 +37,11 @@ func (s *Server) routes() {
 
 	v1 := func(method, path string, h echo.HandlerFunc, a access, body int64) {
 		mw := []echo.MiddlewareFunc{s.identify, s.rateLimit, a.guard, bodyLimit(body)}
-		if body > bodyAPI {
+		switch body {
+		case bodyBatch:
 			mw = append(mw, extendDeadlines(s.cfg.UploadTimeout))
+		case bodyCorrection:
+			mw = append(mw, extendDeadlines(photoTimeout))
 		}
 		e.Add(method, "/v1"+path, h, mw...)
 	}
@@ -60,6 +67,7 @@ func (s *Server) routes() {
 	v1(get, "/reviews", s.listReviews, amend, bodyAPI)
 	v1(post, "/reviews/:id/resolve", s.resolveReview, amend, bodyAPI)
 	v1(get, "/persons/:person/records", s.personRecords, amend, bodyAPI)
+	v1(post, "/persons/:person/amend", s.amendPerson, amend, bodyAPI)
 	v1(get, "/persons/:person/certificates", s.personCertificates,
 		staff(auth.PermIssue, auth.PermReviewCorrections), bodyAPI)
 

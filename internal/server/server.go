@@ -65,8 +65,8 @@ type Config struct {
 	// [DefaultAnonymousRate]).
 	StaffRate, CitizenRate, AnonymousRate Rate
 	// RequestTimeout bounds reading and answering an ordinary request
-	// (default 60s); UploadTimeout bounds bulk uploads and correction
-	// requests with photos (default 2h).
+	// (default 60s); UploadTimeout bounds a bulk upload and its report
+	// (default 2h). Correction requests with photos get 5 minutes.
 	RequestTimeout, UploadTimeout time.Duration
 	// ShutdownTimeout bounds the graceful shutdown: requests still running
 	// after it are cut off (default 30s).
@@ -175,6 +175,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.e,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.RequestTimeout, // extended per route, see extendDeadlines
+		WriteTimeout:      s.cfg.RequestTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
