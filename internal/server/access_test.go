@@ -33,7 +33,7 @@ type fixture struct {
 	token      string
 }
 
-func testPNG(t *testing.T) []byte {
+func testPNG(t testing.TB) []byte {
 	t.Helper()
 	img := image.NewGray(image.Rect(0, 0, 4, 4))
 	img.Set(1, 1, color.White)

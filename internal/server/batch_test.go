@@ -23,7 +23,7 @@ type report struct {
 
 // parseReport reads an NDJSON upload report: row lines, then exactly one
 // summary line, last.
-func parseReport(t *testing.T, body []byte) report {
+func parseReport(t testing.TB, body []byte) report {
 	t.Helper()
 	var rep report
 	lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
@@ -43,7 +43,7 @@ func parseReport(t *testing.T, body []byte) report {
 	return rep
 }
 
-func ndjsonLine(t *testing.T, rec issuer.Record) string {
+func ndjsonLine(t testing.TB, rec issuer.Record) string {
 	t.Helper()
 	b, err := json.Marshal(rec)
 	if err != nil {

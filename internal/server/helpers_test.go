@@ -38,7 +38,7 @@ const (
 var personalData = []string{citizenA, citizenB, citizenC, family, given, "NGUYEN", birthDate}
 
 // noPersonalData fails if s holds a test person's details.
-func noPersonalData(t *testing.T, what, s string) {
+func noPersonalData(t testing.TB, what, s string) {
 	t.Helper()
 	for _, pii := range personalData {
 		if strings.Contains(s, pii) {
@@ -91,7 +91,7 @@ func (l *lockedBuffer) String() string {
 // env is a server over a real service and store, with its staff tokens,
 // citizens' JWTs and log.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	srv   *Server
 	svc   *service.Service
@@ -119,7 +119,7 @@ const (
 )
 
 // newEnv builds an env on st; opts adjust the server config.
-func newEnv(t *testing.T, st *store.Store, opts ...func(*Config)) *env {
+func newEnv(t testing.TB, st *store.Store, opts ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &lockedBuffer{}
@@ -218,7 +218,7 @@ type response struct {
 	body   []byte
 }
 
-func (r *response) json(t *testing.T, v any) {
+func (r *response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -226,7 +226,7 @@ func (r *response) json(t *testing.T, v any) {
 }
 
 // apiErr decodes an error body.
-func (r *response) apiErr(t *testing.T) apiError {
+func (r *response) apiErr(t testing.TB) apiError {
 	t.Helper()
 	var b struct{ Error apiError }
 	r.json(t, &b)
@@ -242,7 +242,7 @@ type req struct {
 }
 
 // jsonBody returns v as a request body.
-func jsonBody(t *testing.T, v any) io.Reader {
+func jsonBody(t testing.TB, v any) io.Reader {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
