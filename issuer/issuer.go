@@ -171,9 +171,17 @@ func (i *Issuer) Payload(rec Record) (*schemas.DCC, error) {
 	return BuildPayload(rec, i.payload)
 }
 
-// Issue builds the payload from rec's finalised doses and signs it.
-func (i *Issuer) Issue(rec Record) (*Certificate, error) {
-	dcc, err := i.Payload(rec)
+// Issue builds the payload from rec's finalised doses and signs it, as the
+// person's first certificate (revision 0).
+func (i *Issuer) Issue(rec Record) (*Certificate, error) { return i.IssueRevision(rec, 0) }
+
+// IssueRevision is [Issuer.Issue] for a person who already had revision
+// certificates: the content is the same as Issue's, the UVCI is not (see
+// [PayloadOptions.Revision]).
+func (i *Issuer) IssueRevision(rec Record, revision int) (*Certificate, error) {
+	opts := i.payload
+	opts.Revision = revision
+	dcc, err := BuildPayload(rec, opts)
 	if err != nil {
 		return nil, err
 	}

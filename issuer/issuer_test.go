@@ -283,3 +283,36 @@ func TestQRPNG(t *testing.T) {
 		t.Fatalf("QR decodes to %q…, want the HC1 text", got[:min(20, len(got))])
 	}
 }
+
+func TestIssueRevisionChangesOnlyTheUVCI(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	iss := newIssuer(t, pki)
+	a, err := iss.Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := iss.IssueRevision(sampleRecord(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := iss.IssueRevision(sampleRecord(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.UVCI == b.UVCI || b.UVCI == c.UVCI || a.UVCI == c.UVCI {
+		t.Fatalf("revisions share a UVCI: %s %s %s", a.UVCI, b.UVCI, c.UVCI)
+	}
+	if !issuer.ValidUVCIChecksum(b.UVCI) {
+		t.Fatalf("revision UVCI %s has a bad checksum", b.UVCI)
+	}
+	pa, pb := *a.Payload, *b.Payload
+	va, vb := pa.V[0], pb.V[0]
+	va.CI, vb.CI = "", ""
+	pa.V, pb.V = nil, nil
+	if va != vb || !reflect.DeepEqual(pa, pb) {
+		t.Fatal("a revision changed more than the UVCI")
+	}
+	if z, _ := iss.IssueRevision(sampleRecord(), 0); z.UVCI != a.UVCI {
+		t.Fatal("revision 0 is not the first certificate")
+	}
+}

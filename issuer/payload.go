@@ -39,6 +39,11 @@ type PayloadOptions struct {
 	// ValueSets are the value sets codes are checked against; nil means
 	// [schemas.DefaultValueSets].
 	ValueSets *schemas.ValueSets
+	// Revision counts the certificates the person had before this one. It
+	// enters the UVCI (from revision 1 on), so a UVCI is never derived twice
+	// for one person: reverting a correction restores the old content under
+	// a new UVCI, as the old one stays revoked. 0 for a first certificate.
+	Revision int
 }
 
 // BuildPayload turns a dose record into the DCC payload of a vaccination
@@ -135,7 +140,7 @@ func BuildPayload(rec Record, opts PayloadOptions) (*schemas.DCC, error) {
 			DT: last.Date,
 			CO: last.Country,
 			IS: opts.Issuer,
-			CI: DeriveUVCI(opts.UVCISecret, opts.Country, id, contentKey(fn, gn, p.BirthDate, opts.Issuer)+doseKey(shots)),
+			CI: DeriveUVCI(opts.UVCISecret, opts.Country, id, revisionKey(opts.Revision)+contentKey(fn, gn, p.BirthDate, opts.Issuer)+doseKey(shots)),
 		}},
 	}
 	if err := dcc.Validate(vs); err != nil {
@@ -349,6 +354,15 @@ func digits(s string) (int, bool) {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n, true
+}
+
+// revisionKey is the UVCI input for a revision: empty for the first
+// certificate, so first UVCIs do not depend on revisions at all.
+func revisionKey(rev int) string {
+	if rev <= 0 {
+		return ""
+	}
+	return "rev:" + strconv.Itoa(rev) + "|"
 }
 
 // contentKey is the canonical form of the holder fields that appear in the

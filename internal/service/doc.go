@@ -87,10 +87,11 @@
 // another one; persons issued again with unchanged records keep their
 // certificates. One batch issuance runs at a time ([ErrConflict]).
 //
-// The issuer derives UVCIs from the certificate content. Content that
-// comes back to an earlier state (a correction reverted) derives a UVCI
-// that is already revoked; the service then refuses to store it
-// ([ErrUVCIReused]) and the person stays pending.
+// The issuer derives UVCIs from the certificate content and the number of
+// certificates the person had before (the revision), so content that comes
+// back to an earlier state (a correction reverted) gets a new UVCI, and a
+// revoked UVCI is never issued again. [ErrUVCIReused] remains as a last
+// guard: the person stays pending.
 //
 // # Citizens, corrections
 //

@@ -41,14 +41,16 @@ func (f *fakeIssuer) Payload(rec issuer.Record) (*schemas.DCC, error) {
 	return issuer.BuildPayload(rec, f.opts)
 }
 
-func (f *fakeIssuer) Issue(rec issuer.Record) (*issuer.Certificate, error) {
+func (f *fakeIssuer) IssueRevision(rec issuer.Record, revision int) (*issuer.Certificate, error) {
 	if f.gate != nil {
 		<-f.gate
 	}
 	if f.fail != nil {
 		return nil, f.fail
 	}
-	dcc, err := f.Payload(rec)
+	opts := f.opts
+	opts.Revision = revision
+	dcc, err := issuer.BuildPayload(rec, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,7 @@ type issuance struct {
 	person  *store.Person
 	doses   []*store.Dose // finalised
 	current *store.Certificate
+	issued  int // certificates the person has had, of any status
 	review  *store.Review
 	pending store.Pending // Seq 0: not pending
 
@@ -116,6 +117,10 @@ func (s *Service) loadIssuances(ctx context.Context, ids []int64) ([]*issuance, 
 		if err != nil {
 			return err
 		}
+		counts, err := tx.CertificateCounts(ctx, ids)
+		if err != nil {
+			return err
+		}
 		reviews, err := tx.OpenReviews(ctx, ids)
 		if err != nil {
 			return err
@@ -130,7 +135,7 @@ func (s *Service) loadIssuances(ctx context.Context, ids []int64) ([]*issuance, 
 				continue
 			}
 			out = append(out, &issuance{person: persons[id], doses: doses[id], current: current[id],
-				review: reviews[id], pending: store.Pending{PersonID: id, Seq: pending[id]}})
+				issued: counts[id], review: reviews[id], pending: store.Pending{PersonID: id, Seq: pending[id]}})
 		}
 		return nil
 	})
@@ -173,7 +178,7 @@ func (s *Service) decide(is *issuance) {
 		is.kind = issueUnchanged
 		return
 	}
-	if is.cert, err = s.iss.Issue(rec); err != nil {
+	if is.cert, err = s.iss.IssueRevision(rec, is.issued); err != nil {
 		fail(err)
 		return
 	}

@@ -26,8 +26,10 @@ type CertIssuer interface {
 	// Payload returns the DCC the record's finalised doses would be signed
 	// as, deterministically, without signing.
 	Payload(issuer.Record) (*schemas.DCC, error)
-	// Issue builds the payload and signs it.
-	Issue(issuer.Record) (*issuer.Certificate, error)
+	// IssueRevision builds the payload and signs it; revision is the
+	// number of certificates the person had before, which changes only the
+	// UVCI.
+	IssueRevision(rec issuer.Record, revision int) (*issuer.Certificate, error)
 }
 
 var _ CertIssuer = (*issuer.Issuer)(nil)

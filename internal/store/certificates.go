@@ -315,6 +315,33 @@ func (t *Tx) UVCIsInUse(ctx context.Context, uvcis []string) (map[string]bool, e
 	return out, nil
 }
 
+// CertificateCounts returns how many certificates (of any status) each of
+// the persons has had; persons with none are absent.
+func (t *Tx) CertificateCounts(ctx context.Context, personIDs []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(personIDs))
+	err := batches(len(personIDs), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT person_id, COUNT(*) FROM certificates WHERE person_id IN "+inList(end-start)+
+			" GROUP BY person_id", anys(personIDs[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			out[id] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to count certificates: %w", err)
+	}
+	return out, nil
+}
+
 // CountPending returns the number of persons waiting for issuance.
 func (t *Tx) CountPending(ctx context.Context) (int64, error) {
 	var n int64
