@@ -13,20 +13,26 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests that run the EU test vectors (../shared/testdata/dgc).
 CONFORMANCE_RUN ?= Conformance|Vector
 
-.PHONY: help run demo build test race conformance fuzz bench lint clean
+.PHONY: help run demo build test race conformance fuzz bench ratios lint clean
 
 help:
-	@echo "make run          the demo (for now): keys, issue examples/record.json, QR PNG, verify"
+	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
+	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
 	@echo "make race         go test -race ./..."
 	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
 	@echo "make bench        benchmarks"
+	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
 	@echo "make lint         go vet, gofmt, staticcheck"
 	@echo "make build        $(BIN)"
 	@echo "make clean        remove $(BIN) and the demo outputs (keeps $(KEYS))"
 
-run: demo
+# run: the issuer service on the embedded SQLite store, with demo keys, a
+# development identity provider and demo staff and citizen tokens, printed
+# at start with curl examples.
+run: build
+	./$(BIN) serve --dev --data $(DATA) --addr 127.0.0.1:8080
 
 # demo: create demo keys once, issue the example record, write the QR PNG,
 # and verify the HC1 text against the demo keys.
@@ -64,6 +70,9 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+ratios:
+	$(GO) run ./internal/tools/benchratio
 
 lint:
 	$(GO) vet ./...
