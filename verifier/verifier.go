@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/veraison/go-cose"
@@ -36,6 +37,12 @@ type Verifier struct {
 	skew      time.Duration
 	valueSets *schemas.ValueSets
 	generic   PayloadValidator
+
+	// coseVerifiers caches one go-cose verifier per trust entry: building
+	// one validates the public key, which costs more than the rest of the
+	// pipeline but the signature. Bounded by limits.MaxTrustEntries.
+	coseVerifiers sync.Map // *keys.TrustEntry → cose.Verifier
+	cached        atomic.Int64
 }
 
 // Option configures a Verifier.
@@ -223,7 +230,7 @@ func (v *Verifier) verifySignature(r *Result, msg *cose.Sign1Message) {
 			errs = append(errs, fmt.Errorf("DSC key type is not allowed for ES256 or PS256"))
 			continue
 		}
-		verifier, err := cose.NewVerifier(cose.Algorithm(e.Alg), e.Key)
+		verifier, err := v.coseVerifier(e)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -244,6 +251,23 @@ func (v *Verifier) verifySignature(r *Result, msg *cose.Sign1Message) {
 		detail = "the alg header does not match the trusted key"
 	}
 	r.fail(CheckSignature, reason, detail, errors.Join(errs...))
+}
+
+// coseVerifier returns the cached go-cose verifier of a trust entry.
+func (v *Verifier) coseVerifier(e *keys.TrustEntry) (cose.Verifier, error) {
+	if cv, ok := v.coseVerifiers.Load(e); ok {
+		return cv.(cose.Verifier), nil
+	}
+	cv, err := cose.NewVerifier(cose.Algorithm(e.Alg), e.Key)
+	if err != nil {
+		return nil, err
+	}
+	if v.cached.Add(1) > limits.MaxTrustEntries { // trust lists were swapped many times: start over
+		v.coseVerifiers.Clear()
+		v.cached.Store(1)
+	}
+	v.coseVerifiers.Store(e, cv)
+	return cv, nil
 }
 
 func (v *Verifier) checkKeyUsage(r *Result) {

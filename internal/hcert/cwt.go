@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/x448/float16"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/schemas"
@@ -65,25 +66,56 @@ func init() {
 // values beyond ±2^53 are rejected.
 type NumericDate int64
 
-// UnmarshalCBOR implements cbor.Unmarshaler. Integers are read directly;
-// floats go through the strict decoder.
+// UnmarshalCBOR implements cbor.Unmarshaler. The item (already checked
+// well formed by the decoder) is read directly from its head: this is the
+// verifier's hot path.
 func (d *NumericDate) UnmarshalCBOR(b []byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("%w: empty timestamp", ErrCWT)
 	}
-	switch major := b[0] >> 5; major {
-	case 0, 1: // unsigned or negative integer
-		var x int64
-		if err := decMode.Unmarshal(b, &x); err != nil {
+	major, info := b[0]>>5, b[0]&0x1f
+	arg, n := uint64(info), 1
+	switch {
+	case info < 24:
+	case info <= 27:
+		n = 1 + 1<<(info-24)
+		if len(b) < n {
+			return fmt.Errorf("%w: truncated timestamp", ErrCWT)
+		}
+		arg = 0
+		for _, x := range b[1:n] {
+			arg = arg<<8 | uint64(x)
+		}
+	default:
+		return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
+	}
+	if len(b) != n {
+		return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
+	}
+	switch major {
+	case 0: // unsigned integer
+		if arg > math.MaxInt64 {
 			return fmt.Errorf("%w: timestamp out of range", ErrCWT)
 		}
-		*d = NumericDate(x)
+		*d = NumericDate(arg)
+	case 1: // negative integer: -1 - arg
+		if arg > math.MaxInt64 {
+			return fmt.Errorf("%w: timestamp out of range", ErrCWT)
+		}
+		*d = NumericDate(-1 - int64(arg))
 	case 7: // float
 		var x float64
-		if err := decMode.Unmarshal(b, &x); err != nil {
+		switch info {
+		case 25:
+			x = float64(float16.Frombits(uint16(arg)).Float32())
+		case 26:
+			x = float64(math.Float32frombits(uint32(arg)))
+		case 27:
+			x = math.Float64frombits(arg)
+		default:
 			return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
 		}
-		if x < -(1<<53) || x > 1<<53 {
+		if math.IsNaN(x) || x < -(1<<53) || x > 1<<53 {
 			return fmt.Errorf("%w: timestamp out of range", ErrCWT)
 		}
 		*d = NumericDate(math.Floor(x))
