@@ -62,27 +62,7 @@ func (t *Tx) PersonByNationalID(ctx context.Context, nationalID string) (*Person
 // national ID number. With lock, their rows stay locked until the
 // transaction ends (see [Tx.PersonsByID]).
 func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string, lock bool) (map[string]*Person, error) {
-	out := make(map[string]*Person, len(nationalIDs))
-	err := batches(len(nationalIDs), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE national_id IN "+inList(end-start)+
-			" ORDER BY id"+t.forUpdate(lock), anys(nationalIDs[start:end])...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPerson(rows)
-			if err != nil {
-				return err
-			}
-			out[p.NationalID] = p
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to read persons: %w", err)
-	}
-	return out, nil
+	return personsWhere(ctx, t, "national_id", nationalIDs, lock, func(p *Person) string { return p.NationalID })
 }
 
 // PersonsByID returns the persons with the given surrogate keys. With lock,
@@ -91,10 +71,16 @@ func (t *Tx) PersonsByNationalID(ctx context.Context, nationalIDs []string, lock
 // them one after the other; on SQLite the single writer already serialises
 // every write transaction.
 func (t *Tx) PersonsByID(ctx context.Context, ids []int64, lock bool) (map[int64]*Person, error) {
-	out := make(map[int64]*Person, len(ids))
-	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE id IN "+inList(end-start)+
-			" ORDER BY id"+t.forUpdate(lock), anys(ids[start:end])...)
+	return personsWhere(ctx, t, "id", ids, lock, func(p *Person) int64 { return p.ID })
+}
+
+// personsWhere reads the persons whose column holds one of values, keyed
+// by key, in batches, optionally locking their rows.
+func personsWhere[K comparable](ctx context.Context, t *Tx, column string, values []K, lock bool, key func(*Person) K) (map[K]*Person, error) {
+	out := make(map[K]*Person, len(values))
+	err := batches(len(values), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE "+column+" IN "+inList(end-start)+
+			" ORDER BY id"+t.forUpdate(lock), anys(values[start:end])...)
 		if err != nil {
 			return err
 		}
@@ -104,7 +90,7 @@ func (t *Tx) PersonsByID(ctx context.Context, ids []int64, lock bool) (map[int64
 			if err != nil {
 				return err
 			}
-			out[p.ID] = p
+			out[key(p)] = p
 		}
 		return rows.Err()
 	})
