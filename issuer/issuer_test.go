@@ -25,19 +25,9 @@ import (
 	"github.com/vaxcert/vaxcert/keys"
 )
 
-var secret = bytes.Repeat([]byte{7}, 32)
+var secret = testkit.UVCISecret
 
-func sampleRecord() issuer.Record {
-	return issuer.Record{
-		Person: issuer.Person{ID: "001090012345", FamilyName: "Nguyễn", GivenName: "Văn Đức", BirthDate: "1990-04-12"},
-		Doses: []issuer.Dose{
-			{RecordID: "r1", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF1234",
-				DoseNumber: 1, SeriesDoses: 2, Date: "2021-08-01", Country: "VN", Status: issuer.StatusFinalised},
-			{RecordID: "r2", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF5678",
-				DoseNumber: 2, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: issuer.StatusFinalised},
-		},
-	}
-}
+func sampleRecord() issuer.Record { return testkit.Record() }
 
 func newIssuer(t testing.TB, pki *testkit.PKI, opts ...issuer.Option) *issuer.Issuer {
 	t.Helper()

@@ -22,32 +22,9 @@ import (
 	"github.com/vaxcert/vaxcert/verifier"
 )
 
-var uvciSecret = bytes.Repeat([]byte{0x42}, 32)
-
-func record() issuer.Record {
-	return issuer.Record{
-		Person: issuer.Person{ID: "001090012345", FamilyName: "Nguyễn", GivenName: "Văn Đức", BirthDate: "1990-04-12"},
-		Doses: []issuer.Dose{
-			{RecordID: "r1", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF1234",
-				DoseNumber: 1, SeriesDoses: 2, Date: "2021-08-01", Country: "VN", Status: issuer.StatusFinalised},
-			{RecordID: "r2", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF5678",
-				DoseNumber: 2, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: issuer.StatusFinalised},
-		},
-	}
-}
-
-func newIssuer(t testing.TB, pki *testkit.PKI) *issuer.Issuer {
-	t.Helper()
-	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithClock(testkit.Clock), issuer.WithUVCISecret(uvciSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
-}
-
 func issue(t testing.TB, pki *testkit.PKI) *issuer.Certificate {
 	t.Helper()
-	c, err := newIssuer(t, pki).Issue(record())
+	c, err := pki.Issuer(t).Issue(testkit.Record())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
 )
 
@@ -96,4 +97,31 @@ func NewPKI(tb testing.TB, opts ...Option) *PKI {
 		tb.Fatalf("testkit: NewTrustList: %v", err)
 	}
 	return &PKI{CSCA: csca, DSC: dsc, Trust: trust}
+}
+
+// UVCISecret is a fixed UVCI secret for tests.
+var UVCISecret = []byte("vaxcert test UVCI secret, 32 by!")
+
+// Record returns a fresh dose record for tests: Nguyễn Văn Đức, two
+// finalised Comirnaty doses at site HN-001.
+func Record() issuer.Record {
+	return issuer.Record{
+		Person: issuer.Person{ID: "001090012345", FamilyName: "Nguyễn", GivenName: "Văn Đức", BirthDate: "1990-04-12"},
+		Doses: []issuer.Dose{
+			{RecordID: "r1", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF1234",
+				DoseNumber: 1, SeriesDoses: 2, Date: "2021-08-01", Country: "VN", Status: issuer.StatusFinalised},
+			{RecordID: "r2", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215", Lot: "FF5678",
+				DoseNumber: 2, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: issuer.StatusFinalised},
+		},
+	}
+}
+
+// Issuer returns an issuer signing with the PKI's DSC on the fixed clock.
+func (p *PKI) Issuer(tb testing.TB) *issuer.Issuer {
+	tb.Helper()
+	iss, err := issuer.New(p.DSC.Signer(), p.DSC.Cert, issuer.WithClock(Clock), issuer.WithUVCISecret(UVCISecret))
+	if err != nil {
+		tb.Fatalf("testkit: issuer.New: %v", err)
+	}
+	return iss
 }
