@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// Targets of issue #3 on the 2-core development machine.
+const (
+	targetIngest = 20_000 // records per second
+	targetIssue  = 6_000  // certificates per second
+	targetRatio  = 0.70   // service issuance rate / library rate, "about"
+	targetP99MS  = 50     // citizen JSON downloads at 100 clients
+)
+
+// Result is everything one run measured; --json prints it.
+type Result struct {
+	Engine         string `json:"engine"`
+	Records        int    `json:"records"`
+	DosesPerRecord int    `json:"doses_per_record"`
+	// UploadedAsDrafts: the doses were uploaded as drafts and finalised
+	// through the finalise route; otherwise they were uploaded finalised.
+	UploadedAsDrafts bool   `json:"uploaded_as_drafts"`
+	CPUs             int    `json:"cpus"`
+	GoVersion        string `json:"go_version"`
+	// LoadAverage is the machine's 1-minute load average before and after
+	// the run (-1 where unknown).
+	LoadAverage struct {
+		Start float64 `json:"start"`
+		End   float64 `json:"end"`
+	} `json:"load_average_1m"`
+	Ingest   Phase  `json:"ingest"`
+	Finalise *Phase `json:"finalise,omitempty"`
+	Issue    Phase  `json:"issue"`
+	Library  Phase  `json:"library"`
+	// ServiceToLibrary is Issue.PerSecond / Library.PerSecond.
+	ServiceToLibrary float64    `json:"service_to_library"`
+	PNG              PNGResult  `json:"png"`
+	Load             LoadResult `json:"citizen_load"`
+	Wrk              *WrkResult `json:"wrk,omitempty"`
+}
+
+// Phase is the throughput of one step.
+type Phase struct {
+	// Items were processed in Seconds: records (persons), doses or
+	// certificates, as Unit says.
+	Items     int64   `json:"items"`
+	Unit      string  `json:"unit"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+	// Doses and DosesPerSecond count the dose records of an ingest.
+	Doses          int64   `json:"doses,omitempty"`
+	DosesPerSecond float64 `json:"doses_per_second,omitempty"`
+	// Memory holds the peaks at 0, 25, 50 and 100 % of progress.
+	Memory []MemPoint `json:"memory,omitempty"`
+}
+
+func newPhase(items int64, unit string, d time.Duration, mem []MemPoint) Phase {
+	return Phase{Items: items, Unit: unit, Seconds: d.Seconds(), PerSecond: float64(items) / d.Seconds(), Memory: mem}
+}
+
+// measure runs every step on a new harness and removes it afterwards.
+func measure(ctx context.Context, o options, log io.Writer) (res *Result, err error) {
+	res = &Result{Engine: "sqlite", Records: o.records, DosesPerRecord: o.doses, UploadedAsDrafts: o.drafts,
+		CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if o.dbURL != "" {
+		res.Engine = "postgres"
+	}
+	res.LoadAverage.Start = loadAverage()
+	fmt.Fprintf(log, "vaxbench: %s, %d records × %d doses, %d CPUs, load average %.2f\n", res.Engine, o.records,
+		o.doses, res.CPUs, res.LoadAverage.Start)
+	h, err := startHarness(ctx, o.dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, h.close()) }()
+
+	records, doses := int64(o.records), int64(o.records*o.doses)
+	d, mem, err := step(log, "ingest", "doses", doses, true, func(done *atomic.Int64) error {
+		return h.ingest(ctx, o, done)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Ingest = newPhase(records, "records", d, mem)
+	res.Ingest.Doses, res.Ingest.DosesPerSecond = doses, float64(doses)/d.Seconds()
+
+	if o.drafts {
+		d, mem, err := step(log, "finalise", "doses", doses, true, func(done *atomic.Int64) error {
+			return h.finalise(ctx, o, done)
+		})
+		if err != nil {
+			return nil, err
+		}
+		p := newPhase(doses, "doses", d, mem)
+		res.Finalise = &p
+	}
+
+	var job jobStatus
+	d, mem, err = step(log, "issue", "certificates", records, true, func(done *atomic.Int64) error {
+		var jerr error
+		job, jerr = h.issueAll(ctx, records, done)
+		return jerr
+	})
+	if err != nil {
+		return nil, err
+	}
+	if job.FinishedAt.After(job.StartedAt) {
+		d = job.FinishedAt.Sub(job.StartedAt) // the job's own times, free of the polling interval
+	}
+	res.Issue = newPhase(records, "certificates", d, mem)
+
+	d, _, err = step(log, "issuer library alone", "certificates", records, false, func(done *atomic.Int64) error {
+		return libraryIssue(ctx, h.iss, o, done)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Library = newPhase(records, "certificates", d, nil)
+	res.ServiceToLibrary = res.Issue.PerSecond / res.Library.PerSecond
+
+	ttl := o.warmup + 2*o.duration + time.Hour
+	cs, err := h.citizens(ctx, max(o.clients, o.pngSamples), o.records, ttl)
+	if err != nil {
+		return nil, err
+	}
+	if res.PNG, err = h.pngTimings(ctx, cs[:o.pngSamples]); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "vaxbench: QR PNG, first download %.2f ms, second %.2f ms (medians of %d)\n",
+		res.PNG.FirstMedianMS, res.PNG.SecondMedianMS, o.pngSamples)
+
+	fmt.Fprintf(log, "vaxbench: citizen load, %d clients, %v warm-up then %v\n", o.clients, o.warmup, o.duration)
+	_, _, err = step(log, "citizen load", "requests", 0, false, func(sent *atomic.Int64) error {
+		var lerr error
+		res.Load, lerr = runLoad(ctx, h.base, cs[:o.clients], o.warmup, o.duration, sent)
+		return lerr
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.wrk {
+		fmt.Fprintf(log, "vaxbench: wrk, %d connections, %v\n", o.clients, o.duration)
+		if res.Wrk, err = runWrk(ctx, h.base, h.dir, cs[:o.clients], o.duration); err != nil {
+			return nil, err
+		}
+	}
+	res.LoadAverage.End = loadAverage()
+	return res, nil
+}
+
+// progressEvery is how often a step prints its progress.
+const progressEvery = 2 * time.Second
+
+// step runs fn, which counts its progress in done, after a garbage
+// collection; it prints the progress to log and, with sample, samples
+// memory. total is the items to do (0 when open-ended).
+func step(log io.Writer, name, unit string, total int64, sample bool, fn func(done *atomic.Int64) error) (time.Duration, []MemPoint, error) {
+	runtime.GC()
+	var done atomic.Int64
+	var s *sampler
+	if sample {
+		s = startSampler(sampleEvery, done.Load)
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				fmt.Fprintf(log, "vaxbench: %s %s\n", name, progressText(done.Load(), total, unit))
+			}
+		}
+	}()
+	err := fn(&done)
+	elapsed := time.Since(start)
+	close(stop)
+	<-stopped
+	var mem []MemPoint
+	if s != nil {
+		mem = s.finish(total)
+	}
+	if err == nil {
+		fmt.Fprintf(log, "vaxbench: %s %s in %.2fs, %.0f/s\n", name, progressText(done.Load(), total, unit),
+			elapsed.Seconds(), float64(done.Load())/elapsed.Seconds())
+	}
+	return elapsed, mem, err
+}
+
+// progressText is "52,000/100,000 doses", or "52,000 requests" without a
+// total.
+func progressText(done, total int64, unit string) string {
+	if total == 0 {
+		return thousands(done) + " " + unit
+	}
+	return thousands(done) + "/" + thousands(total) + " " + unit
+}

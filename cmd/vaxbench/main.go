@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/limits"
+)
+
+const usage = `Usage:
+    vaxbench [--db postgres://…] [--records 100000] [--doses 2] [--clients 100]
+             [--duration 20s] [--warmup 3s] [--png 5] [--drafts] [--wrk] [--json]
+
+Measure the issuer service end to end over loopback HTTP: bulk intake,
+batch issuance (and the issuer library alone, for the ratio), memory as the
+batch grows, the QR PNG cache and citizens' downloads under concurrent load.
+Everything runs on a throwaway deployment (temporary keys, identity provider
+and database) that is removed at the end.
+
+Flags:
+    --db URL         PostgreSQL instead of SQLite: a fresh schema is created in
+                     that database and dropped at the end
+    --records N      synthetic persons, one certificate each (default 100000)
+    --doses D        finalised doses per person, 1 to 9 (default 2)
+    --drafts         upload the doses as drafts, then finalise them through
+                     POST /v1/dose-records/finalise
+    --clients C      concurrent citizen clients of the load test (default 100)
+    --duration DUR   measured length of the load test (default 20s)
+    --warmup DUR     unmeasured load before it (default 3s)
+    --png N          citizens whose QR PNG is downloaded twice (default 5)
+    --wrk            repeat the load test with wrk(1), from its own process
+    --json           print one JSON object instead of the table
+
+Progress goes to standard error. Exit status: 0 after a complete run
+(targets met or not), 1 when a step failed, 2 for a usage error.
+
+Example:
+    $ go run ./cmd/vaxbench
+    $ go run ./cmd/vaxbench --records 50000 --json > sqlite-50k.json
+    $ go run ./cmd/vaxbench --db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+`
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// options are the parsed command line.
+type options struct {
+	dbURL                   string
+	records, doses, clients int
+	pngSamples              int
+	duration, warmup        time.Duration
+	drafts, wrk, jsonOut    bool
+}
+
+// maxClients bounds --clients (each client holds a connection).
+const maxClients = 10_000
+
+// usageError is a malformed command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return "vaxbench: " + e.msg }
+
+func parseArgs(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("vaxbench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.dbURL, "db", "", "")
+	fs.IntVar(&o.records, "records", 100_000, "")
+	fs.IntVar(&o.doses, "doses", 2, "")
+	fs.IntVar(&o.clients, "clients", 100, "")
+	fs.IntVar(&o.pngSamples, "png", 5, "")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "")
+	fs.BoolVar(&o.drafts, "drafts", false, "")
+	fs.BoolVar(&o.wrk, "wrk", false, "")
+	fs.BoolVar(&o.jsonOut, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, &usageError{err.Error()}
+	}
+	var bad string
+	switch {
+	case fs.NArg() > 0:
+		bad = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	case o.dbURL != "" && !strings.HasPrefix(o.dbURL, "postgres://") && !strings.HasPrefix(o.dbURL, "postgresql://"):
+		bad = "--db takes a postgres:// URL (SQLite is the default)"
+	case o.records < 1 || o.records > limits.MaxBatchRows:
+		bad = fmt.Sprintf("--records must be between 1 and %d (one upload)", limits.MaxBatchRows)
+	case o.doses < 1 || o.doses > 9:
+		bad = "--doses must be between 1 and 9"
+	case o.clients < 1 || o.clients > maxClients:
+		bad = fmt.Sprintf("--clients must be between 1 and %d", maxClients)
+	case o.pngSamples < 0:
+		bad = "--png must not be negative"
+	case o.duration <= 0 || o.warmup < 0:
+		bad = "--duration must be positive and --warmup not negative"
+	}
+	if bad != "" {
+		return o, &usageError{bad}
+	}
+	return o, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case err != nil:
+		var ue *usageError
+		if errors.As(err, &ue) {
+			err = errors.New(ue.msg)
+		}
+		fmt.Fprintf(stderr, "vaxbench: error: %v\n", err)
+		fmt.Fprintln(stderr, `vaxbench: hint: run "vaxbench --help" for usage`)
+		return exitUsage
+	}
+	res, err := measure(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vaxbench: error: %v\n", err)
+		return exitFailed
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(res)
+	} else {
+		err = writeTable(stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vaxbench: error: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
