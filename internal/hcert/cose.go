@@ -2,6 +2,7 @@ package hcert
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/veraison/go-cose"
@@ -82,8 +83,8 @@ type sign1Wire struct {
 
 // headerWire holds the header parameters HCERT uses.
 type headerWire struct {
-	Alg *int64 `cbor:"1,keyasint,omitempty"`
-	KID []byte `cbor:"4,keyasint,omitempty"`
+	Alg *coseInt `cbor:"1,keyasint,omitempty"`
+	KID []byte   `cbor:"4,keyasint,omitempty"`
 }
 
 // parseSign1Fast decodes an untagged COSE_Sign1 whose headers hold only
@@ -96,17 +97,14 @@ func parseSign1Fast(b []byte) (*cose.Sign1Message, bool) {
 		return nil, false
 	}
 	var prot, unprot headerWire
-	if len(w.Protected) == 0 || w.Protected[0]>>5 != 2 { // major type 2: bstr
-		return nil, false
-	}
-	var pm []byte
-	if decModeCOSE.Unmarshal(w.Protected, &pm) != nil {
+	pm, ok := bstrContent(w.Protected)
+	if !ok {
 		return nil, false
 	}
 	if len(pm) > 0 && !prot.decode(pm) {
 		return nil, false
 	}
-	if !unprot.decode(w.Unprotected) {
+	if !(len(w.Unprotected) == 1 && w.Unprotected[0] == 0xa0) && !unprot.decode(w.Unprotected) {
 		return nil, false
 	}
 	msg := &cose.Sign1Message{
@@ -120,6 +118,40 @@ func parseSign1Fast(b []byte) (*cose.Sign1Message, bool) {
 		Signature: w.Signature,
 	}
 	return msg, true
+}
+
+// coseInt is a COSE integer label value: CBOR major type 0 or 1 only.
+type coseInt int64
+
+// UnmarshalCBOR implements cbor.Unmarshaler.
+func (v *coseInt) UnmarshalCBOR(b []byte) error {
+	major, _, arg, ok := head(b)
+	if !ok || major > 1 || arg > math.MaxInt64 {
+		return fmt.Errorf("%w: not an integer", ErrCOSE)
+	}
+	*v = coseInt(arg)
+	if major == 1 {
+		*v = coseInt(-1 - int64(arg))
+	}
+	return nil
+}
+
+// bstrContent returns the content of a definite-length CBOR byte string
+// that was already checked well formed by the decoder.
+func bstrContent(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0]>>5 != 2 {
+		return nil, false
+	}
+	info := b[0] & 0x1f
+	switch {
+	case info < 24:
+		return b[1:], len(b) == 1+int(info)
+	case info == 24 && len(b) >= 2:
+		return b[2:], len(b) == 2+int(b[1])
+	case info == 25 && len(b) >= 3:
+		return b[3:], len(b) == 3+(int(b[1])<<8|int(b[2]))
+	}
+	return nil, false // longer than any protected header vaxcert accepts on this path
 }
 
 // decode decodes a header map holding nothing but alg and kid: the number

@@ -70,26 +70,8 @@ type NumericDate int64
 // well formed by the decoder) is read directly from its head: this is the
 // verifier's hot path.
 func (d *NumericDate) UnmarshalCBOR(b []byte) error {
-	if len(b) == 0 {
-		return fmt.Errorf("%w: empty timestamp", ErrCWT)
-	}
-	major, info := b[0]>>5, b[0]&0x1f
-	arg, n := uint64(info), 1
-	switch {
-	case info < 24:
-	case info <= 27:
-		n = 1 + 1<<(info-24)
-		if len(b) < n {
-			return fmt.Errorf("%w: truncated timestamp", ErrCWT)
-		}
-		arg = 0
-		for _, x := range b[1:n] {
-			arg = arg<<8 | uint64(x)
-		}
-	default:
-		return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
-	}
-	if len(b) != n {
+	major, info, arg, ok := head(b)
+	if !ok {
 		return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
 	}
 	switch major {
@@ -123,6 +105,32 @@ func (d *NumericDate) UnmarshalCBOR(b []byte) error {
 		return fmt.Errorf("%w: timestamp is not a number", ErrCWT)
 	}
 	return nil
+}
+
+// head reads a CBOR item that is nothing but a head (an integer or a
+// float, already checked well formed): its major type, additional
+// information and argument.
+func head(b []byte) (major, info byte, arg uint64, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, 0, false
+	}
+	major, info = b[0]>>5, b[0]&0x1f
+	arg, n := uint64(info), 1
+	switch {
+	case info < 24:
+	case info <= 27:
+		n = 1 + 1<<(info-24)
+		if len(b) < n {
+			return 0, 0, 0, false
+		}
+		arg = 0
+		for _, x := range b[1:n] {
+			arg = arg<<8 | uint64(x)
+		}
+	default:
+		return 0, 0, 0, false
+	}
+	return major, info, arg, len(b) == n
 }
 
 // Claims are the CWT claims of an HCERT. DCC holds the raw CBOR of the
