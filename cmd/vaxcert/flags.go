@@ -1,6 +1,10 @@
 package main
 
 import (
+	"github.com/vaxcert/vaxcert/schemas"
+
+	"os"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -86,4 +90,17 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errDuration
 	}
 	return d, nil
+}
+
+// loadValueSets returns the EU value sets: the embedded ones, with the
+// files of dir (newer releases, *.json) on top when dir is set.
+func loadValueSets(dir string) (*schemas.ValueSets, error) {
+	if dir == "" {
+		return schemas.DefaultValueSets(), nil
+	}
+	vs, err := schemas.LoadValueSetsDir(os.DirFS(dir))
+	if err != nil {
+		return nil, withHint(err, "--value-sets takes a folder of EU value-set files (*.json), e.g. a release of ehn-dcc-development/eu-dcc-valuesets")
+	}
+	return vs, nil
 }

@@ -25,6 +25,7 @@ Flags:
                        dsc.key, uvci.key)
     --record FILE      the dose record; "-" reads standard input
     --png OUT.png      also write the QR code as a PNG (atomically)
+    --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
     --validity DUR     certificate lifetime, capped at the DSC's expiry
                        (default 365d; units d, h, m)
 
@@ -45,6 +46,7 @@ func runIssue(e *env, args []string) error {
 	keyDir := flags.String("keys", "", "")
 	recordFile := flags.String("record", "", "")
 	pngFile := flags.String("png", "", "")
+	vsDir := flags.String("value-sets", "", "")
 	validity := durationFlag{issuer.DefaultValidity}
 	flags.Var(&validity, "validity", "")
 	pos, err := parseFlags(flags, args)
@@ -77,8 +79,12 @@ func runIssue(e *env, args []string) error {
 	if err != nil {
 		return withHint(err)
 	}
+	vs, err := loadValueSets(*vsDir)
+	if err != nil {
+		return err
+	}
 	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret),
-		issuer.WithClock(now), issuer.WithValidity(validity.d))
+		issuer.WithClock(now), issuer.WithValidity(validity.d), issuer.WithValueSets(vs))
 	if err != nil {
 		return withHint(err)
 	}

@@ -39,6 +39,7 @@ Flags:
     --jwks FILE          the national identity provider's JWK Set, which
                          verifies citizens' bearer JWTs (required without --dev)
     --idp-issuer URL     the "iss" of citizens' JWTs (required with --jwks)
+    --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
     --idp-audience AUD   the "aud" citizens' JWTs must hold (default
                          vaxcert-issuer)
     --dev                development mode, never in production: create demo
@@ -80,6 +81,7 @@ func runServe(e *env, args []string) error {
 	jwksFile := flags.String("jwks", "", "")
 	idpIssuer := flags.String("idp-issuer", "", "")
 	audience := flags.String("idp-audience", defaultAudience, "")
+	vsDir := flags.String("value-sets", "", "")
 	dev := flags.Bool("dev", false, "")
 	pos, err := parseFlags(flags, args)
 	switch {
@@ -111,7 +113,11 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return withHint(err)
 	}
-	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret), issuer.WithClock(now))
+	vs, err := loadValueSets(*vsDir)
+	if err != nil {
+		return err
+	}
+	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret), issuer.WithClock(now), issuer.WithValueSets(vs))
 	if err != nil {
 		return withHint(err)
 	}
@@ -129,7 +135,7 @@ func runServe(e *env, args []string) error {
 	}
 	defer st.Close()
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: now, Logger: logger})
+	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: now, Logger: logger, ValueSets: vs})
 	if err != nil {
 		return withHint(err)
 	}
@@ -155,7 +161,7 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return withHint(err, "--jwks takes a JWK Set of public signing keys, each with a kid")
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger,
+	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs,
 		Ready: func(context.Context) error { return dscValid(dsc) }}, svc)
 	if err != nil {
 		return withHint(err)

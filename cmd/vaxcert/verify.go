@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vaxcert/vaxcert/schemas/jsonschema"
+
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
@@ -33,6 +35,7 @@ Flags (at least one trust source is required; both repeat):
                        *.der), e.g. a folder written by "vaxcert keys init"
     --at TIME          verify at TIME instead of now: RFC 3339, or with a
                        zone of +hhmm, or none for UTC
+    --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
     --skew DUR         allow the clock to be off by DUR (default 0, max 24h)
     --json             print one JSON object (format in the README)
 
@@ -55,6 +58,7 @@ func runVerify(e *env, args []string) error {
 	var skew durationFlag
 	flags.Var(&skew, "skew", "")
 	asJSON := flags.Bool("json", false, "")
+	vsDir := flags.String("value-sets", "", "")
 	pos, err := parseFlags(flags, args)
 	if err != nil {
 		return err
@@ -79,7 +83,14 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := verifier.New(trust, verifier.WithClockSkew(skew.d))
+	vs, err := loadValueSets(*vsDir)
+	if err != nil {
+		return err
+	}
+	// The CLI also judges payloads that do not fit the schema's Go types,
+	// with the JSON Schema validator (a phone app may leave it out).
+	v, err := verifier.New(trust, verifier.WithClockSkew(skew.d), verifier.WithValueSets(vs),
+		verifier.WithGenericValidator(jsonschema.Generic{ValueSets: vs}))
 	if err != nil {
 		return withHint(err)
 	}
