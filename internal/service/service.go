@@ -94,7 +94,12 @@ type Service struct {
 	maxBatchRows int
 	maxLine      int
 	workers      int
-	staleJob     time.Duration
+	// staleJob is how long a running job's heartbeat may stand still
+	// before the job is taken for dead (interrupted) and a new one may
+	// start. The heartbeat moves with every committed chunk, a few times
+	// a second; a live job wrongly taken for dead fails at its next commit
+	// (one running job per kind), losing nothing.
+	staleJob time.Duration
 
 	ctx    context.Context // cancelled by Close; parent of job contexts
 	cancel context.CancelFunc
@@ -116,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 		maxBatchRows: limits.MaxBatchRows,
 		maxLine:      limits.MaxBatchLine,
 		workers:      runtime.GOMAXPROCS(0),
-		staleJob:     2 * time.Minute,
+		staleJob:     15 * time.Second,
 		jobs:         map[string]*runningJob{},
 	}
 	if s.now == nil {
