@@ -1,0 +1,15 @@
+// Package crashtest holds the issuer service's crash-safety tests (issue #3,
+// item 9); it has no API of its own.
+//
+// The tests build the vaxcert binary, run "vaxcert serve --dev" as a child
+// process, SIGKILL it in the middle of a bulk upload and of a batch
+// issuance, restart it on the same data, repeat the same requests, and check
+// the database directly: every dose record stored exactly once, every person
+// with exactly one current certificate, nothing revoked, every certificate
+// verifiable against the service's document signer certificate.
+//
+// They run on SQLite always and on PostgreSQL when VAXCERT_TEST_PG holds a
+// database URL (each test in a fresh schema, see internal/store/storetest).
+// Under -short the data sets are smaller; every test still checks that its
+// kill landed in the middle of the operation.
+package crashtest
