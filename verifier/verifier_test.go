@@ -256,3 +256,25 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("nil trust store accepted")
 	}
 }
+
+func TestReport(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	cert := issue(t, pki)
+	v, err := verifier.New(pki.Trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := v.Verify([]byte(cert.HC1), testkit.Now)
+	rep := res.Report()
+	if !rep.Valid || rep.Reason != "" || len(rep.Checks) != len(verifier.Checks) || len(rep.Errors) != 0 ||
+		rep.Alg != "ES256" || rep.KID != keys.KIDString(pki.DSC.KID()) || rep.Type != schemas.TypeVaccination ||
+		rep.IssuedAt != "2026-06-01T12:00:00Z" || !strings.Contains(string(rep.Certificate), `"fnt":"NGUYEN"`) {
+		t.Fatalf("valid report: %+v", rep)
+	}
+	res, _ = v.Verify([]byte("HC2:"+cert.HC1[4:]), testkit.Now)
+	rep = res.Report()
+	if rep.Valid || rep.Reason != verifier.ReasonBadPrefix || rep.Checks["prefix"] != "fail" || rep.Checks["schema"] != "skip" ||
+		rep.Errors["prefix"] == "" || rep.KID != "" || rep.Certificate != nil {
+		t.Fatalf("invalid report: %+v", rep)
+	}
+}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/vaxcert/vaxcert/schemas/jsonschema"
+	"github.com/vaxcert/vaxcert/verifier"
+
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -161,7 +164,17 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return withHint(err, "--jwks takes a JWK Set of public signing keys, each with a kid")
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs,
+	// The venue endpoint (/v1/verify, /scan) trusts the DSCs in the key
+	// folder: the certificates this service issues.
+	trust, err := loadTrust(nil, []string{keyDir})
+	if err != nil {
+		return err
+	}
+	ver, err := verifier.New(trust, verifier.WithValueSets(vs), verifier.WithGenericValidator(jsonschema.Generic{ValueSets: vs}))
+	if err != nil {
+		return withHint(err)
+	}
+	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Verifier: ver,
 		Ready: func(context.Context) error { return dscValid(dsc) }}, svc)
 	if err != nil {
 		return withHint(err)

@@ -203,56 +203,12 @@ func reasonHints(r verifier.Reason) []string {
 	return nil
 }
 
-// verifyJSON is the verify --json output, a public contract documented in
-// the README. Fields after Errors are omitted when the pipeline stopped
-// before it learnt them.
-type verifyJSON struct {
-	Valid       bool              `json:"valid"`
-	Reason      verifier.Reason   `json:"reason"`
-	Checks      map[string]string `json:"checks"`
-	Errors      map[string]string `json:"errors"`
-	KID         string            `json:"kid,omitempty"`
-	Alg         string            `json:"alg,omitempty"`
-	Issuer      string            `json:"issuer,omitempty"`
-	IssuedAt    string            `json:"issued_at,omitempty"`
-	ExpiresAt   string            `json:"expires_at,omitempty"`
-	Type        schemas.CertType  `json:"type,omitempty"`
-	Certificate json.RawMessage   `json:"certificate,omitempty"`
-}
-
+// writeJSON prints the verify --json output, verifier.Report: a public
+// contract documented in the README.
 func writeJSON(w io.Writer, r *verifier.Result) error {
-	out := verifyJSON{
-		Valid:  r.Valid(),
-		Reason: r.Reason(),
-		Checks: make(map[string]string, len(verifier.Checks)),
-		Errors: map[string]string{},
-		Issuer: r.Issuer,
-		Type:   r.Type,
-	}
-	for i, c := range verifier.Checks {
-		out.Checks[string(c)] = r.Checks[i].Status.String()
-		if err := r.Checks[i].Err; err != nil {
-			out.Errors[string(c)] = err.Error()
-		}
-	}
-	if len(r.KID) > 0 {
-		out.KID = keys.KIDString(r.KID)
-	}
-	if r.Alg != keys.AlgNone {
-		out.Alg = r.Alg.String()
-	}
-	if !r.IssuedAt.IsZero() {
-		out.IssuedAt = r.IssuedAt.UTC().Format(time.RFC3339)
-		out.ExpiresAt = r.ExpiresAt.UTC().Format(time.RFC3339)
-	}
-	// A payload that cannot be rendered as JSON is left out; the schema
-	// check reports what is wrong with it.
-	if p, err := r.PayloadJSON(); err == nil && p != nil {
-		out.Certificate = p
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(r.Report())
 }
 
 // writeHuman prints one line per check, the verdict and, for a valid

@@ -54,6 +54,8 @@ func (s *Server) routes() {
 	admin := staff(auth.PermManageTokens)
 
 	v1(get, "/openapi.yaml", serveOpenAPI, public, bodyAPI)
+	v1(post, "/verify", s.verify, public, bodyVerify)
+	e.GET("/scan", scan)
 	v1(get, "/revocations", s.listRevocations, public, bodyAPI)
 
 	v1(post, "/dose-records", s.submitRecord, upload, bodyAPI)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/vaxcert/vaxcert/verifier"
+
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +59,12 @@ type Config struct {
 	Ready func(context.Context) error
 	// Logger receives the access log and server errors; nil discards them.
 	Logger *slog.Logger
+	// Verifier, when set, serves POST /v1/verify and the /scan page: an
+	// offline check against its trust list (the service's own DSCs in
+	// vaxcert serve). Without it those routes answer 503.
+	Verifier *verifier.Verifier
+	// Clock is the verification time of /v1/verify (default time.Now).
+	Clock func() time.Time
 	// ValueSets resolve codes to display names on the PDF certificate
 	// (default schemas.DefaultValueSets()).
 	ValueSets *schemas.ValueSets

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"bytes"
+	_ "embed"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// bodyVerify bounds POST /v1/verify: the HC1 text, or a small JSON object
+// holding it.
+const bodyVerify = int64(8 << 10)
+
+// verifyRequest is the JSON form of a POST /v1/verify body.
+type verifyRequest struct {
+	QR string `json:"qr"`
+}
+
+// verify checks a QR payload offline against Config.Verifier's trust list
+// and answers with verifier.Report, whatever the verdict: 200 means the
+// check ran, "valid" says how it went.
+func (s *Server) verify(c echo.Context) error {
+	if s.cfg.Verifier == nil {
+		return newError(http.StatusServiceUnavailable, codeUnavailable, "verification is not configured",
+			"start the service with the trust sources to verify against")
+	}
+	var qr []byte
+	switch mediaType(c) {
+	case echo.MIMETextPlain:
+		b, err := io.ReadAll(c.Request().Body) // bounded by bodyLimit
+		if err != nil {
+			return err
+		}
+		qr = bytes.TrimRight(b, "\r\n")
+	case echo.MIMEApplicationJSON:
+		var req verifyRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		qr = []byte(req.QR)
+	default:
+		return errMediaType("text/plain (the HC1 text) or application/json ({\"qr\": \"HC1:…\"})")
+	}
+	now := time.Now
+	if s.cfg.Clock != nil {
+		now = s.cfg.Clock
+	}
+	res, _ := s.cfg.Verifier.Verify(qr, now())
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, res.Report())
+}
+
+//go:embed scan.html
+var scanPage []byte
+
+// scan serves the venue scan page: camera scanning where the browser has
+// a barcode detector, pasting otherwise; it posts to /v1/verify.
+func scan(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self' blob:")
+	h.Set(echo.HeaderCacheControl, "no-cache")
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", scanPage)
+}

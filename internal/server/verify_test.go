@@ -1,0 +1,64 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/store/storetest"
+	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/verifier"
+)
+
+func TestVerifyEndpoint(t *testing.T) {
+	var e *env
+	e = newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
+	v, err := verifier.New(e.pki.Trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.cfg.Verifier = v
+	cert, err := e.pki.Issuer(t).Issue(testkit.Record())
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(r *response) verifier.Report {
+		t.Helper()
+		var rep verifier.Report
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &rep) != nil {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		return rep
+	}
+	rep := report(e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1 + "\n")}))
+	if !rep.Valid || rep.Type != "vaccination" || !strings.Contains(string(rep.Certificate), cert.UVCI) {
+		t.Fatalf("valid certificate: %+v", rep)
+	}
+	rep = report(e.do(req{method: http.MethodPost, path: "/v1/verify", body: jsonBody(t, map[string]string{"qr": "HC2:" + cert.HC1[4:]})}))
+	if rep.Valid || rep.Reason != verifier.ReasonBadPrefix || rep.Certificate != nil {
+		t.Fatalf("bad prefix: %+v", rep)
+	}
+	for name, r := range map[string]req{
+		"unknown JSON member": {method: http.MethodPost, path: "/v1/verify", body: strings.NewReader(`{"qr":"x","y":1}`)},
+		"wrong media type":    {method: http.MethodPost, path: "/v1/verify", contentType: "image/png", body: strings.NewReader("x")},
+		"oversized":           {method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(strings.Repeat("A", 9000))},
+	} {
+		if res := e.do(r); res.status < 400 || res.status >= 500 {
+			t.Errorf("%s: status %d", name, res.status)
+		}
+	}
+	// The access log names the route, never the payload.
+	if logs := e.logs.String(); strings.Contains(logs, cert.UVCI) || strings.Contains(logs, "HC1:") || !strings.Contains(logs, "/v1/verify") {
+		t.Errorf("access log: %s", logs)
+	}
+	page := e.do(req{method: http.MethodGet, path: "/scan"})
+	if page.status != http.StatusOK || !strings.Contains(string(page.body), "/v1/verify") || page.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("scan page: %d", page.status)
+	}
+	// Without a verifier the route says so.
+	e.srv.cfg.Verifier = nil
+	if res := e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1)}); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("no verifier: status %d", res.status)
+	}
+}
