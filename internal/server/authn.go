@@ -39,11 +39,11 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 				p.actor = a
 			}
 		default:
-			cz, err := s.cfg.Citizens.Verify(tok)
+			id, err := s.citizens.verify(tok, s.cfg.Citizens.Verify)
 			if err != nil {
 				p.err = err
 			} else {
-				p.actor = service.Actor{Kind: service.ActorCitizen, ID: cz.ID}
+				p.actor = service.Actor{Kind: service.ActorCitizen, ID: id}
 			}
 		}
 		c.Set(keyPrincipal, p)

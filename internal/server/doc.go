@@ -14,8 +14,11 @@
 // ("vxs_") is looked up with [service.Service.LookupToken] and yields a
 // staff actor with a role (and, for uploaders, a site); any other token must
 // be a citizen JWT from the national identity provider, verified by
-// [auth.CitizenVerifier]. Each route states the permissions of
-// [auth.Role.Allows] it needs, or that it is a citizen route (/v1/me/…).
+// [auth.CitizenVerifier]; a token that verified is remembered by its
+// SHA-256 until its "exp", for at most 5 minutes (at most 100,000 tokens),
+// so that a citizen's repeated requests cost one signature verification.
+// Each route states the permissions of [auth.Role.Allows] it needs, or that
+// it is a citizen route (/v1/me/…).
 // Missing or invalid credentials are 401 with "WWW-Authenticate: Bearer";
 // a credential of the wrong kind or role is 403; another site's record is
 // 403; another citizen's certificate is 404, exactly as an unknown one.

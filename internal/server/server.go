@@ -132,6 +132,8 @@ type Server struct {
 	e       *echo.Echo
 	metrics *metrics
 	limiter *limiter
+	// citizens remembers verified citizen tokens.
+	citizens *citizenCache
 	// renderQR renders a certificate's QR code on its first PNG download
 	// (tests count the calls).
 	renderQR func(hc1 string) ([]byte, error)
@@ -147,7 +149,8 @@ func New(cfg Config, svc *service.Service) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger, renderQR: issuer.QRPNG}
+	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger, renderQR: issuer.QRPNG,
+		citizens: newCitizenCache(citizenCacheSize, time.Now)}
 	s.metrics = newMetrics(svc, cfg.Logger)
 	s.limiter = newLimiter(map[clientClass]Rate{classStaff: cfg.StaffRate, classCitizen: cfg.CitizenRate,
 		classAnonymous: cfg.AnonymousRate}, time.Now)
