@@ -12,10 +12,11 @@ import (
 
 // Targets of issue #3 on the 2-core development machine.
 const (
-	targetIngest = 20_000 // records per second
-	targetIssue  = 6_000  // certificates per second
-	targetRatio  = 0.70   // service issuance rate / library rate, "about"
-	targetP99MS  = 50     // citizen JSON downloads at 100 clients
+	targetIngest  = 20_000 // records per second
+	targetIssue   = 6_000  // certificates per second
+	targetRatio   = 0.70   // service issuance rate / library rate, "about"
+	targetP99MS   = 50     // citizen JSON downloads at targetClients
+	targetClients = 100
 )
 
 // Result is everything one run measured; --json prints it.
@@ -129,11 +130,14 @@ func measure(ctx context.Context, o options, log io.Writer) (res *Result, err er
 	if err != nil {
 		return nil, err
 	}
-	if res.PNG, err = h.pngTimings(ctx, cs[:o.pngSamples]); err != nil {
+	// Distinct persons only: a second citizen of the same person would
+	// find the image already stored.
+	npng := min(o.pngSamples, o.records)
+	if res.PNG, err = h.pngTimings(ctx, cs[:npng]); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(log, "vaxbench: QR PNG, first download %.2f ms, second %.2f ms (medians of %d)\n",
-		res.PNG.FirstMedianMS, res.PNG.SecondMedianMS, o.pngSamples)
+		res.PNG.FirstMedianMS, res.PNG.SecondMedianMS, npng)
 
 	fmt.Fprintf(log, "vaxbench: citizen load, %d clients, %v warm-up then %v\n", o.clients, o.warmup, o.duration)
 	_, _, err = step(log, "citizen load", "requests", 0, false, func(sent *atomic.Int64) error {

@@ -22,7 +22,7 @@ const (
 
 // errNoCertificate is returned when a synthetic citizen has no certificate
 // after the batch issuance.
-var errNoCertificate = errors.New("vaxbench: a citizen has no certificate")
+var errNoCertificate = errors.New("a citizen has no certificate")
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
@@ -110,7 +110,7 @@ func (h *harness) getPNG(ctx context.Context, c citizen) error {
 		return transportError(routeMyPNG, err)
 	}
 	if !bytes.HasPrefix(b, pngMagic) {
-		return fmt.Errorf("vaxbench: %s: the answer is not a PNG image", routeMyPNG)
+		return fmt.Errorf("%s: the answer is not a PNG image", routeMyPNG)
 	}
 	return nil
 }

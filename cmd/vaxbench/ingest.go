@@ -28,7 +28,7 @@ const (
 const finaliseBatch = 1000
 
 // errIngest is returned when the upload did not store every dose.
-var errIngest = errors.New("vaxbench: the upload did not store every dose")
+var errIngest = errors.New("the upload did not store every dose")
 
 // batchSummary is the last line of a bulk upload's report.
 type batchSummary struct {
@@ -54,6 +54,7 @@ var (
 // per-dose report as it streams back; done counts the dose rows reported.
 func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) error {
 	pr, pw := io.Pipe()
+	defer pr.Close() // stops the generator if the upload ends early
 	go func() {
 		var w io.Writer = pw
 		dw := &draftWriter{w: pw}
@@ -92,7 +93,7 @@ func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) err
 		case bytes.HasPrefix(line, summaryPrefix):
 			end = &batchSummary{}
 			if err := json.Unmarshal(line, end); err != nil {
-				return fmt.Errorf("vaxbench: %s: malformed summary: %w", routeBatch, err)
+				return fmt.Errorf("%s: malformed summary: %w", routeBatch, err)
 			}
 		default:
 			if bytes.Contains(line, rejectedRow) {
@@ -103,7 +104,7 @@ func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) err
 	}
 	switch {
 	case sc.Err() != nil:
-		return fmt.Errorf("vaxbench: %s: failed to read the report: %w", routeBatch, sc.Err())
+		return fmt.Errorf("%s: failed to read the report: %w", routeBatch, sc.Err())
 	case end == nil:
 		return fmt.Errorf("%w: the report ended without a summary", errIngest)
 	case end.Error != nil:
@@ -218,11 +219,11 @@ func (h *harness) finaliseKeys(ctx context.Context, keys []recordKey) error {
 	}
 	for _, r := range out.Results {
 		if r.Outcome != string(service.OutcomeFinalised) {
-			return fmt.Errorf("vaxbench: %s: a record was %s (%s), not finalised", routeFinalise, r.Outcome, r.Code)
+			return fmt.Errorf("%s: a record was %s (%s), not finalised", routeFinalise, r.Outcome, r.Code)
 		}
 	}
 	if len(out.Results) != len(keys) {
-		return fmt.Errorf("vaxbench: %s: %d results for %d records", routeFinalise, len(out.Results), len(keys))
+		return fmt.Errorf("%s: %d results for %d records", routeFinalise, len(out.Results), len(keys))
 	}
 	return nil
 }

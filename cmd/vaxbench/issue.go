@@ -30,7 +30,7 @@ const pollEvery = 200 * time.Millisecond
 
 // errJob is returned when the batch issuance did not issue a certificate
 // to every person.
-var errJob = errors.New("vaxbench: the batch issuance did not issue every certificate")
+var errJob = errors.New("the batch issuance did not issue every certificate")
 
 // jobStatus is the API's issuance job resource.
 type jobStatus struct {
@@ -118,7 +118,7 @@ func syntheticRecord(doses int) (issuer.Record, error) {
 	dec := json.NewDecoder(&b)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {
-		return rec, fmt.Errorf("vaxbench: failed to decode a synthetic record: %w", err)
+		return rec, fmt.Errorf("failed to decode a synthetic record: %w", err)
 	}
 	return rec, nil
 }

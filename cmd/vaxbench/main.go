@@ -71,7 +71,7 @@ const maxClients = 10_000
 // usageError is a malformed command line.
 type usageError struct{ msg string }
 
-func (e *usageError) Error() string { return "vaxbench: " + e.msg }
+func (e *usageError) Error() string { return e.msg }
 
 func parseArgs(args []string) (options, error) {
 	var o options
@@ -131,10 +131,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case err != nil:
-		var ue *usageError
-		if errors.As(err, &ue) {
-			err = errors.New(ue.msg)
-		}
 		fmt.Fprintf(stderr, "vaxbench: error: %v\n", err)
 		fmt.Fprintln(stderr, `vaxbench: hint: run "vaxbench --help" for usage`)
 		return exitUsage

@@ -17,10 +17,10 @@ import (
 )
 
 // errNoWrk is returned for --wrk when wrk is not installed.
-var errNoWrk = errors.New("vaxbench: --wrk needs wrk(1) on the PATH (Debian: apt-get install wrk)")
+var errNoWrk = errors.New("--wrk needs wrk(1) on the PATH (Debian: apt-get install wrk)")
 
 // errWrkOutput is returned when wrk's report cannot be read.
-var errWrkOutput = errors.New("vaxbench: unexpected wrk output")
+var errWrkOutput = errors.New("unexpected wrk output")
 
 // WrkResult is wrk's measurement of the citizen load, from its own
 // process: the same clients and requests, one connection per client.
@@ -55,7 +55,7 @@ func runWrk(ctx context.Context, base, dir string, cs []citizen, duration time.D
 		"--duration", strconv.Itoa(secs)+"s", "--timeout", "30s", "--latency", "--script", script, base)
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("vaxbench: wrk failed: %w", err)
+		return nil, fmt.Errorf("wrk failed: %w", err)
 	}
 	r, err := parseWrk(out)
 	if err != nil {
