@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -176,13 +177,13 @@ func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) {
 		r.codecFail(CheckCOSE, ReasonBadCOSE, err)
 		return
 	}
-	r.KID = hcert.KID(msg)
+	r.KID = bytes.Clone(hcert.KID(msg)) // msg aliases the pooled buffer
 
 	// Reference: hcert_spec.md §6.3: the signature is verified before the
 	// payload is processed.
 	v.verifySignature(r, msg)
 
-	r.payload = msg.Payload
+	r.payload = bytes.Clone(msg.Payload)
 	var (
 		claims *hcert.Claims
 		dcc    *schemas.DCC

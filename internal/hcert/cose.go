@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/veraison/go-cose"
 )
 
@@ -25,8 +24,9 @@ const (
 // Messages in the shape HCERT issuers write (header parameters alg and kid
 // only) are decoded in one strict pass, a few times faster than the
 // general parser; anything else goes to go-cose's own parser, which is the
-// authority on what is well formed. Either way the result keeps the
-// received protected-header bytes, so [cose.Sign1Message.Verify] checks
+// authority on what is well formed. The fast path's result aliases b; the
+// other copies. Either way the result keeps the received protected-header
+// bytes, so [cose.Sign1Message.Verify] checks
 // exactly what was signed. The crit parameter (2) is refused: vaxcert
 // implements no critical header parameters (RFC 9052 §3.1). A differential
 // fuzz test holds the fast path to go-cose's parser.
@@ -71,122 +71,132 @@ func ParseSign1(b []byte) (*cose.Sign1Message, error) {
 	return msg, nil
 }
 
-// sign1Wire is COSE_Sign1 = [protected: bstr, unprotected: map,
-// payload: bstr / nil, signature: bstr].
-type sign1Wire struct {
-	_           struct{} `cbor:",toarray"`
-	Protected   cbor.RawMessage
-	Unprotected cbor.RawMessage
-	Payload     []byte
-	Signature   []byte
-}
-
-// headerWire holds the header parameters HCERT uses.
-type headerWire struct {
-	Alg *coseInt `cbor:"1,keyasint,omitempty"`
-	KID []byte   `cbor:"4,keyasint,omitempty"`
-}
-
-// parseSign1Fast decodes an untagged COSE_Sign1 whose headers hold only
-// alg (an integer) and kid (a byte string). It reports false for anything
-// else, leaving the verdict to go-cose.
+// parseSign1Fast reads an untagged COSE_Sign1 in the shape HCERT issuers
+// write: [bstr .cbor {? 1: int, ? 4: bstr}, {? 1: int, ? 4: bstr}, bstr,
+// bstr], definite lengths, nothing after it. It reports false for anything
+// else, leaving the verdict to go-cose. The result aliases b.
 func parseSign1Fast(b []byte) (*cose.Sign1Message, bool) {
-	var w sign1Wire
-	if len(b) == 0 || b[0] != headArray4 || decModeCOSE.Unmarshal(b, &w) != nil ||
-		len(w.Payload) == 0 || len(w.Signature) == 0 {
+	if len(b) == 0 || b[0] != headArray4 {
 		return nil, false
 	}
-	var prot, unprot headerWire
-	pm, ok := bstrContent(w.Protected)
+	p := 1
+	protStart := p
+	prot, p, ok := readBstr(b, p)
 	if !ok {
 		return nil, false
 	}
-	if len(pm) > 0 && !prot.decode(pm) {
+	rawProt := b[protStart:p]
+	unprotStart := p
+	unprot, p, ok := readHeaderMap(b, p)
+	if !ok {
 		return nil, false
 	}
-	if !(len(w.Unprotected) == 1 && w.Unprotected[0] == 0xa0) && !unprot.decode(w.Unprotected) {
+	rawUnprot := b[unprotStart:p]
+	payload, p, ok := readBstr(b, p)
+	if !ok || len(payload) == 0 {
 		return nil, false
 	}
-	msg := &cose.Sign1Message{
-		Headers: cose.Headers{
-			RawProtected:   w.Protected,
-			Protected:      cose.ProtectedHeader(prot.toMap()),
-			RawUnprotected: w.Unprotected,
-			Unprotected:    cose.UnprotectedHeader(unprot.toMap()),
-		},
-		Payload:   w.Payload,
-		Signature: w.Signature,
+	sig, p, ok := readBstr(b, p)
+	if !ok || len(sig) == 0 || p != len(b) {
+		return nil, false
 	}
-	return msg, true
+	var protMap map[any]any
+	if len(prot) > 0 {
+		m, end, ok := readHeaderMap(prot, 0)
+		if !ok || end != len(prot) {
+			return nil, false
+		}
+		protMap = m
+	}
+	return &cose.Sign1Message{
+		Headers: cose.Headers{RawProtected: rawProt, Protected: protMap, RawUnprotected: rawUnprot, Unprotected: unprot},
+		Payload: payload, Signature: sig,
+	}, true
 }
 
-// coseInt is a COSE integer label value: CBOR major type 0 or 1 only.
-type coseInt int64
-
-// UnmarshalCBOR implements cbor.Unmarshaler.
-func (v *coseInt) UnmarshalCBOR(b []byte) error {
-	major, _, arg, ok := head(b)
-	if !ok || major > 1 || arg > math.MaxInt64 {
-		return fmt.Errorf("%w: not an integer", ErrCOSE)
+// readArg reads the head at b[p]: major type, argument, and the position
+// after the head. Indefinite lengths and reserved values fail.
+func readArg(b []byte, p int) (major byte, arg uint64, next int, ok bool) {
+	if p >= len(b) {
+		return 0, 0, 0, false
 	}
-	*v = coseInt(arg)
-	if major == 1 {
-		*v = coseInt(-1 - int64(arg))
-	}
-	return nil
-}
-
-// bstrContent returns the content of a definite-length CBOR byte string
-// that was already checked well formed by the decoder.
-func bstrContent(b []byte) ([]byte, bool) {
-	if len(b) == 0 || b[0]>>5 != 2 {
-		return nil, false
-	}
-	info := b[0] & 0x1f
+	major, info := b[p]>>5, b[p]&0x1f
 	switch {
 	case info < 24:
-		return b[1:], len(b) == 1+int(info)
-	case info == 24 && len(b) >= 2:
-		return b[2:], len(b) == 2+int(b[1])
-	case info == 25 && len(b) >= 3:
-		return b[3:], len(b) == 3+(int(b[1])<<8|int(b[2]))
+		return major, uint64(info), p + 1, true
+	case info <= 27:
+		n := 1 << (info - 24)
+		if p+1+n > len(b) {
+			return 0, 0, 0, false
+		}
+		for _, x := range b[p+1 : p+1+n] {
+			arg = arg<<8 | uint64(x)
+		}
+		// Preferred (shortest) encoding only, as go-cose's decoder does not
+		// care but deterministic encoders write it; others go to go-cose.
+		if (info == 24 && arg < 24) || (info > 24 && arg < 1<<(8<<(info-25))) {
+			return 0, 0, 0, false
+		}
+		return major, arg, p + 1 + n, true
 	}
-	return nil, false // longer than any protected header vaxcert accepts on this path
+	return 0, 0, 0, false
 }
 
-// decode decodes a header map holding nothing but alg and kid: the number
-// of pairs in the map's head must equal the number of fields found.
-func (h *headerWire) decode(m []byte) bool {
-	if len(m) == 0 || m[0]>>5 != 5 || m[0]&0x1f > 2 { // a map of at most 2 pairs
-		return false
+// readBstr reads a definite-length byte string at b[p].
+func readBstr(b []byte, p int) (content []byte, next int, ok bool) {
+	major, n, p, ok := readArg(b, p)
+	if !ok || major != 2 || n > uint64(len(b)-p) {
+		return nil, 0, false
 	}
-	if decModeCOSE.Unmarshal(m, h) != nil {
-		return false
-	}
-	n := 0
-	if h.Alg != nil {
-		n++
-	}
-	if h.KID != nil {
-		n++
-	}
-	return n == int(m[0]&0x1f)
+	return b[p : p+int(n)], p + int(n), true
 }
 
-// toMap returns the decoded parameters as a go-cose header map, nil when
-// there are none (go-cose only reads the maps of a parsed message).
-func (h *headerWire) toMap() map[any]any {
-	if h.Alg == nil && h.KID == nil {
-		return nil
+// readHeaderMap reads a header map holding at most alg (1, an integer) and
+// kid (4, a byte string), each at most once. A nil map means an empty one.
+func readHeaderMap(b []byte, p int) (map[any]any, int, bool) {
+	major, n, p, ok := readArg(b, p)
+	if !ok || major != 5 || n > 2 {
+		return nil, 0, false
 	}
-	m := make(map[any]any, 2)
-	if h.Alg != nil {
-		m[cose.HeaderLabelAlgorithm] = cose.Algorithm(*h.Alg)
+	var m map[any]any
+	for range n {
+		if p >= len(b) {
+			return nil, 0, false
+		}
+		label := b[p]
+		p++
+		if m == nil {
+			m = make(map[any]any, 2)
+		}
+		switch label {
+		case 0x01: // alg
+			if _, dup := m[cose.HeaderLabelAlgorithm]; dup {
+				return nil, 0, false
+			}
+			var major byte
+			var v uint64
+			if major, v, p, ok = readArg(b, p); !ok || major > 1 || v > math.MaxInt64 {
+				return nil, 0, false
+			}
+			alg := int64(v)
+			if major == 1 {
+				alg = -1 - alg
+			}
+			m[cose.HeaderLabelAlgorithm] = cose.Algorithm(alg)
+		case 0x04: // kid
+			if _, dup := m[cose.HeaderLabelKeyID]; dup {
+				return nil, 0, false
+			}
+			var kid []byte
+			if kid, p, ok = readBstr(b, p); !ok {
+				return nil, 0, false
+			}
+			m[cose.HeaderLabelKeyID] = kid
+		default:
+			return nil, 0, false
+		}
 	}
-	if h.KID != nil {
-		m[cose.HeaderLabelKeyID] = h.KID
-	}
-	return m
+	return m, p, true
 }
 
 // KID returns the key identifier of msg: the protected kid when present,

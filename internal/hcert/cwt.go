@@ -25,9 +25,8 @@ const (
 )
 
 var (
-	decMode     cbor.DecMode // strict mode for claims
-	decModeCOSE cbor.DecMode // strict mode for the COSE structure: no tags, no indefinite lengths
-	encMode     cbor.EncMode // Core Deterministic Encoding
+	decMode cbor.DecMode // strict mode for claims
+	encMode cbor.EncMode // Core Deterministic Encoding
 )
 
 func init() {
@@ -46,11 +45,6 @@ func init() {
 	}
 	var err error
 	if decMode, err = opts.DecMode(); err != nil {
-		panic(err)
-	}
-	opts.TagsMd = cbor.TagsForbidden
-	opts.IndefLength = cbor.IndefLengthForbidden
-	if decModeCOSE, err = opts.DecMode(); err != nil {
 		panic(err)
 	}
 	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
