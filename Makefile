@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests that run the EU test vectors (../shared/testdata/dgc).
 CONFORMANCE_RUN ?= Conformance|Vector
 
-.PHONY: help run demo build test race conformance fuzz bench ratios lint clean
+.PHONY: help run demo build test race conformance fuzz bench ratios perf lint clean
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
@@ -24,6 +24,7 @@ help:
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
 	@echo "make bench        benchmarks"
 	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
+	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS=--db postgres://...)"
 	@echo "make lint         go vet, gofmt, staticcheck"
 	@echo "make build        $(BIN)"
 	@echo "make clean        remove $(BIN) and the demo outputs (keeps $(KEYS))"
@@ -73,6 +74,9 @@ bench:
 
 ratios:
 	$(GO) run ./internal/tools/benchratio
+
+perf:
+	$(GO) run ./cmd/vaxbench --wrk $(PERF_ARGS)
 
 lint:
 	$(GO) vet ./...
