@@ -24,7 +24,7 @@ help:
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
 	@echo "make bench        benchmarks"
 	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
-	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS=--db postgres://...)"
+	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS="--db postgres://... --wrk")"
 	@echo "make lint         go vet, gofmt, staticcheck"
 	@echo "make build        $(BIN)"
 	@echo "make clean        remove $(BIN) and the demo outputs (keeps $(KEYS))"
@@ -76,7 +76,7 @@ ratios:
 	$(GO) run ./internal/tools/benchratio
 
 perf:
-	$(GO) run ./cmd/vaxbench --wrk $(PERF_ARGS)
+	$(GO) run ./cmd/vaxbench $(PERF_ARGS)
 
 lint:
 	$(GO) vet ./...
