@@ -1,6 +1,9 @@
 package main
 
 import (
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -155,22 +157,7 @@ func progressLine(j jobStatus) string {
 }
 
 // thousands formats n with comma separators: 1234567 → "1,234,567".
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(n int64) string { return message.NewPrinter(language.English).Sprint(n) }
 
 // apiClient calls the issuance-job routes of the service.
 type apiClient struct {
