@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/vaxcert/vaxcert/internal/limits"
 )
 
 // bodyVerify bounds POST /v1/verify: the HC1 text, or a small JSON object
 // holding it.
-const bodyVerify = int64(8 << 10)
+const bodyVerify = int64(limits.MaxVerifyBody)
 
 // verifyRequest is the JSON form of a POST /v1/verify body.
 type verifyRequest struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/verifier"
@@ -42,11 +43,16 @@ func TestVerifyEndpoint(t *testing.T) {
 	for name, r := range map[string]req{
 		"unknown JSON member": {method: http.MethodPost, path: "/v1/verify", body: strings.NewReader(`{"qr":"x","y":1}`)},
 		"wrong media type":    {method: http.MethodPost, path: "/v1/verify", contentType: "image/png", body: strings.NewReader("x")},
-		"oversized":           {method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(strings.Repeat("A", 9000))},
+		"body over the limit": {method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(strings.Repeat("A", limits.MaxVerifyBody+1))},
 	} {
 		if res := e.do(r); res.status < 400 || res.status >= 500 {
 			t.Errorf("%s: status %d", name, res.status)
 		}
+	}
+	// Under the body limit but over the QR limit: the verifier says so.
+	rep = report(e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader("HC1:" + strings.Repeat("A", limits.MaxQRText))}))
+	if rep.Valid || rep.Reason != verifier.ReasonTooLarge {
+		t.Fatalf("oversized QR text: %+v", rep)
 	}
 	// The access log names the route, never the payload.
 	if logs := e.logs.String(); strings.Contains(logs, cert.UVCI) || strings.Contains(logs, "HC1:") || !strings.Contains(logs, "/v1/verify") {
