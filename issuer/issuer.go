@@ -179,13 +179,20 @@ func (i *Issuer) Issue(rec Record) (*Certificate, error) { return i.IssueRevisio
 // certificates: the content is the same as Issue's, the UVCI is not (see
 // [PayloadOptions.Revision]).
 func (i *Issuer) IssueRevision(rec Record, revision int) (*Certificate, error) {
-	opts := i.payload
-	opts.Revision = revision
-	dcc, err := BuildPayload(rec, opts)
+	dcc, err := i.PayloadRevision(rec, revision)
 	if err != nil {
 		return nil, err
 	}
 	return i.Sign(dcc)
+}
+
+// PayloadRevision is [Issuer.Payload] for a given revision: callers that
+// inspect the payload before signing it (the service compares it with the
+// current certificate) build it once and pass it to [Issuer.Sign].
+func (i *Issuer) PayloadRevision(rec Record, revision int) (*schemas.DCC, error) {
+	opts := i.payload
+	opts.Revision = revision
+	return BuildPayload(rec, opts)
 }
 
 // Sign signs a DCC that has already been built and validated (by

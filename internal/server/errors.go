@@ -120,7 +120,7 @@ func toAPIError(err error) *apiError {
 		return newError(http.StatusConflict, codeNoRecords, "the person has no finalised records", "finalise a record first")
 	case errors.Is(err, service.ErrUVCIReused):
 		return newError(http.StatusConflict, codeUVCIReused, "the derived uvci belongs to an earlier certificate",
-			"amend the records so that they differ from the revoked certificate's")
+			"retry; UVCIs carry a revision, so this means a bug or a changed UVCI secret: report it")
 	case errors.Is(err, service.ErrConflict):
 		return newError(http.StatusConflict, codeConflict, "the resource changed concurrently or is busy",
 			"retry later")

@@ -37,22 +37,18 @@ func newFakeIssuer(now func() time.Time) *fakeIssuer {
 		UVCISecret: bytes.Repeat([]byte{7}, issuer.MinUVCISecretLen)}}
 }
 
-func (f *fakeIssuer) Payload(rec issuer.Record) (*schemas.DCC, error) {
-	return issuer.BuildPayload(rec, f.opts)
+func (f *fakeIssuer) PayloadRevision(rec issuer.Record, revision int) (*schemas.DCC, error) {
+	opts := f.opts
+	opts.Revision = revision
+	return issuer.BuildPayload(rec, opts)
 }
 
-func (f *fakeIssuer) IssueRevision(rec issuer.Record, revision int) (*issuer.Certificate, error) {
+func (f *fakeIssuer) Sign(dcc *schemas.DCC) (*issuer.Certificate, error) {
 	if f.gate != nil {
 		<-f.gate
 	}
 	if f.fail != nil {
 		return nil, f.fail
-	}
-	opts := f.opts
-	opts.Revision = revision
-	dcc, err := issuer.BuildPayload(rec, opts)
-	if err != nil {
-		return nil, err
 	}
 	f.signs.Add(1)
 	now := f.now()

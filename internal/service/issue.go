@@ -165,7 +165,7 @@ func (s *Service) decide(is *issuance) {
 			is.kind, is.err = issueBlocked, ErrContradictory
 		}
 	}
-	dcc, err := s.iss.Payload(rec)
+	dcc, err := s.iss.PayloadRevision(rec, is.issued)
 	if err != nil {
 		fail(err)
 		return
@@ -178,7 +178,7 @@ func (s *Service) decide(is *issuance) {
 		is.kind = issueUnchanged
 		return
 	}
-	if is.cert, err = s.iss.IssueRevision(rec, is.issued); err != nil {
+	if is.cert, err = s.iss.Sign(dcc); err != nil {
 		fail(err)
 		return
 	}

@@ -23,13 +23,13 @@ import (
 // CertIssuer builds and signs certificates; [*issuer.Issuer] implements it.
 // It must be safe for concurrent use: the batch job signs on every core.
 type CertIssuer interface {
-	// Payload returns the DCC the record's finalised doses would be signed
-	// as, deterministically, without signing.
-	Payload(issuer.Record) (*schemas.DCC, error)
-	// IssueRevision builds the payload and signs it; revision is the
+	// PayloadRevision returns the DCC the record's finalised doses would
+	// be signed as, deterministically, without signing; revision is the
 	// number of certificates the person had before, which changes only the
 	// UVCI.
-	IssueRevision(rec issuer.Record, revision int) (*issuer.Certificate, error)
+	PayloadRevision(rec issuer.Record, revision int) (*schemas.DCC, error)
+	// Sign signs a payload from PayloadRevision.
+	Sign(*schemas.DCC) (*issuer.Certificate, error)
 }
 
 var _ CertIssuer = (*issuer.Issuer)(nil)
