@@ -82,7 +82,7 @@ type recordJSON struct {
 }
 
 func recordOf(d *service.DoseRecord) recordJSON {
-	return recordJSON{Dose: d.Dose, Person: d.PersonID, Version: d.Version, Merged: d.MergedInto != 0,
+	return recordJSON{Dose: issuer.Dose(d.DoseFields), Person: d.PersonID, Version: d.Version, Merged: d.MergedInto != 0,
 		ChangedAt: d.ChangedAt, ChangedBy: d.ChangedBy, Reason: d.Reason}
 }
 

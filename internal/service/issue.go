@@ -157,7 +157,7 @@ func (s *Service) decide(is *issuance) {
 	}
 	rec := issuer.Record{Person: personOf(is.person), Doses: make([]issuer.Dose, len(shots))}
 	for i, d := range shots {
-		rec.Doses[i] = d.Dose
+		rec.Doses[i] = issuer.Dose(d.DoseFields)
 	}
 	fail := func(err error) {
 		is.kind, is.err = issueFailed, fmt.Errorf("service: failed to issue: %w", err)

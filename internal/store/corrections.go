@@ -21,7 +21,7 @@ type Correction struct {
 	PersonID    int64
 	Kind        string
 	Description string
-	// Dose is the paper-card dose as JSON ([issuer.Dose]).
+	// Dose is the paper-card dose as JSON (the interchange format's issuer.Dose).
 	Dose []byte
 	// Record is the record the citizen refers to, if any.
 	Record         RecordKey

@@ -10,14 +10,34 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/vaxcert/vaxcert/issuer"
 )
 
+// Dose record statuses. StatusDraft and StatusFinalised are the values of
+// the interchange format (package issuer's constants of the same names);
 // StatusVoid marks a dose record withdrawn by an amendment: it stays in the
-// history but never counts towards a certificate. The other statuses are
-// [issuer.StatusDraft] and [issuer.StatusFinalised].
-const StatusVoid = "void"
+// history but never counts towards a certificate.
+const (
+	StatusDraft     = "draft"
+	StatusFinalised = "finalised"
+	StatusVoid      = "void"
+)
+
+// DoseFields is the site's data of a dose record. It has the fields of the
+// interchange format's issuer.Dose, in the same order, so that the service
+// converts one to the other with a type conversion; the store keeps its
+// own type so that it does not import the signing code.
+type DoseFields struct {
+	RecordID     string `json:"record_id"`
+	Site         string `json:"site"`
+	Product      string `json:"product"`
+	Manufacturer string `json:"manufacturer"`
+	Lot          string `json:"lot"`
+	DoseNumber   int    `json:"dose_number"`
+	SeriesDoses  int    `json:"series_doses"`
+	Date         string `json:"date"`
+	Country      string `json:"country"`
+	Status       string `json:"status"`
+}
 
 // RecordKey identifies a dose record: the reporting site and the site's own
 // record id.
@@ -29,10 +49,10 @@ type RecordKey struct {
 // String returns "site/record_id", the form used in audit subjects.
 func (k RecordKey) String() string { return k.Site + "/" + k.RecordID }
 
-// Dose is one version of a dose record. The embedded [issuer.Dose] holds the
+// Dose is one version of a dose record. The embedded [DoseFields] holds the
 // site's data; the other fields are the service's bookkeeping.
 type Dose struct {
-	issuer.Dose
+	DoseFields
 	ID       int64
 	PersonID int64
 	Version  int
@@ -150,7 +170,7 @@ func (t *Tx) DosesOfPersons(ctx context.Context, personIDs []int64, finalisedOnl
 	out := make(map[int64][]*Dose, len(personIDs))
 	filter := ""
 	if finalisedOnly {
-		filter = " AND status = '" + issuer.StatusFinalised + "'"
+		filter = " AND status = '" + StatusFinalised + "'"
 	}
 	err := batches(len(personIDs), inBatch, func(start, end int) error {
 		ds, err := t.scanDoses(ctx, "SELECT "+doseCols+" FROM doses WHERE person_id IN "+inList(end-start)+filter+" ORDER BY id",
@@ -276,7 +296,7 @@ func (t *Tx) DoseHistory(ctx context.Context, key RecordKey) ([]*Dose, error) {
 	defer rows.Close()
 	var out []*Dose
 	for rows.Next() {
-		d := &Dose{ID: cur.ID, Dose: issuer.Dose{Site: cur.Site, RecordID: cur.RecordID}}
+		d := &Dose{ID: cur.ID, DoseFields: DoseFields{Site: cur.Site, RecordID: cur.RecordID}}
 		var changed int64
 		if err := rows.Scan(&d.Version, &d.PersonID, &d.Status, &d.Product, &d.Manufacturer, &d.Lot, &d.DoseNumber,
 			&d.SeriesDoses, &d.Date, &d.Country, &changed, &d.ChangedBy, &d.Reason); err != nil {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/vaxcert/vaxcert/issuer"
 )
 
 // Person is a certificate holder. ID is the surrogate key used in every
@@ -135,7 +133,7 @@ func (t *Tx) UpdatePerson(ctx context.Context, p *Person) error {
 func (t *Tx) PersonsWithFinalised(ctx context.Context, ids []int64) (map[int64]bool, error) {
 	out := map[int64]bool{}
 	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+issuer.StatusFinalised+
+		rows, err := t.query(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+StatusFinalised+
 			"' AND person_id IN "+inList(end-start), anys(ids[start:end])...)
 		if err != nil {
 			return err

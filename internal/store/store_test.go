@@ -9,7 +9,6 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
-	"github.com/vaxcert/vaxcert/issuer"
 )
 
 var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -218,8 +217,8 @@ func TestDoseRevisionHistory(t *testing.T) {
 				return err
 			}
 			d := &store.Dose{ID: ids[0], PersonID: ps[0].ID, Version: 1, ChangedAt: now, ChangedBy: "a",
-				Dose: issuer.Dose{Site: key.Site, RecordID: key.RecordID, Product: "P", Lot: "L1", DoseNumber: 1,
-					SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: issuer.StatusDraft}}
+				DoseFields: store.DoseFields{Site: key.Site, RecordID: key.RecordID, Product: "P", Lot: "L1", DoseNumber: 1,
+					SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: store.StatusDraft}}
 			if err := tx.InsertDoses(ctx, []*store.Dose{d}); err != nil {
 				return err
 			}
