@@ -116,7 +116,7 @@ func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
 		return h, err
 	}
 	srv, err := server.New(server.Config{Citizens: citizens, StaffRate: unlimited, CitizenRate: unlimited,
-		AnonymousRate: unlimited}, svc)
+		AnonymousRate: unlimited, VenueRate: unlimited}, svc)
 	if err != nil {
 		return h, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/server"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store"
@@ -28,6 +29,8 @@ import (
 const serveUsage = `Usage:
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL]
                   (--jwks FILE --idp-issuer URL [--idp-audience AUD] | --dev)
+                  [--trusted-proxies CIDRS] [--rate-citizen 5:30] [--rate-venue 100:300]
+                  [--rate-anonymous 20:60] [--rate-staff 50:200] [--max-in-flight N]
 
 Run the issuer service's HTTP API until SIGINT or SIGTERM; requests in
 flight finish first. The API is described at GET /v1/openapi.yaml.
@@ -51,6 +54,20 @@ Flags:
                          DIR/dev-tokens.json) and a citizen JWT for the person
                          of examples/record.json, and print them with curl
                          examples
+
+Crowd control (see "Limits" in GET /v1/openapi.yaml):
+    --trusted-proxies CIDRS  comma-separated addresses or prefixes of reverse
+                         proxies whose X-Forwarded-For names the client (default
+                         none: the client is the peer address; never list a
+                         range clients can send from)
+    --rate-citizen R     per citizen, "PER_SECOND:BURST" (default 5:30)
+    --rate-venue R       POST /v1/verify, per client address (default 100:300)
+    --rate-anonymous R   other requests without a valid credential, per client
+                         address (default 20:60)
+    --rate-staff R       per staff token (default 50:200); "off" lifts a rate
+    --max-in-flight N    citizen and public requests served at once (default 16
+                         per CPU; -1: no bound); beyond it a request waits at
+                         most 50 ms, then gets 503 with Retry-After
 
 Logs are JSON lines on standard error; they carry no personal data.
 
@@ -86,6 +103,14 @@ func runServe(e *env, args []string) error {
 	audience := flags.String("idp-audience", defaultAudience, "")
 	vsDir := flags.String("value-sets", "", "")
 	dev := flags.Bool("dev", false, "")
+	proxyList := flags.String("trusted-proxies", "", "")
+	rates := server.Config{StaffRate: server.DefaultStaffRate, CitizenRate: server.DefaultCitizenRate,
+		AnonymousRate: server.DefaultAnonymousRate, VenueRate: server.DefaultVenueRate}
+	flags.Var(netguard.RateFlag{Rate: &rates.CitizenRate}, "rate-citizen", "")
+	flags.Var(netguard.RateFlag{Rate: &rates.VenueRate}, "rate-venue", "")
+	flags.Var(netguard.RateFlag{Rate: &rates.AnonymousRate}, "rate-anonymous", "")
+	flags.Var(netguard.RateFlag{Rate: &rates.StaffRate}, "rate-staff", "")
+	maxInFlight := flags.Int("max-in-flight", 0, "")
 	pos, err := parseFlags(flags, args)
 	switch {
 	case err != nil:
@@ -100,6 +125,12 @@ func runServe(e *env, args []string) error {
 			"or run a development server with --dev")
 	case !*dev && *idpIssuer == "":
 		return commandUsageError("serve", errors.New("--idp-issuer is required with --jwks"))
+	case *maxInFlight < -1:
+		return commandUsageError("serve", errors.New("--max-in-flight must be positive, or -1 for no bound"))
+	}
+	proxies, err := netguard.ParseProxies(*proxyList)
+	if err != nil {
+		return commandUsageError("serve", err)
 	}
 
 	keyDir := filepath.Join(*data, "keys")
@@ -175,7 +206,9 @@ func runServe(e *env, args []string) error {
 		return withHint(err)
 	}
 	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Verifier: ver,
-		Ready: func(context.Context) error { return dscValid(dsc) }}, svc)
+		Ready: func(context.Context) error { return dscValid(dsc) }, TrustedProxies: proxies, MaxInFlight: *maxInFlight,
+		StaffRate: rates.StaffRate, CitizenRate: rates.CitizenRate, AnonymousRate: rates.AnonymousRate,
+		VenueRate: rates.VenueRate}, svc)
 	if err != nil {
 		return withHint(err)
 	}

@@ -37,6 +37,7 @@ const (
 	codeMediaType        = "unsupported_media_type"
 	codeRateLimited      = "rate_limited"
 	codeUnavailable      = "unavailable"
+	codeOverloaded       = "overloaded"
 	codeInternal         = "internal"
 	codeClientCancelled  = "cancelled"
 	statusClientCanceled = 499 // nginx's "client closed request"; only logged
@@ -50,7 +51,8 @@ type apiError struct {
 	Message string      `json:"message"`
 	Hint    string      `json:"hint,omitempty"`
 	Fields  []fieldJSON `json:"fields,omitempty"`
-	// retryAfter is the Retry-After header in seconds (429).
+	// retryAfter is the Retry-After header in seconds (429, 503, 409), when
+	// positive.
 	retryAfter int
 	// cause is logged for server errors; it is never sent.
 	cause error
@@ -191,7 +193,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 			v += `, error="invalid_token"`
 		}
 		h.Set("WWW-Authenticate", v)
-	case http.StatusTooManyRequests:
+	}
+	if ae.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
 	var werr error

@@ -155,7 +155,7 @@ func newEnv(t testing.TB, st *store.Store, opts ...func(*Config)) *env {
 	}
 	generous := Rate{PerSecond: 1e6, Burst: 1e6}
 	cfg := Config{Citizens: citizens, Logger: logger, StaffRate: generous, CitizenRate: generous,
-		AnonymousRate: generous}
+		AnonymousRate: generous, VenueRate: generous}
 	for _, o := range opts {
 		o(&cfg)
 	}

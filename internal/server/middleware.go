@@ -193,28 +193,6 @@ func extendDeadlines(d time.Duration) echo.MiddlewareFunc {
 	}
 }
 
-// rateLimit takes a token from the client's bucket: the staff token's, the
-// citizen's, or the IP address's for requests without a valid credential.
-func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p, _ := c.Get(keyPrincipal).(principal)
-		class, key := classAnonymous, "ip:"+clientIP(c.RealIP())
-		switch p.actor.Kind {
-		case service.ActorStaff:
-			class, key = classStaff, "staff:"+p.actor.ID
-		case service.ActorCitizen:
-			class, key = classCitizen, "citizen:"+p.actor.ID
-		}
-		if ok, wait := s.limiter.allow(class, key); !ok {
-			e := newError(http.StatusTooManyRequests, codeRateLimited, "too many requests",
-				"wait for the number of seconds in Retry-After")
-			e.retryAfter = max(1, int((wait+time.Second-1)/time.Second))
-			return e
-		}
-		return next(c)
-	}
-}
-
 // pathParam returns the unescaped path parameter, or a 400 error for a
 // malformed escape or an oversized value.
 func pathParam(c echo.Context, name string) (string, error) {

@@ -1,11 +1,13 @@
 package server
 
 import (
-	"net/netip"
-	"sync"
+	"net/http"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/labstack/echo/v4"
+
+	"github.com/vaxcert/vaxcert/internal/netguard"
+	"github.com/vaxcert/vaxcert/internal/service"
 )
 
 // clientClass selects a client's rate.
@@ -15,85 +17,67 @@ const (
 	classAnonymous clientClass = iota
 	classStaff
 	classCitizen
+	classVenue // POST /v1/verify, per client address
 )
 
-// Bounds of the limiter's memory: buckets idle for longer than
-// bucketIdle are dropped (by then they have refilled at the default
-// rates), at most every sweepEvery; past maxBuckets, new clients are
-// refused until a sweep frees room.
-const (
-	bucketIdle = 5 * time.Minute
-	sweepEvery = time.Minute
-	maxBuckets = 100_000
-)
+// classPrefix keeps the keys of the classes apart in one limiter.
+var classPrefix = [...]string{classAnonymous: "ip:", classStaff: "staff:", classCitizen: "citizen:", classVenue: "venue:"}
 
-// limiter holds one token bucket per client. It is safe for concurrent use.
-type limiter struct {
-	rates map[clientClass]Rate
-	now   func() time.Time
-
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
+// clientAddr is the client's address: the peer, or the address a trusted
+// proxy forwarded (Config.TrustedProxies).
+func (s *Server) clientAddr(c echo.Context) string {
+	return netguard.Key(s.cfg.TrustedProxies.ClientIP(c.Request()))
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter(rates map[clientClass]Rate, now func() time.Time) *limiter {
-	return &limiter{rates: rates, now: now, buckets: map[string]*bucket{}, lastSweep: now()}
-}
-
-// allow takes a token from the client's bucket. When it is empty, it
-// returns false and how long until a token is available.
-func (l *limiter) allow(class clientClass, key string) (bool, time.Duration) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) >= sweepEvery || len(l.buckets) >= maxBuckets {
-		l.sweep(now)
-	}
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= maxBuckets {
-			return false, sweepEvery
-		}
-		r := l.rates[class]
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(r.PerSecond), r.Burst)}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	if b.lim.AllowN(now, 1) {
-		return true, 0
-	}
-	res := b.lim.ReserveN(now, 1)
-	wait := res.DelayFrom(now)
-	res.CancelAt(now)
-	return false, wait
-}
-
-func (l *limiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if now.Sub(b.seen) >= bucketIdle {
-			delete(l.buckets, k)
+// rateLimit takes a token from the client's bucket: the staff token's, the
+// citizen's, or the client address's for requests without a valid
+// credential. POST /v1/verify has its own per-address class (venue
+// scanners, many behind one address), whatever the credential.
+func (s *Server) rateLimit(class clientClass) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			cl, key := class, ""
+			if cl != classVenue {
+				p, _ := c.Get(keyPrincipal).(principal)
+				switch p.actor.Kind {
+				case service.ActorStaff:
+					cl, key = classStaff, p.actor.ID
+				case service.ActorCitizen:
+					cl, key = classCitizen, p.actor.ID
+				}
+			}
+			if key == "" {
+				key = s.clientAddr(c)
+			}
+			if ok, wait := s.limiter.Allow(s.rates[cl], classPrefix[cl]+key); !ok {
+				e := newError(http.StatusTooManyRequests, codeRateLimited, "too many requests",
+					"wait for the number of seconds in Retry-After")
+				e.retryAfter = netguard.RetryAfter(wait)
+				return e
+			}
+			return next(c)
 		}
 	}
-	l.lastSweep = now
 }
 
-// clientIP is the rate-limit key of an address: IPv4 addresses as they
-// are, IPv6 addresses by their /64 prefix (one subscriber's allocation).
-func clientIP(s string) string {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return s
+// overloadRetry is the Retry-After of a request refused for overload.
+const overloadRetry = time.Second
+
+// admit bounds the public and citizen requests in flight
+// (Config.MaxInFlight): under a surge the admitted ones keep their latency
+// and the rest are refused at once with 503 and Retry-After, before any
+// work is done for them. Staff routes are not gated: uploads and issuance
+// must go on while citizens crowd in.
+func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		release, ok := s.admission.Acquire(c.Request().Context())
+		if !ok {
+			e := newError(http.StatusServiceUnavailable, codeOverloaded, "the service is busy",
+				"retry after the number of seconds in Retry-After")
+			e.retryAfter = netguard.RetryAfter(overloadRetry)
+			return e
+		}
+		defer release()
+		return next(c)
 	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }

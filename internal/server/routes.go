@@ -36,7 +36,10 @@ func (s *Server) routes() {
 	e.GET("/metrics", s.metrics.handler)
 
 	v1 := func(method, path string, h echo.HandlerFunc, a access, body int64) {
-		mw := []echo.MiddlewareFunc{s.identify, s.rateLimit, a.guard, bodyLimit(body)}
+		mw := []echo.MiddlewareFunc{s.identify, s.rateLimit(classAnonymous), a.guard, bodyLimit(body)}
+		if a.public || a.citizen {
+			mw = append([]echo.MiddlewareFunc{s.admit}, mw...)
+		}
 		switch body {
 		case bodyBatch:
 			mw = append(mw, extendDeadlines(s.cfg.UploadTimeout))
@@ -54,7 +57,9 @@ func (s *Server) routes() {
 	admin := staff(auth.PermManageTokens)
 
 	v1(get, "/openapi.yaml", serveOpenAPI, public, bodyAPI)
-	v1(post, "/verify", s.verify, public, bodyVerify)
+	// No identify: the venue route is public and keyed by address, so a
+	// credential sent along costs no verification.
+	e.POST("/v1/verify", s.verify, s.admit, s.rateLimit(classVenue), bodyLimit(bodyVerify))
 	e.GET("/scan", scan)
 	v1(get, "/revocations", s.listRevocations, public, bodyAPI)
 

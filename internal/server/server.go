@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/schemas"
@@ -30,10 +32,7 @@ const DefaultAddr = "127.0.0.1:8080"
 
 // Rate is a token bucket: PerSecond requests per second on average, up to
 // Burst at once.
-type Rate struct {
-	PerSecond float64
-	Burst     int
-}
+type Rate = netguard.Rate
 
 // Default rates, per client.
 var (
@@ -45,6 +44,17 @@ var (
 	// DefaultAnonymousRate applies per IP address to requests without a
 	// valid credential (public routes and failed authentication).
 	DefaultAnonymousRate = Rate{PerSecond: 20, Burst: 60}
+	// DefaultVenueRate applies per client address to POST /v1/verify:
+	// a venue's scanners often share one address (NAT), so it allows a
+	// large venue's entrance (about 50 scanners at 2 scans a second).
+	DefaultVenueRate = Rate{PerSecond: 100, Burst: 300}
+)
+
+// Admission defaults: citizen and public requests in flight per CPU, and
+// how long a request may wait for a slot before it is refused with 503.
+const (
+	DefaultInFlightPerCPU = 16
+	DefaultAdmissionWait  = 50 * time.Millisecond
 )
 
 // Config configures [New]. Zero values mean the defaults.
@@ -68,10 +78,20 @@ type Config struct {
 	// ValueSets resolve codes to display names on the PDF certificate
 	// (default schemas.DefaultValueSets()).
 	ValueSets *schemas.ValueSets
-	// StaffRate, CitizenRate and AnonymousRate are the per-client rate
-	// limits (defaults [DefaultStaffRate], [DefaultCitizenRate],
-	// [DefaultAnonymousRate]).
-	StaffRate, CitizenRate, AnonymousRate Rate
+	// StaffRate, CitizenRate, AnonymousRate and VenueRate are the
+	// per-client rate limits (defaults [DefaultStaffRate],
+	// [DefaultCitizenRate], [DefaultAnonymousRate], [DefaultVenueRate]).
+	// Anonymous and venue clients are keyed by address (IPv6 by /64).
+	StaffRate, CitizenRate, AnonymousRate, VenueRate Rate
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (nil: none; the client is the peer address).
+	TrustedProxies *netguard.Proxies
+	// MaxInFlight bounds the citizen and public requests served at once
+	// (default DefaultInFlightPerCPU per CPU; negative: no bound); a
+	// request waits at most AdmissionWait (default
+	// [DefaultAdmissionWait]) for a slot, then gets 503 with Retry-After.
+	MaxInFlight   int
+	AdmissionWait time.Duration
 	// RequestTimeout bounds reading and answering an ordinary request
 	// (default 60s); UploadTimeout bounds a bulk upload and its report
 	// (default 2h). Correction requests with photos get 5 minutes.
@@ -94,15 +114,19 @@ func (c *Config) setDefaults() {
 	for _, r := range []struct {
 		r   *Rate
 		def Rate
-	}{{&c.StaffRate, DefaultStaffRate}, {&c.CitizenRate, DefaultCitizenRate}, {&c.AnonymousRate, DefaultAnonymousRate}} {
+	}{{&c.StaffRate, DefaultStaffRate}, {&c.CitizenRate, DefaultCitizenRate}, {&c.AnonymousRate, DefaultAnonymousRate},
+		{&c.VenueRate, DefaultVenueRate}} {
 		if *r.r == (Rate{}) {
 			*r.r = r.def
 		}
 	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultInFlightPerCPU * runtime.GOMAXPROCS(0)
+	}
 	for _, d := range []struct {
 		d   *time.Duration
 		def time.Duration
-	}{{&c.RequestTimeout, 60 * time.Second}, {&c.UploadTimeout, 2 * time.Hour}, {&c.ShutdownTimeout, 30 * time.Second}} {
+	}{{&c.AdmissionWait, DefaultAdmissionWait}, {&c.RequestTimeout, 60 * time.Second}, {&c.UploadTimeout, 2 * time.Hour}, {&c.ShutdownTimeout, 30 * time.Second}} {
 		if *d.d == 0 {
 			*d.d = d.def
 		}
@@ -113,12 +137,12 @@ func (c *Config) validate() error {
 	if c.Citizens == nil {
 		return fmt.Errorf("%w: a citizen verifier is required", ErrInvalidConfig)
 	}
-	for _, r := range []Rate{c.StaffRate, c.CitizenRate, c.AnonymousRate} {
-		if r.PerSecond <= 0 || r.Burst < 1 {
+	for _, r := range []Rate{c.StaffRate, c.CitizenRate, c.AnonymousRate, c.VenueRate} {
+		if !r.Valid() {
 			return fmt.Errorf("%w: rates need a positive rate and burst", ErrInvalidConfig)
 		}
 	}
-	if c.RequestTimeout < 0 || c.UploadTimeout < 0 || c.ShutdownTimeout < 0 {
+	if c.RequestTimeout < 0 || c.AdmissionWait < 0 || c.UploadTimeout < 0 || c.ShutdownTimeout < 0 {
 		return fmt.Errorf("%w: negative timeout", ErrInvalidConfig)
 	}
 	return nil
@@ -131,7 +155,10 @@ type Server struct {
 	log     *slog.Logger
 	e       *echo.Echo
 	metrics *metrics
-	limiter *limiter
+	limiter *netguard.Limiter
+	rates   [len(classPrefix)]Rate
+	// admission gates citizen and public requests (nil: no bound).
+	admission *netguard.Admission
 	// citizens remembers verified citizen tokens.
 	citizens *citizenCache
 	// renderQR renders a certificate's QR code on its first PNG download
@@ -152,11 +179,15 @@ func New(cfg Config, svc *service.Service) (*Server, error) {
 	s := &Server{cfg: cfg, svc: svc, log: cfg.Logger, renderQR: issuer.QRPNG,
 		citizens: newCitizenCache(citizenCacheSize, time.Now)}
 	s.metrics = newMetrics(svc, cfg.Logger)
-	s.limiter = newLimiter(map[clientClass]Rate{classStaff: cfg.StaffRate, classCitizen: cfg.CitizenRate,
-		classAnonymous: cfg.AnonymousRate}, time.Now)
+	s.limiter = netguard.NewLimiter(0, time.Now)
+	s.rates = [len(classPrefix)]Rate{classAnonymous: cfg.AnonymousRate, classStaff: cfg.StaffRate,
+		classCitizen: cfg.CitizenRate, classVenue: cfg.VenueRate}
+	// The queue holds as many waiters as there are slots: beyond that a
+	// waiter would not get a slot within the wait anyway.
+	s.admission = netguard.NewAdmission(cfg.MaxInFlight, cfg.MaxInFlight, cfg.AdmissionWait)
 	s.e = echo.New()
 	s.e.HideBanner, s.e.HidePort = true, true
-	s.e.IPExtractor = echo.ExtractIPDirect()
+	s.e.IPExtractor = func(r *http.Request) string { return cfg.TrustedProxies.ClientIP(r).String() }
 	s.e.HTTPErrorHandler = s.handleError
 	s.routes()
 	return s, nil
