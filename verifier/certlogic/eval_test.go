@@ -127,7 +127,7 @@ func TestTruthiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		v              any
+		v             any
 		truthy, falsy bool
 	}{
 		{true, true, false}, {false, false, true}, {nil, false, true}, {"", false, true}, {"a", true, false},
