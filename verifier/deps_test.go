@@ -36,7 +36,7 @@ var forbiddenDeps = []string{
 }
 
 func TestImportPolicy(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/vaxcert/vaxcert/verifier").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "github.com/vaxcert/vaxcert/verifier/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

@@ -70,3 +70,14 @@ const (
 	// hundred entries (under 200 KiB).
 	MaxValueSet = 1 << 20
 )
+
+const (
+	// MaxRevocationList bounds a signed revocation list document (JWS
+	// compact). A list of 1,000,000 16-byte hashes is about 28 MB.
+	MaxRevocationList = 48 << 20
+	// MaxRevocations bounds the hashes of one revocation list.
+	MaxRevocations = 2_000_000
+	// MaxGatewayFile bounds an EU-gateway-style trust list file (a JSON
+	// array of {kid, country, certificateType, rawData}).
+	MaxGatewayFile = 16 << 20
+)
