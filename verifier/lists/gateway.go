@@ -55,16 +55,9 @@ func ParseGateway(data []byte) (*TrustList, error) {
 }
 
 func gatewayEntry(g *GatewayEntry) (*keys.TrustEntry, error) {
-	der, err := base64.StdEncoding.Strict().DecodeString(g.RawData)
-	if err != nil || len(der) > limits.MaxCertificate {
-		return nil, fmt.Errorf("rawData is not a base64 certificate")
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := parseCert(g.RawData, g.KID)
 	if err != nil {
 		return nil, err
-	}
-	if g.KID != keys.KIDString(keys.KID(der)) {
-		return nil, fmt.Errorf("kid %q is not the certificate's kid", g.KID)
 	}
 	e, err := keys.NewTrustEntry(cert)
 	if err != nil {

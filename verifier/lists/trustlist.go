@@ -89,16 +89,9 @@ func trustEntry(k *JWK, root *x509.Certificate) (*keys.TrustEntry, error) {
 	if len(k.X5C) == 0 || len(k.X5C) > MaxChain {
 		return nil, fmt.Errorf("x5c must hold 1 to %d certificates", MaxChain)
 	}
-	der, err := base64.StdEncoding.Strict().DecodeString(k.X5C[0])
-	if err != nil || len(der) > limits.MaxCertificate {
-		return nil, fmt.Errorf("x5c[0] is not a base64 certificate")
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := parseCert(k.X5C[0], k.Kid)
 	if err != nil {
 		return nil, err
-	}
-	if k.Kid != keys.KIDString(keys.KID(der)) {
-		return nil, fmt.Errorf("kid %q is not the certificate's kid", k.Kid)
 	}
 	if err := sameKey(k, cert); err != nil {
 		return nil, err
@@ -184,4 +177,21 @@ func (ss Stores) Lookup(kid []byte) []*keys.TrustEntry {
 		}
 	}
 	return out
+}
+
+// parseCert decodes a standard-base64 DER certificate and checks that kid
+// is its DCC kid.
+func parseCert(b64DER, kid string) (*x509.Certificate, error) {
+	der, err := base64.StdEncoding.Strict().DecodeString(b64DER)
+	if err != nil || len(der) > limits.MaxCertificate {
+		return nil, fmt.Errorf("not a base64 certificate")
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	if kid != keys.KIDString(keys.KID(der)) {
+		return nil, fmt.Errorf("kid %q is not the certificate's kid", kid)
+	}
+	return cert, nil
 }
