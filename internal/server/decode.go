@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/internal/textcheck"
 )
 
 // mediaType returns the request's media type, lowercased, without
@@ -40,10 +42,20 @@ func decodeJSON(c echo.Context, v any) error {
 	return decodeStrict(c.Request().Body, v)
 }
 
+// decodeStrict also refuses, naming the field, any string of the body
+// that holds a control character ([textcheck.JSON]; line breaks are allowed
+// in the free-text fields of [freeText]).
 func decodeStrict(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	body, err := io.ReadAll(r) // bounded by bodyLimit or the caller
+	if err != nil {
+		return err
+	}
+	if field, bad := textcheck.JSON(body, freeText); bad {
+		return errControl(field)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			err = errTrailing
@@ -71,6 +83,58 @@ func decodeStrict(r io.Reader, v any) error {
 }
 
 var errTrailing = errors.New("server: trailing data")
+
+// freeText reports whether a JSON key holds free text, where a person may
+// type line breaks: a correction's description, a change's reason.
+func freeText(key string) bool { return key == "description" || key == "reason" }
+
+// codeControl is the field code of a text field that holds a control
+// character or invalid UTF-8.
+const codeControl = "control_character"
+
+// errControl refuses a request whose field (a path or query parameter, a
+// JSON field path; "" for the body itself) holds a control character or
+// invalid UTF-8. It names the field, never its value.
+func errControl(field string) *apiError {
+	if field == "" {
+		field = "body"
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: codeMalformed,
+		Message: "a text field holds a control character or invalid UTF-8 / " +
+			"một trường văn bản chứa ký tự điều khiển hoặc UTF-8 không hợp lệ",
+		Hint: "remove control characters (NUL, ESC, line breaks…) from the named field and send UTF-8 / " +
+			"hãy xoá các ký tự điều khiển khỏi trường được nêu và gửi văn bản UTF-8",
+		Fields: []fieldJSON{{Field: field, Code: codeControl}}}
+}
+
+// cleanParams refuses a request whose path or query parameters hold a
+// control character or invalid UTF-8 (after percent-decoding), naming the
+// parameter. Every /v1/ route runs it after its access check.
+func cleanParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for i, name := range c.ParamNames() {
+			vals := c.ParamValues()
+			if i >= len(vals) {
+				break
+			}
+			v, err := url.PathUnescape(vals[i])
+			if err == nil && !textcheck.Valid(v) {
+				return errControl(name)
+			}
+		}
+		for name, vs := range c.QueryParams() {
+			if !textcheck.Valid(name) {
+				return errControl("query")
+			}
+			for _, v := range vs {
+				if !textcheck.Valid(v) {
+					return errControl(name)
+				}
+			}
+		}
+		return next(c)
+	}
+}
 
 // isUnknownField recognises encoding/json's DisallowUnknownFields error,
 // which has no type of its own.

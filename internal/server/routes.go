@@ -26,17 +26,18 @@ const (
 const photoTimeout = 5 * time.Minute
 
 // routes registers every route. Each /v1/ route authenticates, takes a
-// rate-limit token, checks its access rule, then bounds its body.
+// rate-limit token, checks its access rule, refuses control characters in
+// its parameters, then bounds its body.
 func (s *Server) routes() {
 	e := s.e
 	e.Pre(escapedPath)
 	e.Use(defaults, s.observe, s.recoverPanic)
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", s.metrics.handler)
+	e.GET("/healthz", s.healthz, cleanParams)
+	e.GET("/readyz", s.readyz, cleanParams)
+	e.GET("/metrics", s.metrics.handler, cleanParams)
 
 	v1 := func(method, path string, h echo.HandlerFunc, a access, body int64) {
-		mw := []echo.MiddlewareFunc{s.identify, s.rateLimit(classAnonymous), a.guard, bodyLimit(body)}
+		mw := []echo.MiddlewareFunc{s.identify, s.rateLimit(classAnonymous), a.guard, cleanParams, bodyLimit(body)}
 		if a.public || a.citizen {
 			mw = append([]echo.MiddlewareFunc{s.admit}, mw...)
 		}
@@ -59,8 +60,8 @@ func (s *Server) routes() {
 	v1(get, "/openapi.yaml", serveOpenAPI, public, bodyAPI)
 	// No identify: the venue route is public and keyed by address, so a
 	// credential sent along costs no verification.
-	e.POST("/v1/verify", s.verify, s.admit, s.rateLimit(classVenue), bodyLimit(bodyVerify))
-	e.GET("/scan", scan)
+	e.POST("/v1/verify", s.verify, s.admit, s.rateLimit(classVenue), cleanParams, bodyLimit(bodyVerify))
+	e.GET("/scan", scan, cleanParams)
 	v1(get, "/revocations", s.listRevocations, public, bodyAPI)
 
 	v1(post, "/dose-records", s.submitRecord, upload, bodyAPI)

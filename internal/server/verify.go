@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/textcheck"
 )
 
 // bodyVerify bounds POST /v1/verify: the HC1 text, or a small JSON object
@@ -37,6 +38,9 @@ func (s *Server) verify(c echo.Context) error {
 			return err
 		}
 		qr = bytes.TrimRight(b, "\r\n")
+		if !textcheck.Valid(string(qr)) {
+			return errControl("qr")
+		}
 	case echo.MIMEApplicationJSON:
 		var req verifyRequest
 		if err := decodeJSON(c, &req); err != nil {

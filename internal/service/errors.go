@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/internal/textcheck"
 	"github.com/vaxcert/vaxcert/issuer"
 )
 
@@ -81,6 +82,7 @@ func Code(err error) string {
 		code string
 	}{
 		{issuer.ErrMissing, "missing"},
+		{textcheck.ErrControl, "control_character"},
 		{issuer.ErrValueSet, "value_set"},
 		{issuer.ErrInactive, "inactive"},
 		{issuer.ErrContradictory, "contradictory"},

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/textcheck"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/schemas"
 )
@@ -30,9 +31,29 @@ func validationOptions(vs *schemas.ValueSets) issuer.PayloadOptions {
 // without the "doses[i]." prefix ("product", "person.birth_date"). Codes
 // that are in their value set but no longer active are accepted: the shot
 // happened; issuance will refuse the code.
+//
+// A text field holding a control character or invalid UTF-8 is refused
+// with [textcheck.ErrControl] before any other check: bulk-upload rows do
+// not pass the server's JSON edge check, and PostgreSQL would refuse the
+// text (SQLSTATE 22021) that SQLite stores.
 func (s *Service) validateDose(p issuer.Person, d issuer.Dose, today string) []*issuer.FieldError {
 	var errs []*issuer.FieldError
-	add := func(field string, err error) { errs = append(errs, &issuer.FieldError{Field: field, Err: err}) }
+	add := func(field string, err error) {
+		if !hasField(errs, field) {
+			errs = append(errs, &issuer.FieldError{Field: field, Err: err})
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"person.id", p.ID}, {"person.family_name", p.FamilyName},
+		{"person.given_name", p.GivenName}, {"person.birth_date", p.BirthDate}, {"record_id", d.RecordID},
+		{"site", d.Site}, {"product", d.Product}, {"manufacturer", d.Manufacturer}, {"lot", d.Lot},
+		{"date", d.Date}, {"country", d.Country}, {"status", d.Status}} {
+		if !textcheck.Valid(f.v) {
+			add(f.name, textcheck.ErrControl)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
 	if !validNationalID(p.ID) {
 		add("person.id", fieldErr(p.ID))
 	}
