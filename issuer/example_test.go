@@ -8,6 +8,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/verifier"
 )
 
@@ -15,8 +16,8 @@ import (
 // show that a tampered payload fails with a typed reason.
 func Example() {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	csca, _ := keys.NewCSCA(keys.CSCAOptions{Country: "VN", NotBefore: now.AddDate(0, -1, 0)})
-	dsc, _ := csca.IssueDSC(keys.DSCOptions{NotBefore: now.AddDate(0, -1, 0)})
+	csca, _ := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", NotBefore: now.AddDate(0, -1, 0)})
+	dsc, _ := csca.IssueDSC(issuing.DSCOptions{NotBefore: now.AddDate(0, -1, 0)})
 
 	iss, err := issuer.New(dsc.Signer(), dsc.Cert,
 		issuer.WithClock(func() time.Time { return now }),
@@ -36,7 +37,7 @@ func Example() {
 	trust, _ := keys.NewTrustList(dsc.Cert)
 	v, _ := verifier.New(trust)
 	res, err := v.Verify([]byte(cert.HC1), now)
-	fmt.Println(strings.HasPrefix(cert.HC1, "HC1:"), err, res.Type, res.DCC.Nam.FNT, res.DCC.Nam.GNT)
+	fmt.Println(strings.HasPrefix(cert.HC1, "HC1:"), err, res.Type(), res.DCC().Nam.FNT, res.DCC().Nam.GNT)
 
 	// Flip one Base45 character in the middle of the signed data.
 	b := []byte(cert.HC1)

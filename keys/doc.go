@@ -1,8 +1,10 @@
 // Package keys holds the public-key side of the EU DCC (HCERT) PKI: the key
 // identifier (kid) of a Document Signer Certificate (DSC), the trust list a
-// verifier looks DSCs up in, the Extended Key Usage rule that limits which
-// certificate types a DSC may sign, and the generation of a CSCA and its DSCs
-// for issuers and tests.
+// verifier looks DSCs up in, the one rule deciding which algorithm a trusted
+// key verifies ([TrustEntry.Accepts]), and the Extended Key Usage rule that
+// limits which certificate types a DSC may sign. Generating a CSCA and its
+// DSCs is the issuing side's business: package
+// [github.com/vaxcert/vaxcert/keys/issuing], which no verifier imports.
 //
 // keys imports only the standard library, internal/limits and the light
 // schemas package (for [schemas.CertType]): it does no file or network I/O,
@@ -50,7 +52,4 @@
 // [limits.MaxTrustList] and [limits.MaxCertificate], and rejects trailing
 // data and non-certificate PEM blocks. A [TrustList] holds at most
 // [limits.MaxTrustEntries] certificates.
-//
-// [CA] and [DSC] keep their private key unexported and expose it only as a
-// [crypto.Signer], so an HSM or KMS key can stand in for a file key.
 package keys

@@ -29,19 +29,8 @@ var (
 	// limits.MaxTrustEntries certificates.
 	ErrTooManyEntries = errors.New("keys: trust list exceeds entry limit")
 
-	// ErrNotSigner is returned for a certificate whose KeyUsage extension
-	// lacks digitalSignature (a CSCA, for example): it cannot sign DCCs.
-	ErrNotSigner = errors.New("keys: certificate key usage excludes digital signature")
-
-	// ErrNotCA is returned by [NewCA] for a certificate that is not a CA
-	// allowed to sign certificates.
-	ErrNotCA = errors.New("keys: certificate is not a certificate-signing ca")
-
-	// ErrKeyMismatch is returned when a private key does not belong to the
-	// certificate it is paired with.
-	ErrKeyMismatch = errors.New("keys: private key does not match certificate")
-
-	// ErrOptions is returned by [NewCSCA] and [CA.IssueDSC] for invalid
-	// options.
-	ErrOptions = errors.New("keys: invalid options")
+	// ErrNotSigner is returned for a CA certificate (BasicConstraints CA,
+	// such as a CSCA): it signs certificates, not DCCs, and is never a
+	// trust entry.
+	ErrNotSigner = errors.New("keys: ca certificate cannot sign dccs")
 )

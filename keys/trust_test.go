@@ -8,6 +8,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/schemas"
 )
 
@@ -30,7 +31,7 @@ func TestNewTrustEntry(t *testing.T) {
 	if e.Alg != keys.AlgES256 {
 		t.Errorf("Alg = %v, want ES256", e.Alg)
 	}
-	if !e.NotBefore.Equal(testkit.Now.AddDate(0, 0, -30)) || !e.NotAfter.Equal(testkit.Now.AddDate(0, 0, -30).Add(keys.DefaultDSCValidity)) {
+	if !e.NotBefore.Equal(testkit.Now.AddDate(0, 0, -30)) || !e.NotAfter.Equal(testkit.Now.AddDate(0, 0, -30).Add(issuing.DefaultDSCValidity)) {
 		t.Errorf("validity = %v..%v", e.NotBefore, e.NotAfter)
 	}
 	if e.Usage != keys.UsageVaccination || !e.Permits(schemas.TypeVaccination) || e.Permits(schemas.TypeTest) {

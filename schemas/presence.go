@@ -47,8 +47,8 @@ func (d *DCC) MayMissMembers() bool {
 
 // CheckMembers checks member presence on a generic decoded payload (maps
 // with string keys, as map[any]any or map[string]any): every required
-// member present, and t[0].ma, when present, not empty. It returns nil or a
-// *ValidationError naming the member.
+// member present. It returns nil or a *ValidationError naming the member.
+// (An empty t[0].ma is a value-set matter: see [ValidateValueSetsGeneric].)
 func CheckMembers(doc any) error {
 	top, ok := asMap(doc)
 	if !ok {
@@ -69,9 +69,6 @@ func CheckMembers(doc any) error {
 			}
 			if err := requireIn(m, typ, typ+"["+itoa(i)+"]"); err != nil {
 				return err
-			}
-			if ma, ok := m["ma"]; ok && typ == "t" && ma == "" {
-				return &ValidationError{Field: typ + "[" + itoa(i) + "].ma", Rule: RuleValueSet}
 			}
 		}
 	}
@@ -113,4 +110,47 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// codedMembers lists, per entry kind, the members checked against a value
+// set, in the order [DCC.ValidateValueSets] checks them.
+var codedMembers = map[string][]struct{ member, set string }{
+	"v": {{"tg", SetDisease}, {"vp", SetVaccineProphylaxis}, {"mp", SetVaccineProduct}, {"ma", SetVaccineMAH}, {"co", SetCountry}},
+	"t": {{"tg", SetDisease}, {"tt", SetTestType}, {"ma", SetTestManf}, {"tr", SetTestResult}, {"co", SetCountry}},
+	"r": {{"tg", SetDisease}, {"co", SetCountry}},
+}
+
+// ValidateValueSetsGeneric is [DCC.ValidateValueSets] on a generic decoded
+// payload (maps as map[any]any or map[string]any): every coded member that
+// is present must be a string listed in its value set (an empty t[].ma is
+// present, and not listed). Members that are absent, and entries that are
+// not maps, are the schema's matter and are not reported here. A nil vs
+// means [DefaultValueSets].
+func ValidateValueSetsGeneric(doc any, vs *ValueSets) error {
+	if vs == nil {
+		vs = DefaultValueSets()
+	}
+	top, ok := asMap(doc)
+	if !ok {
+		return nil
+	}
+	for _, typ := range []string{"v", "t", "r"} {
+		list, _ := top[typ].([]any)
+		for i, e := range list {
+			m, ok := asMap(e)
+			if !ok {
+				continue
+			}
+			for _, c := range codedMembers[typ] {
+				code, present := m[c.member]
+				if !present {
+					continue
+				}
+				if s, _ := code.(string); !vs.Has(c.set, s) {
+					return &ValidationError{Field: typ + "[" + itoa(i) + "]." + c.member, Rule: RuleValueSet}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -10,26 +10,34 @@ import (
 // testing centre.
 const maxLength = 80
 
-// Validate checks d against the DCC JSON schema 1.3.x and checks that every
-// coded member is listed in its value set in vs (active or not; see
-// [ValueSets.Has]). A nil vs means [DefaultValueSets]. It returns nil or a
-// [*ValidationError] for the first violation, which matches [ErrSchema].
+// Validate checks d against the DCC JSON schema 1.3.x ([DCC.ValidateSchema])
+// and then checks that every coded member is listed in its value set in vs
+// ([DCC.ValidateValueSets]). A nil vs means [DefaultValueSets]. It returns
+// nil or a [*ValidationError] for the first violation, which matches
+// [ErrSchema]; a value-set violation has Rule [RuleValueSet].
+func (d *DCC) Validate(vs *ValueSets) error {
+	if err := d.ValidateSchema(); err != nil {
+		return err
+	}
+	return d.ValidateValueSets(vs)
+}
+
+// ValidateSchema checks d against the DCC JSON schema 1.3.x, without
+// value-set membership. It returns nil or a [*ValidationError] for the
+// first violation, which matches [ErrSchema].
 //
 // The checks are plain Go, with no allocation on success: the rules of the
 // embedded schema (required members, oneOf exactly one of v/t/r holding
 // exactly one entry, anyOf fnt/gnt, maxLength in code points, the patterns
 // of ver, dob, fnt, gnt and co, dn/sd at least 1, and "format": "date" /
-// "date-time" asserted as RFC 3339 full-date / date-time) plus value-set
-// membership of tg, vp, mp, ma and co of v; tg, tt, tr, ma and co of t;
-// tg and co of r.
+// "date-time" asserted as RFC 3339 full-date / date-time).
 //
-// A Go value cannot tell an absent member from an empty one, so Validate
-// reads d as the payload it encodes to:
+// A Go value cannot tell an absent member from an empty one, so
+// ValidateSchema reads d as the payload it encodes to:
 //   - V, T and R are absent when nil; a non-nil empty slice is present and
 //     violates minItems.
 //   - Members with omitempty (fn, fnt, gn, gnt, and t[0].nm, ma, tc) are
-//     absent when "": nam needs a non-empty fnt or gnt, and an empty t[0].ma
-//     is not looked up.
+//     absent when "": nam needs a non-empty fnt or gnt.
 //   - Other members (dob, is, ci, ...) are always encoded, so "" is present:
 //     an empty dob is valid (the schema allows it for unknown birth dates),
 //     and an empty is or ci passes as the schema has no minLength.
@@ -38,10 +46,7 @@ const maxLength = 80
 // "additionalProperties": false, so they do not affect validity either.
 //
 // Reference: https://github.com/ehn-dcc-development/eu-dcc-schema (release 1.3.3)
-func (d *DCC) Validate(vs *ValueSets) error {
-	if vs == nil {
-		vs = DefaultValueSets()
-	}
+func (d *DCC) ValidateSchema() error {
 	if !isVersion(d.Ver) {
 		return &ValidationError{Field: "ver", Rule: RulePattern}
 	}
@@ -69,18 +74,92 @@ func (d *DCC) Validate(vs *ValueSets) error {
 		if err := checkItems("v", len(d.V)); err != nil {
 			return err
 		}
-		return d.V[0].validate(vs)
+		return d.V[0].validate()
 	case d.T != nil:
 		if err := checkItems("t", len(d.T)); err != nil {
 			return err
 		}
-		return d.T[0].validate(vs)
+		return d.T[0].validate()
 	default:
 		if err := checkItems("r", len(d.R)); err != nil {
 			return err
 		}
-		return d.R[0].validate(vs)
+		return d.R[0].validate()
 	}
+}
+
+// ValidateValueSets checks that every coded member of d is listed in its
+// value set in vs, active or not (see [ValueSets.Has]): tg, vp, mp, ma and
+// co of every v entry; tg, tt, tr, co and (when not empty) ma of every t
+// entry; tg and co of every r entry. A nil vs means [DefaultValueSets]. It
+// returns nil or a [*ValidationError] with Rule [RuleValueSet] naming the
+// first member that is not listed. It does not check the schema: call it on
+// a payload [DCC.ValidateSchema] accepted.
+//
+// Reference: https://github.com/ehn-dcc-development/eu-dcc-valuesets
+func (d *DCC) ValidateValueSets(vs *ValueSets) error {
+	if vs == nil {
+		vs = DefaultValueSets()
+	}
+	for i := range d.V {
+		if f := d.V[i].unlisted(vs); f != "" {
+			return &ValidationError{Field: "v[" + itoa(i) + "]." + f, Rule: RuleValueSet}
+		}
+	}
+	for i := range d.T {
+		if f := d.T[i].unlisted(vs); f != "" {
+			return &ValidationError{Field: "t[" + itoa(i) + "]." + f, Rule: RuleValueSet}
+		}
+	}
+	for i := range d.R {
+		if f := d.R[i].unlisted(vs); f != "" {
+			return &ValidationError{Field: "r[" + itoa(i) + "]." + f, Rule: RuleValueSet}
+		}
+	}
+	return nil
+}
+
+// unlisted returns the first coded member not in its value set, or "".
+func (v *Vaccination) unlisted(vs *ValueSets) string {
+	switch {
+	case !vs.disease.has(v.TG):
+		return "tg"
+	case !vs.prophylaxis.has(v.VP):
+		return "vp"
+	case !vs.product.has(v.MP):
+		return "mp"
+	case !vs.mah.has(v.MA):
+		return "ma"
+	case !vs.country.has(v.CO):
+		return "co"
+	}
+	return ""
+}
+
+func (t *Test) unlisted(vs *ValueSets) string {
+	switch {
+	case !vs.disease.has(t.TG):
+		return "tg"
+	case !vs.testType.has(t.TT):
+		return "tt"
+	case t.MA != "" && !vs.testManf.has(t.MA):
+		return "ma"
+	case !vs.testResult.has(t.TR):
+		return "tr"
+	case !vs.country.has(t.CO):
+		return "co"
+	}
+	return ""
+}
+
+func (r *Recovery) unlisted(vs *ValueSets) string {
+	switch {
+	case !vs.disease.has(r.TG):
+		return "tg"
+	case !vs.country.has(r.CO):
+		return "co"
+	}
+	return ""
 }
 
 func checkItems(field string, n int) error {
@@ -118,16 +197,8 @@ func (n *Name) validate() error {
 	return nil
 }
 
-func (v *Vaccination) validate(vs *ValueSets) error {
+func (v *Vaccination) validate() error {
 	switch {
-	case !vs.disease.has(v.TG):
-		return &ValidationError{Field: "v[0].tg", Rule: RuleValueSet}
-	case !vs.prophylaxis.has(v.VP):
-		return &ValidationError{Field: "v[0].vp", Rule: RuleValueSet}
-	case !vs.product.has(v.MP):
-		return &ValidationError{Field: "v[0].mp", Rule: RuleValueSet}
-	case !vs.mah.has(v.MA):
-		return &ValidationError{Field: "v[0].ma", Rule: RuleValueSet}
 	case v.DN < 1:
 		return &ValidationError{Field: "v[0].dn", Rule: RuleMinimum}
 	case v.SD < 1:
@@ -136,8 +207,6 @@ func (v *Vaccination) validate(vs *ValueSets) error {
 		return &ValidationError{Field: "v[0].dt", Rule: RuleFormat}
 	case !hasUpper(v.CO):
 		return &ValidationError{Field: "v[0].co", Rule: RulePattern}
-	case !vs.country.has(v.CO):
-		return &ValidationError{Field: "v[0].co", Rule: RuleValueSet}
 	case tooLong(v.IS):
 		return &ValidationError{Field: "v[0].is", Rule: RuleMaxLength}
 	case tooLong(v.CI):
@@ -146,26 +215,16 @@ func (v *Vaccination) validate(vs *ValueSets) error {
 	return nil
 }
 
-func (t *Test) validate(vs *ValueSets) error {
+func (t *Test) validate() error {
 	switch {
-	case !vs.disease.has(t.TG):
-		return &ValidationError{Field: "t[0].tg", Rule: RuleValueSet}
-	case !vs.testType.has(t.TT):
-		return &ValidationError{Field: "t[0].tt", Rule: RuleValueSet}
 	case tooLong(t.NM):
 		return &ValidationError{Field: "t[0].nm", Rule: RuleMaxLength}
-	case t.MA != "" && !vs.testManf.has(t.MA):
-		return &ValidationError{Field: "t[0].ma", Rule: RuleValueSet}
 	case !rfc3339.IsDateTime(t.SC):
 		return &ValidationError{Field: "t[0].sc", Rule: RuleFormat}
-	case !vs.testResult.has(t.TR):
-		return &ValidationError{Field: "t[0].tr", Rule: RuleValueSet}
 	case tooLong(t.TC):
 		return &ValidationError{Field: "t[0].tc", Rule: RuleMaxLength}
 	case !hasUpper(t.CO):
 		return &ValidationError{Field: "t[0].co", Rule: RulePattern}
-	case !vs.country.has(t.CO):
-		return &ValidationError{Field: "t[0].co", Rule: RuleValueSet}
 	case tooLong(t.IS):
 		return &ValidationError{Field: "t[0].is", Rule: RuleMaxLength}
 	case tooLong(t.CI):
@@ -174,16 +233,12 @@ func (t *Test) validate(vs *ValueSets) error {
 	return nil
 }
 
-func (r *Recovery) validate(vs *ValueSets) error {
+func (r *Recovery) validate() error {
 	switch {
-	case !vs.disease.has(r.TG):
-		return &ValidationError{Field: "r[0].tg", Rule: RuleValueSet}
 	case !rfc3339.IsDate(r.FR):
 		return &ValidationError{Field: "r[0].fr", Rule: RuleFormat}
 	case !hasUpper(r.CO):
 		return &ValidationError{Field: "r[0].co", Rule: RulePattern}
-	case !vs.country.has(r.CO):
-		return &ValidationError{Field: "r[0].co", Rule: RuleValueSet}
 	case tooLong(r.IS):
 		return &ValidationError{Field: "r[0].is", Rule: RuleMaxLength}
 	case !rfc3339.IsDate(r.DF):

@@ -22,6 +22,7 @@ var forbiddenDeps = []string{
 	"plugin",       // no dynamic code
 	"github.com/vaxcert/vaxcert/issuer",
 	"github.com/vaxcert/vaxcert/keys/keyfile",
+	"github.com/vaxcert/vaxcert/keys/issuing", // key generation is the issuing side's
 	"github.com/vaxcert/vaxcert/internal/service",
 	"github.com/vaxcert/vaxcert/internal/store",
 	"github.com/vaxcert/vaxcert/internal/auth",

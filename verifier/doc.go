@@ -28,16 +28,36 @@
 //	            with RSA ≥ 2048
 //	key_usage   the DSC's Extended Key Usage against the certificate type
 //	validity    DSC notBefore ≤ iat ≤ now ≤ exp ≤ DSC notAfter, with a
-//	            configurable clock-skew allowance on "now"
-//	schema      the DCC 1.3 schema and the EU value sets
+//	            configurable clock-skew allowance on "now"; exp before iat
+//	            is never valid
+//	schema      the DCC JSON schema
+//	value_sets  coded members in the EU value sets
+//
+// Checks configured with [WithCheck] ([CertificateCheck]) follow, on a
+// certificate that passed all of the above: [CheckRevocation], then
+// [CheckRules], then any others. [Verifier.Checks] lists what a Verifier
+// runs; a [Result] reports exactly those, through accessors
+// ([Result.Checks], [Result.Status], [Result.Outcome]), so adding a check
+// breaks no caller.
+//
+// # What a Result reveals
+//
+// Nothing from a payload whose signature did not verify leaves the
+// verifier: after a failed signature every later check is skipped, and the
+// Result's accessors return nothing from the payload (the explicitly named
+// [Result.UnverifiedRawDCC] and [Result.UnverifiedPayloadJSON] exist for
+// diagnostics). Once the signature verified, the signer, the CWT times and
+// the type are available; the payload itself ([Result.Certificate],
+// [Result.DCC], the report's "certificate") only when every check passed.
+// A zero Result is invalid with [ReasonInternal].
 //
 // # Security considerations
 //
 // The verifier fails closed: a result is valid only when every check
 // passed. The algorithm comes from the trusted key, never from the message.
 // Error messages and Reason codes never contain payload data (names and
-// birth dates are personal data); the decoded certificate is only in the
-// Result.
+// birth dates are personal data); the decoded certificate is only in a
+// valid Result. Errors never wrap a dependency's internal errors.
 //
 // A Verifier is safe for concurrent use.
 package verifier

@@ -54,17 +54,23 @@ func FuzzVerify(f *testing.F) {
 			if !errors.As(err, &verr) || verr.Reason == "" || verr.Reason != res.Reason() {
 				t.Fatalf("untyped or inconsistent error %v (reason %q)", err, res.Reason())
 			}
-		} else if res.DCC == nil || res.Signer == nil {
+		} else if res.DCC() == nil || res.Signer() == nil || res.Certificate() == nil {
 			t.Fatal("valid result without a payload or signer")
 		}
+		if !res.Valid() && (res.DCC() != nil || res.Certificate() != nil || res.Report().Certificate != nil) {
+			t.Fatal("invalid result exposes the payload")
+		}
+		if !res.Authentic() && (res.Issuer() != "" || !res.IssuedAt().IsZero() || res.Type() != "" || res.Signer() != nil) {
+			t.Fatal("unauthenticated result exposes claims")
+		}
 		failed := false
-		for i, c := range res.Checks {
+		for _, c := range res.Checks() {
 			switch c.Status {
 			case verifier.StatusFail:
 				failed = true
 			case verifier.StatusSkip:
 				if !failed {
-					t.Fatalf("check %s skipped with no earlier failure", verifier.Checks[i])
+					t.Fatalf("check %s skipped with no earlier failure", c.Check)
 				}
 			}
 		}

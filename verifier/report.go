@@ -10,8 +10,10 @@ import (
 
 // Report is a Result in the public JSON form shared by `vaxcert verify
 // --json` and the HTTP endpoint (documented in the README). Members after
-// Errors are empty, and omitted from JSON, when the pipeline stopped before
-// it learnt them; when Valid is false nothing in it is verified.
+// Errors are empty, and omitted from JSON, when the pipeline did not verify
+// them: the kid once the COSE message was parsed; alg, issuer, the times,
+// the type and warnings once the signature verified; the certificate only
+// when Valid is true.
 type Report struct {
 	Valid       bool              `json:"valid"`
 	Reason      Reason            `json:"reason"`
@@ -23,40 +25,46 @@ type Report struct {
 	IssuedAt    string            `json:"issued_at,omitempty"`
 	ExpiresAt   string            `json:"expires_at,omitempty"`
 	Type        schemas.CertType  `json:"type,omitempty"`
+	Warnings    []Warning         `json:"warnings,omitempty"`
 	Certificate json.RawMessage   `json:"certificate,omitempty"`
 }
 
 // Report returns r in the public JSON form. It renders the payload from
-// the raw CBOR, so it is not for the hot path.
+// the signed CBOR, so it is not for the hot path.
 func (r *Result) Report() Report {
+	order := r.checkOrder()
 	out := Report{
-		Valid:  r.Valid(),
-		Reason: r.Reason(),
-		Checks: make(map[string]string, numChecks),
-		Errors: map[string]string{},
-		Issuer: r.Issuer,
-		Type:   r.Type,
+		Valid:    r.Valid(),
+		Reason:   r.Reason(),
+		Checks:   make(map[string]string, len(order)),
+		Errors:   map[string]string{},
+		Issuer:   r.Issuer(),
+		Type:     r.Type(),
+		Warnings: r.Warnings(),
 	}
-	for i, c := range Checks {
-		out.Checks[string(c)] = r.Checks[i].Status.String()
-		if err := r.Checks[i].Err; err != nil {
-			out.Errors[string(c)] = err.Error()
+	for i := range order {
+		c := r.outcome(i)
+		out.Checks[string(c.Check)] = c.Status.String()
+		if c.Err != nil {
+			out.Errors[string(c.Check)] = c.Err.Error()
 		}
 	}
-	if len(r.KID) > 0 {
-		out.KID = keys.KIDString(r.KID)
+	if kid := r.KID(); len(kid) > 0 {
+		out.KID = keys.KIDString(kid)
 	}
-	if r.Alg != keys.AlgNone {
-		out.Alg = r.Alg.String()
+	if alg := r.Alg(); alg != keys.AlgNone {
+		out.Alg = alg.String()
 	}
-	if !r.IssuedAt.IsZero() {
-		out.IssuedAt = r.IssuedAt.UTC().Format(time.RFC3339)
-		out.ExpiresAt = r.ExpiresAt.UTC().Format(time.RFC3339)
+	if iat := r.IssuedAt(); !iat.IsZero() {
+		out.IssuedAt = iat.UTC().Format(time.RFC3339)
+		out.ExpiresAt = r.ExpiresAt().UTC().Format(time.RFC3339)
 	}
-	// A payload that cannot be rendered as JSON is left out; the schema
-	// check reports what is wrong with it.
-	if p, err := r.PayloadJSON(); err == nil && p != nil {
-		out.Certificate = p
+	// Only a valid certificate's payload is shown. One that cannot be
+	// rendered as JSON is left out.
+	if c := r.Certificate(); c != nil {
+		if p, err := c.PayloadJSON(); err == nil && p != nil {
+			out.Certificate = p
+		}
 	}
 	return out
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +30,26 @@ var _ TrustStore = (*keys.TrustList)(nil)
 
 // PayloadValidator validates an eu_dcc_v1 object that does not fit the
 // schema's Go types (unknown fields, unexpected types), given as generic
-// CBOR-decoded values. It returns nil when the payload is valid.
+// CBOR-decoded values, against the DCC JSON schema; value-set membership
+// is the verifier's own value_sets check. It returns nil when the payload
+// is valid, or preferably a *schemas.ValidationError.
 type PayloadValidator interface {
 	ValidateGeneric(doc any) error
+}
+
+// CertificateCheck is a check that runs after the built-in checks, on a
+// certificate that passed all of them: a revocation list, business rules.
+// Configure it with [WithCheck]. Implementations must be safe for
+// concurrent use and must not modify the Certificate.
+type CertificateCheck interface {
+	// Name is the check's name in results and reports ([CheckRevocation],
+	// [CheckRules] or a name of the caller's choosing, in snake_case). It
+	// must not be a built-in check's name, and must not change.
+	Name() Check
+	// Check judges the certificate at c.CheckedAt. nil means pass. To
+	// fail, return an *Error with a Reason (its Check is set to Name);
+	// any other error fails the check with [ReasonInternal], wrapped.
+	Check(c *Certificate) error
 }
 
 // Verifier verifies HC1 payloads. It is safe for concurrent use.
@@ -38,6 +58,8 @@ type Verifier struct {
 	skew      time.Duration
 	valueSets *schemas.ValueSets
 	generic   PayloadValidator
+	extra     []CertificateCheck // configured checks, in pipeline order
+	order     []Check            // every check, in pipeline order
 
 	// coseVerifiers caches one go-cose verifier per trust entry: building
 	// one validates the public key, which costs more than the rest of the
@@ -58,7 +80,7 @@ const MaxClockSkew = 24 * time.Hour
 
 // WithClockSkew allows the verifying device's clock to be off by up to d
 // when comparing now with iat and exp. The DSC window (notBefore ≤ iat,
-// exp ≤ notAfter) is exact.
+// exp ≤ notAfter) is exact, and exp before iat is never valid.
 func WithClockSkew(d time.Duration) Option {
 	return func(v *Verifier) error {
 		if d < 0 || d > MaxClockSkew {
@@ -93,44 +115,129 @@ func WithGenericValidator(p PayloadValidator) Option {
 	}
 }
 
+// WithCheck adds a check that runs after the built-in ones (see
+// [CertificateCheck]). [CheckRevocation] runs before [CheckRules]; other
+// names follow in the order of the options. Names must be unique.
+func WithCheck(c CertificateCheck) Option {
+	return func(v *Verifier) error {
+		if c == nil {
+			return errors.New("verifier: nil check")
+		}
+		name := c.Name()
+		if !isCheckName(name) {
+			return fmt.Errorf("verifier: check name %q is not snake_case", name)
+		}
+		for _, x := range v.order {
+			if x == name {
+				return fmt.Errorf("verifier: check %q configured twice or a built-in check", name)
+			}
+		}
+		if len(v.order) >= maxChecks {
+			return fmt.Errorf("verifier: more than %d checks", maxChecks)
+		}
+		v.extra = append(v.extra, c)
+		v.order = append(v.order, name)
+		return nil
+	}
+}
+
+// isCheckName reports whether s is a non-empty snake_case name of at most
+// 32 characters.
+func isCheckName(s Check) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// rank orders configured checks: revocation, rules, then the rest.
+func rank(c Check) int {
+	switch c {
+	case CheckRevocation:
+		return 0
+	case CheckRules:
+		return 1
+	}
+	return 2
+}
+
 // New returns a Verifier that trusts the DSCs in trust.
 func New(trust TrustStore, opts ...Option) (*Verifier, error) {
 	if trust == nil {
 		return nil, errors.New("verifier: nil trust store")
 	}
-	v := &Verifier{trust: trust, skew: DefaultClockSkew, valueSets: schemas.DefaultValueSets()}
+	v := &Verifier{trust: trust, skew: DefaultClockSkew, valueSets: schemas.DefaultValueSets(),
+		order: append(make([]Check, 0, maxChecks), builtinOrder...)}
 	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("verifier: nil option")
+		}
 		if err := o(v); err != nil {
 			return nil, err
 		}
 	}
+	if len(v.extra) == 0 {
+		v.order = builtinOrder
+		return v, nil
+	}
+	sort.SliceStable(v.extra, func(i, j int) bool { return rank(v.extra[i].Name()) < rank(v.extra[j].Name()) })
+	v.order = v.order[:numBuiltin]
+	for _, c := range v.extra {
+		v.order = append(v.order, c.Name())
+	}
+	v.order = slices.Clip(v.order)
 	return v, nil
 }
+
+// Checks returns the checks this Verifier runs, in pipeline order, as a
+// fresh slice: the built-in ones, then those configured with [WithCheck].
+func (v *Verifier) Checks() []Check { return append([]Check(nil), v.order...) }
 
 // Verify checks an HC1 QR text at the instant now. It always returns a
 // Result, reporting every check; err is nil exactly when the Result is
 // valid, and otherwise the first failure as an *Error.
+//
+// Reference: hcert_spec.md §6.3: the signature is verified before the
+// payload is processed. A message whose signature does not verify skips
+// every later check, and its Result holds nothing from the payload (but
+// through the Unverified accessors).
 func (v *Verifier) Verify(qr []byte, now time.Time) (*Result, error) {
-	r := &Result{CheckedAt: now}
+	r := &Result{order: v.order, at: now}
 	v.run(r, qr)
 	return r, r.Err()
 }
 
 // fail records a failed check.
-func (r *Result) fail(c Check, reason Reason, detail string, err error) {
-	r.Checks[c.index()] = CheckResult{Status: StatusFail, Reason: reason,
-		Err: &Error{Check: c, Reason: reason, Detail: detail, Err: err}}
+func (r *Result) fail(i int, reason Reason, detail string, cause error) {
+	r.checks[i] = checkState{status: StatusFail,
+		err: &Error{Check: r.order[i], Reason: reason, Detail: detail, Err: cause}}
 }
 
-func (r *Result) pass(c Check) { r.Checks[c.index()].Status = StatusPass }
+func (r *Result) pass(i int) { r.checks[i].status = StatusPass }
 
 // codecFail records a failure from the hcert codec, as too_large or the
-// stage's own reason.
-func (r *Result) codecFail(c Check, reason Reason, err error) {
+// stage's own reason. The codec's errors are internal: only their text is
+// kept.
+func (r *Result) codecFail(i int, reason Reason, err error) {
 	if errors.Is(err, hcert.ErrTooLarge) {
 		reason = ReasonTooLarge
 	}
-	r.fail(c, reason, err.Error(), err)
+	r.fail(i, reason, err.Error(), nil)
+}
+
+// schemaFail records a schema or value-set violation.
+func (r *Result) schemaFail(i int, reason Reason, err error) {
+	var ve *schemas.ValidationError
+	if !errors.As(err, &ve) {
+		r.fail(i, reason, err.Error(), nil)
+		return
+	}
+	r.fail(i, reason, ve.Error(), ve)
 }
 
 // scratch holds the transport buffers of one verification. Nothing in a
@@ -145,45 +252,48 @@ var scratchPool = sync.Pool{New: func() any {
 func (v *Verifier) run(r *Result, qr []byte) {
 	b45, err := hcert.TrimPrefix(qr)
 	if err != nil {
-		r.codecFail(CheckPrefix, ReasonBadPrefix, err)
+		r.codecFail(iPrefix, ReasonBadPrefix, err)
 		return
 	}
-	r.pass(CheckPrefix)
+	r.pass(iPrefix)
 
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	s.zlib, err = hcert.AppendBase45Decode(s.zlib[:0], b45)
 	if err != nil {
-		r.codecFail(CheckBase45, ReasonBadBase45, err)
+		r.codecFail(iBase45, ReasonBadBase45, err)
 		return
 	}
-	r.pass(CheckBase45)
+	r.pass(iBase45)
 
 	s.cose, err = hcert.AppendInflate(s.cose[:0], s.zlib, limits.MaxCOSE)
 	if err != nil {
-		r.codecFail(CheckDecompress, ReasonBadCompression, err)
+		r.codecFail(iDecompress, ReasonBadCompression, err)
 		return
 	}
-	r.pass(CheckDecompress)
+	r.pass(iDecompress)
 
-	v.verifyCOSE(r, s.cose)
+	if v.verifyCOSE(r, s.cose) {
+		v.runExtra(r)
+	}
 }
 
-// verifyCOSE runs the cose, signature, key_usage, validity and schema
-// checks on a COSE_Sign1 message.
-func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) {
+// verifyCOSE runs the cose, signature, key_usage, validity, schema and
+// value_sets checks on a COSE_Sign1 message. It reports whether all passed.
+func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) bool {
 	msg, err := hcert.ParseSign1(coseBytes)
 	if err != nil {
-		r.codecFail(CheckCOSE, ReasonBadCOSE, err)
-		return
+		r.codecFail(iCOSE, ReasonBadCOSE, err)
+		return false
 	}
-	r.KID = bytes.Clone(hcert.KID(msg)) // msg aliases the pooled buffer
+	r.kid = bytes.Clone(hcert.KID(msg)) // msg aliases the pooled buffer
 
 	// Reference: hcert_spec.md §6.3: the signature is verified before the
 	// payload is processed.
 	v.verifySignature(r, msg)
 
-	r.payload = bytes.Clone(msg.Payload)
+	// The cose check covers the structure of the claims too, so the claims
+	// are decoded (never used) when the signature failed.
 	var (
 		claims *hcert.Claims
 		dcc    *schemas.DCC
@@ -193,65 +303,101 @@ func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) {
 	}
 	if dcc == nil {
 		if claims, err = hcert.DecodeClaims(msg.Payload); err != nil {
-			r.codecFail(CheckCOSE, ReasonBadCWT, err)
-			return
+			r.codecFail(iCOSE, ReasonBadCWT, err)
+			r.authentic = false
+			r.cert = Certificate{}
+			return false
 		}
 	}
-	r.pass(CheckCOSE)
-	r.Issuer = claims.Issuer
-	r.IssuedAt = time.Unix(int64(*claims.IssuedAt), 0).UTC()
-	r.ExpiresAt = time.Unix(int64(*claims.Expires), 0).UTC()
+	r.pass(iCOSE)
+	r.unverifiedClaims = bytes.Clone(msg.Payload)
+	if !r.authentic {
+		return false // nothing unverified goes further
+	}
+
+	c := &r.cert
+	c.KID, c.claims, c.CheckedAt = r.kid, r.unverifiedClaims, r.at
+	c.Signature = bytes.Clone(msg.Signature)
+	c.Issuer = claims.Issuer
+	c.IssuedAt = time.Unix(int64(*claims.IssuedAt), 0).UTC()
+	c.ExpiresAt = time.Unix(int64(*claims.Expires), 0).UTC()
 
 	if dcc != nil {
-		v.checkTyped(r, dcc)
+		v.checkTyped(r, dcc, nil)
 	} else {
 		v.checkGeneric(r, claims.HCert.DCC)
 	}
-	if r.Status(CheckSignature) != StatusPass {
-		return // key_usage and validity need the DSC that signed
-	}
 	v.checkKeyUsage(r)
 	v.checkValidity(r)
+	for i := iSignature; i < numBuiltin; i++ {
+		if r.checks[i].status != StatusPass {
+			return false
+		}
+	}
+	return true
+}
+
+// runExtra runs the configured checks in order; after a failure the rest
+// are skipped.
+func (v *Verifier) runExtra(r *Result) {
+	for k, c := range v.extra {
+		i := numBuiltin + k
+		err := c.Check(&r.cert)
+		if err == nil {
+			r.pass(i)
+			continue
+		}
+		var e *Error
+		if errors.As(err, &e) && e.Reason != ReasonNone {
+			r.fail(i, e.Reason, e.Detail, e.Err)
+		} else {
+			r.fail(i, ReasonInternal, "the check failed without a reason", err)
+		}
+		return
+	}
 }
 
 func (v *Verifier) verifySignature(r *Result, msg *cose.Sign1Message) {
-	if len(r.KID) == 0 {
-		r.fail(CheckSignature, ReasonUnknownKID, "no kid in the COSE headers", nil)
+	if len(r.kid) == 0 {
+		r.fail(iSignature, ReasonUnknownKID, "no kid in the COSE headers", nil)
 		return
 	}
-	candidates := v.trust.Lookup(r.KID)
+	candidates := v.trust.Lookup(r.kid)
 	if len(candidates) == 0 {
-		r.fail(CheckSignature, ReasonUnknownKID, "no trusted DSC has this kid", nil)
+		r.fail(iSignature, ReasonUnknownKID, "no trusted DSC has this kid", nil)
 		return
 	}
-	var errs []error
+	// The algorithm comes from the trusted key; the header must name it.
+	alg := keys.AlgNone
+	if a, err := msg.Headers.Protected.Algorithm(); err == nil && a >= math.MinInt32 && a <= math.MaxInt32 {
+		alg = keys.Algorithm(a)
+	}
 	reason := ReasonAlgMismatch
 	for _, e := range candidates {
-		if e.Alg == keys.AlgNone {
-			errs = append(errs, fmt.Errorf("DSC key type is not allowed for ES256 or PS256"))
+		if e == nil || !e.Accepts(alg) {
 			continue
 		}
 		verifier, err := v.coseVerifier(e)
 		if err != nil {
-			errs = append(errs, err)
 			continue
 		}
-		err = msg.Verify(nil, verifier)
-		if err == nil {
-			r.Signer, r.Alg = e, e.Alg
-			r.pass(CheckSignature)
+		if msg.Verify(nil, verifier) == nil {
+			r.authentic = true
+			r.cert.Signer, r.cert.Alg = e, e.Alg
+			if e.Cert != nil && !keys.CanSign(e.Cert) {
+				r.warnings = append(r.warnings, Warning{Code: WarningSignerKeyUsage,
+					Detail: "the DSC's key usage does not include digitalSignature; it was trusted explicitly"})
+			}
+			r.pass(iSignature)
 			return
 		}
-		if !errors.Is(err, cose.ErrAlgorithmMismatch) && !errors.Is(err, cose.ErrAlgorithmNotFound) {
-			reason = ReasonBadSignature
-		}
-		errs = append(errs, err)
+		reason = ReasonBadSignature
 	}
 	detail := "signature does not verify with any DSC for this kid"
 	if reason == ReasonAlgMismatch {
 		detail = "the alg header does not match the trusted key"
 	}
-	r.fail(CheckSignature, reason, detail, errors.Join(errs...))
+	r.fail(iSignature, reason, detail, nil)
 }
 
 // coseVerifier returns the cached go-cose verifier of a trust entry.
@@ -272,77 +418,101 @@ func (v *Verifier) coseVerifier(e *keys.TrustEntry) (cose.Verifier, error) {
 }
 
 func (v *Verifier) checkKeyUsage(r *Result) {
-	if !r.Signer.Permits(r.Type) {
-		r.fail(CheckKeyUsage, ReasonKeyUsage,
-			fmt.Sprintf("the DSC's extended key usage does not permit %q certificates", r.Type), nil)
+	if !r.cert.Signer.Permits(r.cert.Type) {
+		r.fail(iKeyUsage, ReasonKeyUsage,
+			fmt.Sprintf("the DSC's extended key usage does not permit %q certificates", r.cert.Type), nil)
 		return
 	}
-	r.pass(CheckKeyUsage)
+	r.pass(iKeyUsage)
 }
 
 func (v *Verifier) checkValidity(r *Result) {
-	s := r.Signer
-	switch now := r.CheckedAt; {
-	case r.IssuedAt.Before(s.NotBefore) || r.ExpiresAt.After(s.NotAfter):
-		r.fail(CheckValidity, ReasonOutsideSignerWindow, "iat or exp lies outside the DSC's validity", nil)
-	case now.Add(v.skew).Before(r.IssuedAt):
-		r.fail(CheckValidity, ReasonNotYetValid, "issued after the verification time", nil)
-	case now.Add(-v.skew).After(r.ExpiresAt):
-		r.fail(CheckValidity, ReasonExpired, "expired before the verification time", nil)
+	c := &r.cert
+	s := c.Signer
+	switch now := r.at; {
+	case c.ExpiresAt.Before(c.IssuedAt):
+		r.fail(iValidity, ReasonExpired, "exp is before iat: the certificate is never valid", nil)
+	case c.IssuedAt.Before(s.NotBefore) || c.ExpiresAt.After(s.NotAfter):
+		r.fail(iValidity, ReasonOutsideSignerWindow, "iat or exp lies outside the DSC's validity", nil)
+	case now.Add(v.skew).Before(c.IssuedAt):
+		r.fail(iValidity, ReasonNotYetValid, "issued after the verification time", nil)
+	case now.Add(-v.skew).After(c.ExpiresAt):
+		r.fail(iValidity, ReasonExpired, "expired before the verification time", nil)
 	default:
-		r.pass(CheckValidity)
+		r.pass(iValidity)
 	}
 }
 
-// checkTyped runs the schema check on a payload decoded into the schema's
-// Go types. The typed checks are exact unless an empty string may stand for
-// an absent member, which the generic form settles.
-func (v *Verifier) checkTyped(r *Result, dcc *schemas.DCC) {
-	r.DCC, r.Type = dcc, dcc.Type()
-	err := dcc.Validate(v.valueSets)
+// checkTyped runs the schema and value_sets checks on a payload decoded
+// into the schema's Go types. The typed checks are exact unless an empty
+// string may stand for an absent member, which the generic form settles.
+// raw is the eu_dcc_v1 CBOR, or nil to take it from r's claims.
+func (v *Verifier) checkTyped(r *Result, dcc *schemas.DCC, raw []byte) {
+	r.cert.DCC, r.cert.Type = dcc, dcc.Type()
+	var doc any // the generic form, only when needed
+	err := dcc.ValidateSchema()
 	if err == nil && dcc.MayMissMembers() {
-		var doc any
-		if doc, err = hcert.DecodeGeneric(r.RawDCC()); err == nil {
+		if raw == nil {
+			raw = r.cert.RawDCC()
+		}
+		if doc, err = hcert.DecodeGeneric(raw); err == nil {
 			err = schemas.CheckMembers(doc)
 		}
 	}
 	if err != nil {
-		r.fail(CheckSchema, ReasonSchema, err.Error(), err)
+		r.schemaFail(iSchema, ReasonSchema, err)
 		return
 	}
-	r.pass(CheckSchema)
+	r.pass(iSchema)
+	if doc != nil {
+		err = schemas.ValidateValueSetsGeneric(doc, v.valueSets)
+	} else {
+		err = dcc.ValidateValueSets(v.valueSets)
+	}
+	if err != nil {
+		r.schemaFail(iValueSets, ReasonValueSet, err)
+		return
+	}
+	r.pass(iValueSets)
 }
 
-// checkGeneric runs the schema check on a payload that did not decode in
-// one pass: one holding a null somewhere, or a member of the wrong type.
+// checkGeneric runs the schema and value_sets checks on a payload that did
+// not decode in one pass: one holding a null somewhere, or a member of the
+// wrong type.
 func (v *Verifier) checkGeneric(r *Result, raw []byte) {
 	if !hcert.MayHoldNull(raw) {
 		if dcc, err := hcert.DecodeDCC(raw); err == nil {
-			v.checkTyped(r, dcc)
+			v.checkTyped(r, dcc, raw)
 			return
 		}
 	}
 	doc, err := hcert.DecodeGeneric(raw)
 	if err != nil {
-		r.fail(CheckSchema, ReasonSchema, err.Error(), err)
+		r.schemaFail(iSchema, ReasonSchema, err)
 		return
 	}
-	r.Type = genericType(doc)
+	r.cert.Type = genericType(doc)
 	if dcc, err := hcert.DecodeDCC(raw); err == nil {
-		r.DCC = dcc // for display; the verdict below is the generic one
+		r.cert.DCC = dcc // for display; the verdict below is the generic one
 	}
 	switch {
 	case holdsNull(doc):
-		r.fail(CheckSchema, ReasonSchema, "the payload holds a null or undefined value", nil)
+		r.fail(iSchema, ReasonSchema, "the payload holds a null or undefined value", nil)
+		return
 	case v.generic == nil:
-		r.fail(CheckSchema, ReasonSchema, "the payload does not fit the DCC schema types", nil)
-	default:
-		if err := v.generic.ValidateGeneric(doc); err != nil {
-			r.fail(CheckSchema, ReasonSchema, err.Error(), err)
-			return
-		}
-		r.pass(CheckSchema)
+		r.fail(iSchema, ReasonSchema, "the payload does not fit the DCC schema types", nil)
+		return
 	}
+	if err := v.generic.ValidateGeneric(doc); err != nil {
+		r.schemaFail(iSchema, ReasonSchema, err)
+		return
+	}
+	r.pass(iSchema)
+	if err := schemas.ValidateValueSetsGeneric(doc, v.valueSets); err != nil {
+		r.schemaFail(iValueSets, ReasonValueSet, err)
+		return
+	}
+	r.pass(iValueSets)
 }
 
 // holdsNull reports whether a generic value is or contains nil. The DCC

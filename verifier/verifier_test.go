@@ -100,6 +100,8 @@ func TestVerify(t *testing.T) {
 	badVS := *dcc
 	badVS.V = append([]schemas.Vaccination(nil), dcc.V...)
 	badVS.V[0].MP = "NOT-A-PRODUCT"
+	badSchema := *dcc
+	badSchema.Nam.FNT = "nguyen"
 
 	bomb := func() []byte {
 		var buf bytes.Buffer
@@ -108,6 +110,8 @@ func TestVerify(t *testing.T) {
 		w.Close()
 		return hcert.AppendBase45([]byte(hcert.Prefix), buf.Bytes())
 	}()
+
+	afterSignature := []verifier.Check{verifier.CheckKeyUsage, verifier.CheckValidity, verifier.CheckSchema, verifier.CheckValueSets}
 
 	type tc struct {
 		name       string
@@ -133,12 +137,12 @@ func TestVerify(t *testing.T) {
 			qr: craft(t, pki.DSC.Signer(), cose.AlgorithmES256, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: []byte("foo")},
 				cose.UnprotectedHeader{cose.HeaderLabelKeyID: kid}, claims),
 			wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonUnknownKID,
-			wantSkip: []verifier.Check{verifier.CheckKeyUsage, verifier.CheckValidity}},
+			wantSkip: afterSignature},
 		{name: "no kid", qr: craft(t, pki.DSC.Signer(), cose.AlgorithmES256, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256}, nil, claims),
 			wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonUnknownKID},
 		{name: "unknown kid", trust: other.Trust, wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonUnknownKID},
 		{name: "wrong key under a colliding kid", trust: fakeStore{entry(t, other)},
-			wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonBadSignature},
+			wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonBadSignature, wantSkip: afterSignature},
 		{name: "every candidate with the kid is tried", trust: fakeStore{entry(t, other), entry(t, pki)}},
 		{name: "tampered payload",
 			qr: func() []byte {
@@ -147,7 +151,7 @@ func TestVerify(t *testing.T) {
 				b, _ := m.MarshalCBOR()
 				return wrap(b)
 			}(),
-			wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonBadSignature},
+			wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonBadSignature, wantSkip: afterSignature},
 		{name: "alg header PS256 with a P-256 key",
 			qr: craftPS(t, psPKI, kid, claims), wantCheck: verifier.CheckSignature, wantReason: verifier.ReasonAlgMismatch},
 		{name: "ES384 header", qr: craft(t, p384, cose.AlgorithmES384, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES384, cose.HeaderLabelKeyID: kid}, nil, claims),
@@ -165,9 +169,16 @@ func TestVerify(t *testing.T) {
 			wantCheck: verifier.CheckKeyUsage, wantReason: verifier.ReasonKeyUsage},
 		{name: "value set violation",
 			qr:        craft(t, pki.DSC.Signer(), cose.AlgorithmES256, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: kid}, nil, claimsFor(t, iat, exp, &badVS)),
-			wantCheck: verifier.CheckSchema, wantReason: verifier.ReasonSchema},
+			wantCheck: verifier.CheckValueSets, wantReason: verifier.ReasonValueSet},
+		{name: "schema violation",
+			qr:        craft(t, pki.DSC.Signer(), cose.AlgorithmES256, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: kid}, nil, claimsFor(t, iat, exp, &badSchema)),
+			wantCheck: verifier.CheckSchema, wantReason: verifier.ReasonSchema, wantSkip: []verifier.Check{verifier.CheckValueSets}},
+		{name: "exp before iat, within clock skew",
+			qr: craft(t, pki.DSC.Signer(), cose.AlgorithmES256, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: kid}, nil, claimsFor(t, iat, iat.Add(-time.Minute), dcc)),
+			at: iat, opts: []verifier.Option{verifier.WithClockSkew(5 * time.Minute)},
+			wantCheck: verifier.CheckValidity, wantReason: verifier.ReasonExpired},
 		{name: "no prefix", qr: []byte(cert.HC1[4:]), wantCheck: verifier.CheckPrefix, wantReason: verifier.ReasonBadPrefix,
-			wantSkip: []verifier.Check{verifier.CheckBase45, verifier.CheckDecompress, verifier.CheckCOSE, verifier.CheckSignature, verifier.CheckKeyUsage, verifier.CheckValidity, verifier.CheckSchema}},
+			wantSkip: []verifier.Check{verifier.CheckBase45, verifier.CheckDecompress, verifier.CheckCOSE, verifier.CheckSignature, verifier.CheckKeyUsage, verifier.CheckValidity, verifier.CheckSchema, verifier.CheckValueSets}},
 		{name: "HC2 prefix", qr: []byte("HC2:" + cert.HC1[4:]), wantCheck: verifier.CheckPrefix, wantReason: verifier.ReasonBadPrefix},
 		{name: "oversized input", qr: []byte("HC1:" + strings.Repeat("0", 5000)), wantCheck: verifier.CheckPrefix, wantReason: verifier.ReasonTooLarge},
 		{name: "lowercase base45", qr: []byte(strings.ToLower(cert.HC1[:10]) + cert.HC1[10:]), wantCheck: verifier.CheckPrefix, wantReason: verifier.ReasonBadPrefix},
@@ -178,7 +189,7 @@ func TestVerify(t *testing.T) {
 		{name: "claims without hcert",
 			qr:        craft(t, pki.DSC.Signer(), cose.AlgorithmES256, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: kid}, nil, []byte{0xa2, 0x04, 0x01, 0x06, 0x01}),
 			wantCheck: verifier.CheckCOSE, wantReason: verifier.ReasonBadCWT,
-			wantSkip: []verifier.Check{verifier.CheckKeyUsage, verifier.CheckValidity, verifier.CheckSchema}},
+			wantSkip: []verifier.Check{verifier.CheckKeyUsage, verifier.CheckValidity, verifier.CheckSchema, verifier.CheckValueSets}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,11 +214,11 @@ func TestVerify(t *testing.T) {
 				if err != nil || !res.Valid() {
 					t.Fatalf("want valid, got %v", err)
 				}
-				if res.DCC == nil || res.DCC.Nam.FNT != dcc.Nam.FNT || res.Type != schemas.TypeVaccination {
-					t.Fatalf("decoded payload = %+v", res.DCC)
+				if res.DCC() == nil || res.DCC().Nam.FNT != dcc.Nam.FNT || res.Type() != schemas.TypeVaccination {
+					t.Fatalf("decoded payload = %+v", res.DCC())
 				}
-				if !res.IssuedAt.Equal(iat) || !res.CheckedAt.Equal(tc.at) {
-					t.Errorf("iat = %v, want %v", res.IssuedAt, iat)
+				if !res.IssuedAt().Equal(iat) || !res.CheckedAt().Equal(tc.at) {
+					t.Errorf("iat = %v, want %v", res.IssuedAt(), iat)
 				}
 				return
 			}
@@ -266,7 +277,7 @@ func TestReport(t *testing.T) {
 	}
 	res, _ := v.Verify([]byte(cert.HC1), testkit.Now)
 	rep := res.Report()
-	if !rep.Valid || rep.Reason != "" || len(rep.Checks) != len(verifier.Checks) || len(rep.Errors) != 0 ||
+	if !rep.Valid || rep.Reason != "" || len(rep.Checks) != len(verifier.BuiltinChecks()) || len(rep.Errors) != 0 ||
 		rep.Alg != "ES256" || rep.KID != keys.KIDString(pki.DSC.KID()) || rep.Type != schemas.TypeVaccination ||
 		rep.IssuedAt != "2026-06-01T12:00:00Z" || !strings.Contains(string(rep.Certificate), `"fnt":"NGUYEN"`) {
 		t.Fatalf("valid report: %+v", rep)

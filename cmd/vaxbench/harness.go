@@ -19,7 +19,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/issuer"
-	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 )
 
 // The throwaway deployment's constants.
@@ -66,11 +66,11 @@ func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
 	}
 	h.closers = append(h.closers, func() error { return os.RemoveAll(h.dir) })
 
-	csca, err := keys.NewCSCA(keys.CSCAOptions{Country: "VN"})
+	csca, err := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN"})
 	if err != nil {
 		return h, err
 	}
-	dsc, err := csca.IssueDSC(keys.DSCOptions{})
+	dsc, err := csca.IssueDSC(issuing.DSCOptions{})
 	if err != nil {
 		return h, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
 )
 
@@ -87,11 +88,11 @@ func keysInit(e *env, args []string) error {
 	newSecret := errors.Is(err, fs.ErrNotExist)
 
 	t := now()
-	csca, err := keys.NewCSCA(keys.CSCAOptions{Country: *country, Algorithm: alg, NotBefore: t})
+	csca, err := issuing.NewCSCA(issuing.CSCAOptions{Country: *country, Algorithm: alg, NotBefore: t})
 	if err != nil {
 		return withHint(err)
 	}
-	dsc, err := csca.IssueDSC(keys.DSCOptions{Algorithm: alg, NotBefore: t})
+	dsc, err := csca.IssueDSC(issuing.DSCOptions{Algorithm: alg, NotBefore: t})
 	if err != nil {
 		return withHint(err)
 	}

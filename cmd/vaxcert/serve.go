@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/vaxcert/vaxcert/schemas/jsonschema"
-	"github.com/vaxcert/vaxcert/verifier"
-
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -22,7 +19,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/issuer"
-	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
 )
 
@@ -201,9 +198,9 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ver, err := verifier.New(trust, verifier.WithValueSets(vs), verifier.WithGenericValidator(jsonschema.Generic{ValueSets: vs}))
+	ver, err := newVerifier(trust, vs)
 	if err != nil {
-		return withHint(err)
+		return err
 	}
 	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Verifier: ver,
 		Ready: func(context.Context) error { return dscValid(dsc) }, TrustedProxies: proxies, MaxInFlight: *maxInFlight,
@@ -246,11 +243,11 @@ func ensureDemoKeys(dir string) error {
 		return err
 	}
 	t := now()
-	csca, err := keys.NewCSCA(keys.CSCAOptions{Country: "VN", NotBefore: t})
+	csca, err := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", NotBefore: t})
 	if err != nil {
 		return err
 	}
-	dsc, err := csca.IssueDSC(keys.DSCOptions{NotBefore: t})
+	dsc, err := csca.IssueDSC(issuing.DSCOptions{NotBefore: t})
 	if err != nil {
 		return err
 	}

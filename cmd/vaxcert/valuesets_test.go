@@ -44,7 +44,7 @@ func TestValueSetsFlag(t *testing.T) {
 		Valid  bool   `json:"valid"`
 		Reason string `json:"reason"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != exitInvalid || res.Valid || res.Reason != "schema" {
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != exitInvalid || res.Valid || res.Reason != "value_set" {
 		t.Fatalf("with a release lacking the product: exit %d, %+v (%v)", code, res, err)
 	}
 	// The issuer refuses the product too, naming the field.

@@ -34,8 +34,8 @@ func TestVerifyEUVectors(t *testing.T) {
 		{"common/2DCode/raw/CO17.json", "test", "ES256", "expired"},         // clock after exp
 		{"common/2DCode/raw/CO16.json", "test", "ES256", "not_yet_valid"},   // clock before iat
 		{"common/2DCode/raw/CO6.json", "vaccination", "ES256", "key_usage"}, // DSC for tests only
-		{"common/2DCode/raw/CO5.json", "vaccination", "", "bad_signature"},  // broken signature
-		{"common/2DCode/raw/CO22.json", "test", "", "unknown_kid"},          // wrong protected kid
+		{"common/2DCode/raw/CO5.json", "", "", "bad_signature"},             // broken signature: nothing from the payload
+		{"common/2DCode/raw/CO22.json", "", "", "unknown_kid"},              // wrong protected kid: nothing from the payload
 		{"common/2DCode/raw/H1.json", "", "", "bad_prefix"},                 // "HL0:"
 		{"common/2DCode/raw/B1.json", "", "", "bad_base45"},                 // bad characters
 		{"common/2DCode/raw/Z1.json", "", "", "bad_compression"},            // broken zlib

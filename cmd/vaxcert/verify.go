@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/timeparse"
@@ -87,12 +89,9 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The CLI also judges payloads that do not fit the schema's Go types,
-	// with the JSON Schema validator (a phone app may leave it out).
-	v, err := verifier.New(trust, verifier.WithClockSkew(skew.d), verifier.WithValueSets(vs),
-		verifier.WithGenericValidator(jsonschema.Generic{ValueSets: vs}))
+	v, err := newVerifier(trust, vs, verifier.WithClockSkew(skew.d))
 	if err != nil {
-		return withHint(err)
+		return err
 	}
 
 	name := "-"
@@ -125,6 +124,19 @@ func runVerify(e *env, args []string) error {
 		return &cliError{err: verr, code: exitInvalid, hints: reasonHints(res.Reason())}
 	}
 	return nil
+}
+
+// newVerifier is the verifier set-up of every command that verifies
+// (verify, serve): the trust list, the value sets, and the JSON Schema
+// validator for payloads that do not fit the schema's Go types (a phone
+// app may leave it out).
+func newVerifier(trust *keys.TrustList, vs *schemas.ValueSets, opts ...verifier.Option) (*verifier.Verifier, error) {
+	opts = append([]verifier.Option{verifier.WithValueSets(vs), verifier.WithGenericValidator(jsonschema.Generic{})}, opts...)
+	v, err := verifier.New(trust, opts...)
+	if err != nil {
+		return nil, withHint(err)
+	}
+	return v, nil
 }
 
 // trimNewline removes one trailing "\n" or "\r\n".
@@ -212,13 +224,15 @@ func writeJSON(w io.Writer, r *verifier.Result) error {
 }
 
 // writeHuman prints one line per check, the verdict and, for a valid
-// certificate, a summary of its content.
+// certificate, a summary of its content. Every string from the certificate
+// goes through [printable]: a signed certificate may still carry escape
+// sequences, bidi overrides or newlines in its names.
 func writeHuman(w io.Writer, r *verifier.Result) error {
 	var b strings.Builder
-	for i, c := range verifier.Checks {
-		fmt.Fprintf(&b, "%-11s %s", c, r.Checks[i].Status)
-		if reason := r.Checks[i].Reason; reason != verifier.ReasonNone {
-			fmt.Fprintf(&b, " (%s)", reason)
+	for _, c := range r.Checks() {
+		fmt.Fprintf(&b, "%-11s %s", c.Check, c.Status)
+		if c.Reason != verifier.ReasonNone {
+			fmt.Fprintf(&b, " (%s)", c.Reason)
 		}
 		b.WriteByte('\n')
 	}
@@ -227,12 +241,11 @@ func writeHuman(w io.Writer, r *verifier.Result) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	fmt.Fprintf(&b, "\nVALID %s certificate\n", r.Type)
+	fmt.Fprintf(&b, "\nVALID %s certificate\n", r.Type())
 	row := func(k, format string, args ...any) {
-		fmt.Fprintf(&b, "  %-10s "+format+"\n", append([]any{k}, args...)...)
+		fmt.Fprintf(&b, "  %-10s %s\n", k, printable(fmt.Sprintf(format, args...)))
 	}
-	d := r.DCC
-	if d != nil {
+	if d := r.DCC(); d != nil {
 		row("holder", "%s", holderName(d.Nam))
 		row("born", "%s", orDash(d.Dob))
 		vs := schemas.DefaultValueSets()
@@ -257,11 +270,48 @@ func writeHuman(w io.Writer, r *verifier.Result) error {
 			row("uvci", "%s", rc.CI)
 		}
 	}
-	row("signed by", "%s, kid %s (%s)", orDash(r.Issuer), keys.KIDString(r.KID), r.Alg)
-	row("issued", "%s", r.IssuedAt.UTC().Format(time.RFC3339))
-	row("expires", "%s", r.ExpiresAt.UTC().Format(time.RFC3339))
+	row("signed by", "%s, kid %s (%s)", orDash(r.Issuer()), keys.KIDString(r.KID()), r.Alg())
+	row("issued", "%s", r.IssuedAt().UTC().Format(time.RFC3339))
+	row("expires", "%s", r.ExpiresAt().UTC().Format(time.RFC3339))
+	for _, w := range r.Warnings() {
+		row("warning", "%s: %s", w.Code, w.Detail)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// printable makes text from a certificate safe to print on a terminal:
+// every character that is not graphic (control characters such as ESC,
+// CR and LF, C1 controls, DEL, format characters such as the bidi
+// overrides U+202A-U+202E and isolates U+2066-U+2069, line and paragraph
+// separators) is written as a \uXXXX escape, and bytes that are not UTF-8
+// as \xNN. Letters of every script, marks, digits, punctuation, symbols and
+// spaces are kept, so Vietnamese names print as written.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsGraphic(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case !unicode.IsGraphic(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // holderName formats a name as written, with the standardised form.

@@ -393,7 +393,7 @@ func (d *db) verifyCertificates(dsc *keys.TrustEntry) {
 			for i := w; i < len(certs); i += workers {
 				c := certs[i]
 				res, err := v.Verify([]byte(c.hc1), time.UnixMicro(c.issuedAt))
-				switch dcc := res.DCC; {
+				switch dcc := res.DCC(); {
 				case err != nil:
 					errs[i] = err
 				case dcc == nil || len(dcc.V) != 1 || dcc.V[0].CI != c.uvci || dcc.V[0].DN != dosesPerPerson ||

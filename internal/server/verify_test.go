@@ -40,6 +40,20 @@ func TestVerifyEndpoint(t *testing.T) {
 	if rep.Valid || rep.Reason != verifier.ReasonBadPrefix || rep.Certificate != nil {
 		t.Fatalf("bad prefix: %+v", rep)
 	}
+	// A certificate whose signature does not verify: nothing from its
+	// payload in the answer (issue 9 item 2).
+	other, err := verifier.New(testkit.NewPKI(t).Trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.cfg.Verifier = other
+	r := e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1)})
+	rep = report(r)
+	if rep.Valid || rep.Reason != verifier.ReasonUnknownKID || rep.Certificate != nil || rep.Type != "" || rep.IssuedAt != "" ||
+		strings.Contains(string(r.body), cert.UVCI) || strings.Contains(string(r.body), "NGUYEN") {
+		t.Fatalf("unverified certificate: %s", r.body)
+	}
+	e.srv.cfg.Verifier = v
 	for name, r := range map[string]req{
 		"unknown JSON member": {method: http.MethodPost, path: "/v1/verify", body: strings.NewReader(`{"qr":"x","y":1}`)},
 		"wrong media type":    {method: http.MethodPost, path: "/v1/verify", contentType: "image/png", body: strings.NewReader("x")},

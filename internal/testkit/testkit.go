@@ -7,6 +7,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 )
 
 // Now is the fixed instant of every test: 2026-06-01 12:00:00 UTC. Do not
@@ -18,8 +19,8 @@ func Clock() time.Time { return Now }
 
 // PKI is a test CSCA, one DSC it issued, and a trust list holding that DSC.
 type PKI struct {
-	CSCA  *keys.CA
-	DSC   *keys.DSC
+	CSCA  *issuing.CA
+	DSC   *issuing.DSC
 	Trust *keys.TrustList
 }
 
@@ -27,8 +28,8 @@ type PKI struct {
 type Option func(*config)
 
 type config struct {
-	csca keys.CSCAOptions
-	dsc  keys.DSCOptions
+	csca issuing.CSCAOptions
+	dsc  issuing.DSCOptions
 }
 
 // WithPS256 gives the DSC an RSA-2048 key, so it signs with PS256. RSA key
@@ -71,7 +72,7 @@ func WithCountry(country string) Option {
 // on any error.
 func NewPKI(tb testing.TB, opts ...Option) *PKI {
 	tb.Helper()
-	cfg := config{csca: keys.CSCAOptions{Country: "VN"}}
+	cfg := config{csca: issuing.CSCAOptions{Country: "VN"}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -79,12 +80,12 @@ func NewPKI(tb testing.TB, opts ...Option) *PKI {
 		cfg.dsc.NotBefore = Now.AddDate(0, 0, -30)
 	}
 	if cfg.dsc.Validity == 0 {
-		cfg.dsc.Validity = keys.DefaultDSCValidity
+		cfg.dsc.Validity = issuing.DefaultDSCValidity
 	}
 	// The CSCA starts a year before the DSC and ends a year after it.
 	cfg.csca.NotBefore = cfg.dsc.NotBefore.AddDate(-1, 0, 0)
 	cfg.csca.Validity = cfg.dsc.NotBefore.Add(cfg.dsc.Validity).AddDate(1, 0, 0).Sub(cfg.csca.NotBefore)
-	csca, err := keys.NewCSCA(cfg.csca)
+	csca, err := issuing.NewCSCA(cfg.csca)
 	if err != nil {
 		tb.Fatalf("testkit: NewCSCA: %v", err)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/schemas"
 )
 
 func TestNewPKI(t *testing.T) {
-	expired := testkit.NewPKI(t, testkit.WithValidity(testkit.Now.AddDate(-3, 0, 0), keys.DefaultDSCValidity), testkit.WithoutEKU())
+	expired := testkit.NewPKI(t, testkit.WithValidity(testkit.Now.AddDate(-3, 0, 0), issuing.DefaultDSCValidity), testkit.WithoutEKU())
 	if !expired.DSC.Cert.NotAfter.Before(testkit.Now) {
 		t.Error("WithValidity: DSC not expired at Now")
 	}

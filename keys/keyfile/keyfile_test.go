@@ -25,6 +25,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
 )
 
@@ -196,7 +197,7 @@ func TestWriteDirPartial(t *testing.T) {
 
 func TestIssueDSC(t *testing.T) {
 	dir, pki := writePKI(t)
-	opts := keys.DSCOptions{NotBefore: testkit.Now, Validity: 180 * 24 * time.Hour, Usage: keys.UsageVaccination}
+	opts := issuing.DSCOptions{NotBefore: testkit.Now, Validity: 180 * 24 * time.Hour, Usage: keys.UsageVaccination}
 	if _, err := keyfile.IssueDSC(dir, opts); !errors.Is(err, keyfile.ErrExists) {
 		t.Fatalf("IssueDSC without Overwrite = %v, want ErrExists", err)
 	}
@@ -343,7 +344,7 @@ func TestLoadDSCErrors(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "dsc.key"), readFile(t, filepath.Join(other, "dsc.key")), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := keyfile.LoadDSC(dir); !errors.Is(err, keys.ErrKeyMismatch) {
+		if _, _, err := keyfile.LoadDSC(dir); !errors.Is(err, issuing.ErrKeyMismatch) {
 			t.Fatalf("err = %v, want ErrKeyMismatch", err)
 		}
 	})
@@ -365,7 +366,7 @@ func TestLoadDSCErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := keyfile.LoadDSC(dir); !errors.Is(err, keys.ErrNotSigner) {
+		if _, _, err := keyfile.LoadDSC(dir); !errors.Is(err, issuing.ErrNotSigner) {
 			t.Fatalf("err = %v, want ErrNotSigner", err)
 		}
 	})

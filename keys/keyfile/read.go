@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 )
 
 // LoadSigner reads a PEM private key: PKCS#8 ("PRIVATE KEY"), or for
@@ -62,27 +63,27 @@ func LoadSigner(path string) (crypto.Signer, error) {
 }
 
 // LoadDSC reads dsc.pem and dsc.key from a key directory and checks that the
-// key belongs to the certificate ([keys.ErrKeyMismatch] otherwise) and that
-// the certificate may sign ([keys.ErrNotSigner] otherwise).
+// key belongs to the certificate ([issuing.ErrKeyMismatch] otherwise) and that
+// the certificate may sign ([issuing.ErrNotSigner] otherwise).
 func LoadDSC(dir string) (crypto.Signer, *x509.Certificate, error) {
 	cert, signer, err := loadPair(filepath.Join(dir, DSCCertFile), filepath.Join(dir, DSCKeyFile))
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := keys.NewDSC(cert, signer); err != nil {
+	if _, err := issuing.NewDSC(cert, signer); err != nil {
 		return nil, nil, fmt.Errorf("keyfile: %s: %w", dir, err)
 	}
 	return signer, cert, nil
 }
 
 // LoadCA reads csca.pem and csca.key from a key directory. It fails with
-// [keys.ErrKeyMismatch] or [keys.ErrNotCA] as [keys.NewCA] does.
-func LoadCA(dir string) (*keys.CA, error) {
+// [issuing.ErrKeyMismatch] or [issuing.ErrNotCA] as [issuing.NewCA] does.
+func LoadCA(dir string) (*issuing.CA, error) {
 	cert, signer, err := loadPair(filepath.Join(dir, CSCACertFile), filepath.Join(dir, CSCAKeyFile))
 	if err != nil {
 		return nil, err
 	}
-	ca, err := keys.NewCA(cert, signer)
+	ca, err := issuing.NewCA(cert, signer)
 	if err != nil {
 		return nil, fmt.Errorf("keyfile: %s: %w", dir, err)
 	}

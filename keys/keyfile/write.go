@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 )
 
 // The file names of a key directory.
@@ -56,7 +56,7 @@ func applyOptions(opts []Option) options {
 //
 // With Overwrite, each file is replaced atomically but the set is not: after
 // a crash a certificate may sit beside the old key, which [LoadDSC] detects.
-func WriteDir(dir string, csca *keys.CA, dsc *keys.DSC, opts ...Option) error {
+func WriteDir(dir string, csca *issuing.CA, dsc *issuing.DSC, opts ...Option) error {
 	if csca == nil || dsc == nil {
 		return errors.New("keyfile: nil csca or dsc")
 	}
@@ -107,11 +107,11 @@ func WriteDir(dir string, csca *keys.CA, dsc *keys.DSC, opts ...Option) error {
 }
 
 // IssueDSC loads the CSCA of the key directory dir, issues a DSC with opts
-// ([keys.CA.IssueDSC]) and writes it as dsc.pem and dsc.key. Unless
+// ([issuing.CA.IssueDSC]) and writes it as dsc.pem and dsc.key. Unless
 // [Overwrite] is given it fails with [ErrExists] if either file exists. The
 // replaced DSC must stay in verifiers' trust lists as long as DCCs it signed
 // are valid.
-func IssueDSC(dir string, opts keys.DSCOptions, wopts ...Option) (*keys.DSC, error) {
+func IssueDSC(dir string, opts issuing.DSCOptions, wopts ...Option) (*issuing.DSC, error) {
 	o := applyOptions(wopts)
 	ca, err := LoadCA(dir)
 	if err != nil {

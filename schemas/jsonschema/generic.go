@@ -6,23 +6,21 @@ import (
 )
 
 // Generic validates CBOR-decoded payloads (from the verifier, for payloads
-// that do not fit the schema's Go types) against the JSON schema and the
-// value sets. It implements verifier.PayloadValidator. The zero value uses
-// the default value sets.
-type Generic struct {
-	ValueSets *schemas.ValueSets
-}
+// that do not fit the schema's Go types) against the JSON schema, without
+// value-set membership (the verifier's value_sets check does that). It
+// implements verifier.PayloadValidator.
+type Generic struct{}
 
 // ValidateGeneric converts doc (generic CBOR values: maps with any keys,
 // int64/uint64/float64 numbers, strings) to the JSON data model and
-// validates it with [ValidateWith]. A payload that has no JSON form (byte
+// validates it with [ValidateSchema]. A payload that has no JSON form (byte
 // strings aside, map keys other than strings) fails as a type violation.
-func (g Generic) ValidateGeneric(doc any) error {
+func (Generic) ValidateGeneric(doc any) error {
 	j, err := hcert.JSONValue(doc)
 	if err != nil {
 		return &schemas.ValidationError{Rule: schemas.RuleType}
 	}
-	return ValidateWith(toJSONModel(j), g.ValueSets)
+	return ValidateSchema(toJSONModel(j))
 }
 
 // toJSONModel maps Go integers to float64 and byte strings to a type the

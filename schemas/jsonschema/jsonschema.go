@@ -91,6 +91,15 @@ func ValidateWith(doc any, vs *schemas.ValueSets) error {
 	if vs == nil {
 		vs = schemas.DefaultValueSets()
 	}
+	if err := ValidateSchema(doc); err != nil {
+		return err
+	}
+	return schemas.ValidateValueSetsGeneric(doc, vs)
+}
+
+// ValidateSchema checks doc against the embedded DCC schema only, without
+// value-set membership; otherwise as [ValidateWith].
+func ValidateSchema(doc any) error {
 	if err := compiled().Validate(doc); err != nil {
 		var ve *sjs.ValidationError
 		if !errors.As(err, &ve) {
@@ -98,11 +107,7 @@ func ValidateWith(doc any, vs *schemas.ValueSets) error {
 		}
 		return firstViolation(ve)
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok { // unreachable: the schema requires an object
-		return &schemas.ValidationError{Rule: schemas.RuleType}
-	}
-	return checkValueSets(obj, vs)
+	return nil
 }
 
 // firstViolation walks santhosh-tekuri's error tree to its first leaf, or
@@ -164,49 +169,4 @@ func isIndex(tok string) bool {
 		}
 	}
 	return true
-}
-
-// memberSets lists, per entry kind, the members checked against a value set,
-// in the order the typed validator checks them.
-var memberSets = map[string][]struct{ member, set string }{
-	"v": {
-		{"tg", schemas.SetDisease},
-		{"vp", schemas.SetVaccineProphylaxis},
-		{"mp", schemas.SetVaccineProduct},
-		{"ma", schemas.SetVaccineMAH},
-		{"co", schemas.SetCountry},
-	},
-	"t": {
-		{"tg", schemas.SetDisease},
-		{"tt", schemas.SetTestType},
-		{"ma", schemas.SetTestManf},
-		{"tr", schemas.SetTestResult},
-		{"co", schemas.SetCountry},
-	},
-	"r": {
-		{"tg", schemas.SetDisease},
-		{"co", schemas.SetCountry},
-	},
-}
-
-// checkValueSets runs on a schema-valid payload, which holds exactly one of
-// v, t and r with exactly one object entry whose coded members are strings.
-func checkValueSets(doc map[string]any, vs *schemas.ValueSets) error {
-	for _, group := range []string{"v", "t", "r"} {
-		items, ok := doc[group].([]any)
-		if !ok {
-			continue
-		}
-		entry := items[0].(map[string]any)
-		for _, m := range memberSets[group] {
-			code, present := entry[m.member]
-			if !present {
-				continue // only t[0].ma is optional
-			}
-			if s, _ := code.(string); !vs.Has(m.set, s) {
-				return &schemas.ValidationError{Field: group + "[0]." + m.member, Rule: schemas.RuleValueSet}
-			}
-		}
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package keys
+package issuing
 
 import (
 	"crypto"
@@ -14,6 +14,8 @@ import (
 	"io"
 	"math/big"
 	"time"
+
+	"github.com/vaxcert/vaxcert/keys"
 )
 
 // Default validities, from the EU certificate governance (§3.2).
@@ -32,10 +34,10 @@ type CSCAOptions struct {
 	Country string
 	// CommonName is the subject CN; default "<Country> CSCA".
 	CommonName string
-	// Algorithm selects the key: AlgES256 (ECDSA P-256, the default) or
-	// AlgPS256 (RSA).
-	Algorithm Algorithm
-	// RSABits is the RSA modulus size for AlgPS256: default and minimum
+	// Algorithm selects the key: [keys.AlgES256] (ECDSA P-256, the default) or
+	// [keys.AlgPS256] (RSA).
+	Algorithm keys.Algorithm
+	// RSABits is the RSA modulus size for [keys.AlgPS256]: default and minimum
 	// 2048.
 	RSABits int
 	// NotBefore starts the validity; zero means time.Now(). It is truncated
@@ -58,15 +60,15 @@ type DSCOptions struct {
 	Country string
 	// CommonName is the subject CN; default "<Country> DSC".
 	CommonName string
-	// Algorithm selects the key: AlgES256 (ECDSA P-256, the default) or
-	// AlgPS256 (RSA).
-	Algorithm Algorithm
-	// RSABits is the RSA modulus size for AlgPS256: default and minimum
+	// Algorithm selects the key: [keys.AlgES256] (ECDSA P-256, the default) or
+	// [keys.AlgPS256] (RSA).
+	Algorithm keys.Algorithm
+	// RSABits is the RSA modulus size for [keys.AlgPS256]: default and minimum
 	// 2048.
 	RSABits int
 	// Usage is the set of DCC types the DSC may sign, written as the
-	// current EKU OIDs; zero means UsageAll.
-	Usage Usage
+	// current EKU OIDs; zero means [keys.UsageAll].
+	Usage keys.Usage
 	// EKUs, when not empty, are written verbatim instead of the OIDs of a
 	// Usage: legacy or foreign OIDs, for interoperability tests. It
 	// excludes Usage.
@@ -94,7 +96,7 @@ type CA struct {
 
 // DSC is a Document Signer Certificate and its private key, held as a
 // [crypto.Signer]. The issuer signs DCCs through [DSC.Signer] with the
-// algorithm [AlgorithmFor] gives for Cert.PublicKey, and puts [DSC.KID] in
+// algorithm [keys.AlgorithmFor] gives for Cert.PublicKey, and puts [DSC.KID] in
 // the COSE protected header.
 type DSC struct {
 	// Cert is the DSC certificate, signed by a CSCA.
@@ -120,7 +122,7 @@ func NewCA(cert *x509.Certificate, signer crypto.Signer) (*CA, error) {
 // [ErrNotSigner] if cert's KeyUsage excludes digitalSignature, and with
 // [ErrKeyMismatch] if signer does not hold the certificate's key.
 func NewDSC(cert *x509.Certificate, signer crypto.Signer) (*DSC, error) {
-	if cert == nil || !CanSign(cert) {
+	if cert == nil || !keys.CanSign(cert) {
 		return nil, ErrNotSigner
 	}
 	if err := checkPair(cert, signer); err != nil {
@@ -141,13 +143,13 @@ func checkPair(cert *x509.Certificate, signer crypto.Signer) error {
 }
 
 // KID returns the CSCA certificate's key identifier.
-func (c *CA) KID() []byte { return KID(c.Cert.Raw) }
+func (c *CA) KID() []byte { return keys.KID(c.Cert.Raw) }
 
 // Signer returns the CSCA's private key as a crypto.Signer.
 func (c *CA) Signer() crypto.Signer { return c.signer }
 
 // KID returns the DSC's key identifier, the kid of the COSE header.
-func (d *DSC) KID() []byte { return KID(d.Cert.Raw) }
+func (d *DSC) KID() []byte { return keys.KID(d.Cert.Raw) }
 
 // Signer returns the DSC's private key as a crypto.Signer.
 func (d *DSC) Signer() crypto.Signer { return d.signer }
@@ -213,7 +215,7 @@ func (c *CA) IssueDSC(opts DSCOptions) (*DSC, error) {
 	if opts.Usage != 0 && len(opts.EKUs) > 0 {
 		return nil, fmt.Errorf("%w: Usage and EKUs exclude each other", ErrOptions)
 	}
-	if opts.Usage&^UsageAll != 0 {
+	if opts.Usage&^keys.UsageAll != 0 {
 		return nil, fmt.Errorf("%w: unknown usage bits", ErrOptions)
 	}
 	cn := opts.CommonName
@@ -245,7 +247,7 @@ func (c *CA) IssueDSC(opts DSCOptions) (*DSC, error) {
 	case opts.Usage != 0:
 		tmpl.UnknownExtKeyUsage = opts.Usage.OIDs()
 	default:
-		tmpl.UnknownExtKeyUsage = UsageAll.OIDs()
+		tmpl.UnknownExtKeyUsage = keys.UsageAll.OIDs()
 	}
 	cert, err := create(r, tmpl, c.Cert, signer.Public(), c.signer)
 	if err != nil {
@@ -279,27 +281,27 @@ func randOrDefault(r io.Reader) io.Reader {
 	return r
 }
 
-func generateKey(r io.Reader, alg Algorithm, rsaBits int) (crypto.Signer, error) {
+func generateKey(r io.Reader, alg keys.Algorithm, rsaBits int) (crypto.Signer, error) {
 	switch alg {
-	case AlgES256, AlgNone:
+	case keys.AlgES256, keys.AlgNone:
 		if rsaBits != 0 {
 			return nil, fmt.Errorf("%w: RSABits needs AlgPS256", ErrOptions)
 		}
 		k, err := ecdsa.GenerateKey(elliptic.P256(), r)
 		if err != nil {
-			return nil, fmt.Errorf("keys: failed to generate key: %w", err)
+			return nil, fmt.Errorf("issuing: failed to generate key: %w", err)
 		}
 		return k, nil
-	case AlgPS256:
+	case keys.AlgPS256:
 		if rsaBits == 0 {
-			rsaBits = MinRSABits
+			rsaBits = keys.MinRSABits
 		}
-		if rsaBits < MinRSABits {
-			return nil, fmt.Errorf("%w: RSA keys need at least %d bits", ErrOptions, MinRSABits)
+		if rsaBits < keys.MinRSABits {
+			return nil, fmt.Errorf("%w: RSA keys need at least %d bits", ErrOptions, keys.MinRSABits)
 		}
 		k, err := rsa.GenerateKey(r, rsaBits)
 		if err != nil {
-			return nil, fmt.Errorf("keys: failed to generate key: %w", err)
+			return nil, fmt.Errorf("issuing: failed to generate key: %w", err)
 		}
 		return k, nil
 	}
@@ -333,7 +335,7 @@ func template(r io.Reader, pub crypto.PublicKey, country, cn string, notBefore, 
 func randomSerial(r io.Reader) (*big.Int, error) {
 	b := make([]byte, 16)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fmt.Errorf("keys: failed to read random serial: %w", err)
+		return nil, fmt.Errorf("issuing: failed to read random serial: %w", err)
 	}
 	b[0] = b[0]&0x3f | 0x40 // positive, exactly 127 bits
 	return new(big.Int).SetBytes(b), nil
@@ -344,14 +346,14 @@ func randomSerial(r io.Reader) (*big.Int, error) {
 func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("keys: failed to marshal public key: %w", err)
+		return nil, fmt.Errorf("issuing: failed to marshal public key: %w", err)
 	}
 	var spki struct {
 		Algorithm pkix.AlgorithmIdentifier
 		PublicKey asn1.BitString
 	}
 	if _, err := asn1.Unmarshal(der, &spki); err != nil {
-		return nil, fmt.Errorf("keys: failed to parse public key: %w", err)
+		return nil, fmt.Errorf("issuing: failed to parse public key: %w", err)
 	}
 	sum := sha256.Sum256(spki.PublicKey.Bytes)
 	return sum[:20], nil
@@ -360,11 +362,11 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 func create(r io.Reader, tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) (*x509.Certificate, error) {
 	der, err := x509.CreateCertificate(r, tmpl, parent, pub, signer)
 	if err != nil {
-		return nil, fmt.Errorf("keys: failed to create certificate: %w", err)
+		return nil, fmt.Errorf("issuing: failed to create certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("keys: failed to parse created certificate: %w", err)
+		return nil, fmt.Errorf("issuing: failed to parse created certificate: %w", err)
 	}
 	return cert, nil
 }

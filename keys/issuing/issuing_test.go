@@ -1,4 +1,4 @@
-package keys_test
+package issuing_test
 
 import (
 	"bytes"
@@ -17,11 +17,12 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 )
 
-func newCSCA(t *testing.T) *keys.CA {
+func newCSCA(t *testing.T) *issuing.CA {
 	t.Helper()
-	ca, err := keys.NewCSCA(keys.CSCAOptions{Country: "VN", NotBefore: testkit.Now})
+	ca, err := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", NotBefore: testkit.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestNewCSCA(t *testing.T) {
 	if c.KeyUsage != x509.KeyUsageCertSign|x509.KeyUsageCRLSign {
 		t.Errorf("KeyUsage = %v", c.KeyUsage)
 	}
-	if !c.NotBefore.Equal(testkit.Now) || !c.NotAfter.Equal(testkit.Now.Add(keys.DefaultCSCAValidity)) {
+	if !c.NotBefore.Equal(testkit.Now) || !c.NotAfter.Equal(testkit.Now.Add(issuing.DefaultCSCAValidity)) {
 		t.Errorf("validity %v..%v", c.NotBefore, c.NotAfter)
 	}
 	if c.SerialNumber.BitLen() != 127 {
@@ -68,17 +69,17 @@ func TestIssueDSC(t *testing.T) {
 	nb := testkit.Now.Add(time.Hour)
 	tests := []struct {
 		name     string
-		opts     keys.DSCOptions
+		opts     issuing.DSCOptions
 		alg      keys.Algorithm
 		oids     []asn1.ObjectIdentifier // UnknownExtKeyUsage expected
 		usage    keys.Usage
 		validity time.Duration
 	}{
-		{name: "defaults", opts: keys.DSCOptions{NotBefore: nb}, alg: keys.AlgES256, oids: keys.UsageAll.OIDs(), usage: keys.UsageAll, validity: keys.DefaultDSCValidity},
-		{name: "PS256", opts: keys.DSCOptions{NotBefore: nb, Algorithm: keys.AlgPS256}, alg: keys.AlgPS256, oids: keys.UsageAll.OIDs(), usage: keys.UsageAll, validity: keys.DefaultDSCValidity},
-		{name: "vaccination only", opts: keys.DSCOptions{NotBefore: nb, Usage: keys.UsageVaccination, Validity: 180 * 24 * time.Hour}, alg: keys.AlgES256, oids: keys.UsageVaccination.OIDs(), usage: keys.UsageVaccination, validity: 180 * 24 * time.Hour},
-		{name: "legacy EKUs", opts: keys.DSCOptions{NotBefore: nb, EKUs: keys.UsageTest.LegacyOIDs()}, alg: keys.AlgES256, oids: keys.UsageTest.LegacyOIDs(), usage: keys.UsageTest, validity: keys.DefaultDSCValidity},
-		{name: "no EKU", opts: keys.DSCOptions{NotBefore: nb, OmitEKU: true}, alg: keys.AlgES256, usage: keys.UsageAll, validity: keys.DefaultDSCValidity},
+		{name: "defaults", opts: issuing.DSCOptions{NotBefore: nb}, alg: keys.AlgES256, oids: keys.UsageAll.OIDs(), usage: keys.UsageAll, validity: issuing.DefaultDSCValidity},
+		{name: "PS256", opts: issuing.DSCOptions{NotBefore: nb, Algorithm: keys.AlgPS256}, alg: keys.AlgPS256, oids: keys.UsageAll.OIDs(), usage: keys.UsageAll, validity: issuing.DefaultDSCValidity},
+		{name: "vaccination only", opts: issuing.DSCOptions{NotBefore: nb, Usage: keys.UsageVaccination, Validity: 180 * 24 * time.Hour}, alg: keys.AlgES256, oids: keys.UsageVaccination.OIDs(), usage: keys.UsageVaccination, validity: 180 * 24 * time.Hour},
+		{name: "legacy EKUs", opts: issuing.DSCOptions{NotBefore: nb, EKUs: keys.UsageTest.LegacyOIDs()}, alg: keys.AlgES256, oids: keys.UsageTest.LegacyOIDs(), usage: keys.UsageTest, validity: issuing.DefaultDSCValidity},
+		{name: "no EKU", opts: issuing.DSCOptions{NotBefore: nb, OmitEKU: true}, alg: keys.AlgES256, usage: keys.UsageAll, validity: issuing.DefaultDSCValidity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,11 +148,11 @@ func TestIssueDSC(t *testing.T) {
 
 func TestIssueDSCUnique(t *testing.T) {
 	ca := newCSCA(t)
-	a, err := ca.IssueDSC(keys.DSCOptions{NotBefore: testkit.Now})
+	a, err := ca.IssueDSC(issuing.DSCOptions{NotBefore: testkit.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ca.IssueDSC(keys.DSCOptions{NotBefore: testkit.Now})
+	b, err := ca.IssueDSC(issuing.DSCOptions{NotBefore: testkit.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,36 +165,36 @@ func TestCAOptionErrors(t *testing.T) {
 	ca := newCSCA(t)
 	tests := []struct {
 		name string
-		csca *keys.CSCAOptions
-		dsc  *keys.DSCOptions
+		csca *issuing.CSCAOptions
+		dsc  *issuing.DSCOptions
 	}{
-		{name: "csca no country", csca: &keys.CSCAOptions{}},
-		{name: "csca lowercase country", csca: &keys.CSCAOptions{Country: "vn"}},
-		{name: "csca three letters", csca: &keys.CSCAOptions{Country: "VNM"}},
-		{name: "csca long CN", csca: &keys.CSCAOptions{Country: "VN", CommonName: string(bytes.Repeat([]byte("x"), 65))}},
-		{name: "csca negative validity", csca: &keys.CSCAOptions{Country: "VN", Validity: -time.Hour}},
-		{name: "csca RSA-1024", csca: &keys.CSCAOptions{Country: "VN", Algorithm: keys.AlgPS256, RSABits: 1024}},
-		{name: "csca RSABits with ES256", csca: &keys.CSCAOptions{Country: "VN", RSABits: 2048}},
-		{name: "csca unknown algorithm", csca: &keys.CSCAOptions{Country: "VN", Algorithm: -35}},
-		{name: "dsc other country", dsc: &keys.DSCOptions{Country: "DE", NotBefore: testkit.Now}},
-		{name: "dsc bad country", dsc: &keys.DSCOptions{Country: "V1", NotBefore: testkit.Now}},
-		{name: "dsc before csca", dsc: &keys.DSCOptions{NotBefore: testkit.Now.Add(-time.Second)}},
-		{name: "dsc after csca", dsc: &keys.DSCOptions{NotBefore: testkit.Now, Validity: keys.DefaultCSCAValidity + time.Second}},
-		{name: "dsc OmitEKU and Usage", dsc: &keys.DSCOptions{NotBefore: testkit.Now, OmitEKU: true, Usage: keys.UsageTest}},
-		{name: "dsc OmitEKU and EKUs", dsc: &keys.DSCOptions{NotBefore: testkit.Now, OmitEKU: true, EKUs: keys.UsageTest.OIDs()}},
-		{name: "dsc Usage and EKUs", dsc: &keys.DSCOptions{NotBefore: testkit.Now, Usage: keys.UsageTest, EKUs: keys.UsageTest.OIDs()}},
-		{name: "dsc unknown usage bit", dsc: &keys.DSCOptions{NotBefore: testkit.Now, Usage: 8}},
-		{name: "dsc RSA-1024", dsc: &keys.DSCOptions{NotBefore: testkit.Now, Algorithm: keys.AlgPS256, RSABits: 1024}},
+		{name: "csca no country", csca: &issuing.CSCAOptions{}},
+		{name: "csca lowercase country", csca: &issuing.CSCAOptions{Country: "vn"}},
+		{name: "csca three letters", csca: &issuing.CSCAOptions{Country: "VNM"}},
+		{name: "csca long CN", csca: &issuing.CSCAOptions{Country: "VN", CommonName: string(bytes.Repeat([]byte("x"), 65))}},
+		{name: "csca negative validity", csca: &issuing.CSCAOptions{Country: "VN", Validity: -time.Hour}},
+		{name: "csca RSA-1024", csca: &issuing.CSCAOptions{Country: "VN", Algorithm: keys.AlgPS256, RSABits: 1024}},
+		{name: "csca RSABits with ES256", csca: &issuing.CSCAOptions{Country: "VN", RSABits: 2048}},
+		{name: "csca unknown algorithm", csca: &issuing.CSCAOptions{Country: "VN", Algorithm: -35}},
+		{name: "dsc other country", dsc: &issuing.DSCOptions{Country: "DE", NotBefore: testkit.Now}},
+		{name: "dsc bad country", dsc: &issuing.DSCOptions{Country: "V1", NotBefore: testkit.Now}},
+		{name: "dsc before csca", dsc: &issuing.DSCOptions{NotBefore: testkit.Now.Add(-time.Second)}},
+		{name: "dsc after csca", dsc: &issuing.DSCOptions{NotBefore: testkit.Now, Validity: issuing.DefaultCSCAValidity + time.Second}},
+		{name: "dsc OmitEKU and Usage", dsc: &issuing.DSCOptions{NotBefore: testkit.Now, OmitEKU: true, Usage: keys.UsageTest}},
+		{name: "dsc OmitEKU and EKUs", dsc: &issuing.DSCOptions{NotBefore: testkit.Now, OmitEKU: true, EKUs: keys.UsageTest.OIDs()}},
+		{name: "dsc Usage and EKUs", dsc: &issuing.DSCOptions{NotBefore: testkit.Now, Usage: keys.UsageTest, EKUs: keys.UsageTest.OIDs()}},
+		{name: "dsc unknown usage bit", dsc: &issuing.DSCOptions{NotBefore: testkit.Now, Usage: 8}},
+		{name: "dsc RSA-1024", dsc: &issuing.DSCOptions{NotBefore: testkit.Now, Algorithm: keys.AlgPS256, RSABits: 1024}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
 			if tc.csca != nil {
-				_, err = keys.NewCSCA(*tc.csca)
+				_, err = issuing.NewCSCA(*tc.csca)
 			} else {
 				_, err = ca.IssueDSC(*tc.dsc)
 			}
-			if !errors.Is(err, keys.ErrOptions) {
+			if !errors.Is(err, issuing.ErrOptions) {
 				t.Fatalf("err = %v, want ErrOptions", err)
 			}
 		})
@@ -202,7 +203,7 @@ func TestCAOptionErrors(t *testing.T) {
 
 func TestRandFailure(t *testing.T) {
 	boom := errors.New("no entropy")
-	_, err := keys.NewCSCA(keys.CSCAOptions{Country: "VN", Rand: iotest.ErrReader(boom)})
+	_, err := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", Rand: iotest.ErrReader(boom)})
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the reader's error", err)
 	}
@@ -219,14 +220,14 @@ func TestNewCAAndNewDSC(t *testing.T) {
 		want    error
 	}{
 		{"CA ok", newCA, pki.CSCA.Cert, pki.CSCA.Signer(), nil},
-		{"CA wrong key", newCA, pki.CSCA.Cert, other.CSCA.Signer(), keys.ErrKeyMismatch},
-		{"CA nil signer", newCA, pki.CSCA.Cert, nil, keys.ErrKeyMismatch},
-		{"CA from DSC", newCA, pki.DSC.Cert, pki.DSC.Signer(), keys.ErrNotCA},
-		{"CA nil cert", newCA, nil, pki.CSCA.Signer(), keys.ErrNotCA},
+		{"CA wrong key", newCA, pki.CSCA.Cert, other.CSCA.Signer(), issuing.ErrKeyMismatch},
+		{"CA nil signer", newCA, pki.CSCA.Cert, nil, issuing.ErrKeyMismatch},
+		{"CA from DSC", newCA, pki.DSC.Cert, pki.DSC.Signer(), issuing.ErrNotCA},
+		{"CA nil cert", newCA, nil, pki.CSCA.Signer(), issuing.ErrNotCA},
 		{"DSC ok", newDSC, pki.DSC.Cert, pki.DSC.Signer(), nil},
-		{"DSC wrong key", newDSC, pki.DSC.Cert, other.DSC.Signer(), keys.ErrKeyMismatch},
-		{"DSC from CSCA", newDSC, pki.CSCA.Cert, pki.CSCA.Signer(), keys.ErrNotSigner},
-		{"DSC nil cert", newDSC, nil, pki.DSC.Signer(), keys.ErrNotSigner},
+		{"DSC wrong key", newDSC, pki.DSC.Cert, other.DSC.Signer(), issuing.ErrKeyMismatch},
+		{"DSC from CSCA", newDSC, pki.CSCA.Cert, pki.CSCA.Signer(), issuing.ErrNotSigner},
+		{"DSC nil cert", newDSC, nil, pki.DSC.Signer(), issuing.ErrNotSigner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,14 +237,14 @@ func TestNewCAAndNewDSC(t *testing.T) {
 		})
 	}
 	// A rebuilt CA issues DSCs.
-	ca, err := keys.NewCA(pki.CSCA.Cert, pki.CSCA.Signer())
+	ca, err := issuing.NewCA(pki.CSCA.Cert, pki.CSCA.Signer())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ca.IssueDSC(keys.DSCOptions{NotBefore: testkit.Now}); err != nil {
+	if _, err := ca.IssueDSC(issuing.DSCOptions{NotBefore: testkit.Now}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func newCA(c *x509.Certificate, s crypto.Signer) error  { _, err := keys.NewCA(c, s); return err }
-func newDSC(c *x509.Certificate, s crypto.Signer) error { _, err := keys.NewDSC(c, s); return err }
+func newCA(c *x509.Certificate, s crypto.Signer) error  { _, err := issuing.NewCA(c, s); return err }
+func newDSC(c *x509.Certificate, s crypto.Signer) error { _, err := issuing.NewDSC(c, s); return err }
