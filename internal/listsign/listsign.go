@@ -26,6 +26,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 )
@@ -46,7 +47,7 @@ func NewSigner(key crypto.Signer, chain ...*x509.Certificate) (*Signer, error) {
 	}
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(chain[0].PublicKey) {
-		return nil, keys.ErrKeyMismatch
+		return nil, issuing.ErrKeyMismatch
 	}
 	if !slices.ContainsFunc(chain[0].UnknownExtKeyUsage, func(o asn1.ObjectIdentifier) bool { return o.Equal(lists.OIDListSigner) }) {
 		return nil, errors.New("listsign: the certificate is not a list-signing certificate")
@@ -66,8 +67,8 @@ func NewSigner(key crypto.Signer, chain ...*x509.Certificate) (*Signer, error) {
 // IssueSigner has the CSCA issue a list-signing certificate: a key of the
 // CSCA's algorithm whose only EKU is [lists.OIDListSigner], so it can sign
 // lists and no DCC.
-func IssueSigner(ca *keys.CA, notBefore time.Time) (*keys.DSC, error) {
-	return ca.IssueDSC(keys.DSCOptions{CommonName: ca.Cert.Subject.Country[0] + " List Signer",
+func IssueSigner(ca *issuing.CA, notBefore time.Time) (*issuing.DSC, error) {
+	return ca.IssueDSC(issuing.DSCOptions{CommonName: ca.Cert.Subject.Country[0] + " List Signer",
 		Algorithm: keys.AlgorithmFor(ca.Cert.PublicKey), NotBefore: notBefore,
 		EKUs: []asn1.ObjectIdentifier{lists.OIDListSigner}})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/listsign"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 )
@@ -107,7 +108,7 @@ func TestTrustListCertTypesNarrowUsage(t *testing.T) {
 }
 
 func TestTrustListPS256(t *testing.T) {
-	csca, err := keys.NewCSCA(keys.CSCAOptions{Country: "VN", Algorithm: keys.AlgPS256, NotBefore: now.AddDate(-1, 0, 0)})
+	csca, err := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", Algorithm: keys.AlgPS256, NotBefore: now.AddDate(-1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestTrustListPS256(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsc, err := csca.IssueDSC(keys.DSCOptions{Algorithm: keys.AlgPS256, NotBefore: now.AddDate(0, 0, -1)})
+	dsc, err := csca.IssueDSC(issuing.DSCOptions{Algorithm: keys.AlgPS256, NotBefore: now.AddDate(0, 0, -1)})
 	if err != nil {
 		t.Fatal(err)
 	}
