@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -292,6 +293,31 @@ func (vs *ValueSets) With(sets ...*ValueSet) *ValueSets {
 	out.testResult = out.sets[SetTestResult]
 	out.testManf = out.sets[SetTestManf]
 	return out
+}
+
+// IDs returns the valueSetIds of the sets in vs, sorted.
+func (vs *ValueSets) IDs() []string {
+	ids := make([]string, 0, len(vs.sets))
+	for id := range vs.sets {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Codes returns every code of s, active or not, sorted (nil for
+// [SetVaccineEncoding], which is not a set of codes). Business rules see
+// value sets in this form (external.valueSets).
+func (s *ValueSet) Codes() []string {
+	if s == nil || s.values == nil {
+		return nil
+	}
+	codes := make([]string, 0, len(s.values))
+	for c := range s.values {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
 }
 
 // Set returns the value set with the given valueSetId, or nil.

@@ -15,6 +15,7 @@ const usage = `Usage:
     vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
     vaxcert issue-all [--server URL] [--token T]
+    vaxcert rules test DIR [--json]
     vaxcert version
     vaxcert help [COMMAND]
 
@@ -24,6 +25,7 @@ Commands:
     verify      Verify an HC1 text offline against trusted DSCs.
     serve       Run the issuer service's HTTP API.
     issue-all   Run the batch issuance on the service and follow its progress.
+    rules test  Validate business rules (CertLogic) and run their tests.
     version     Print the version.
 
 Exit status: 0 success or valid, 1 invalid certificate (verify) or failed job
@@ -58,6 +60,7 @@ var commands = map[string]command{
 	"verify":    {runVerify, verifyUsage},
 	"serve":     {runServe, serveUsage},
 	"issue-all": {runIssueAll, issueAllUsage},
+	"rules":     {runRules, rulesUsage},
 	"version":   {runVersion, versionUsage},
 }
 

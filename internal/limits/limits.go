@@ -69,6 +69,17 @@ const (
 	// largest EU DCC value set, the Gateway's RAT device list, is a few
 	// hundred entries (under 200 KiB).
 	MaxValueSet = 1 << 20
+
+	// MaxRuleFile bounds one business rule (the gateway's rule envelope with
+	// its CertLogic). The largest real rule is under 5 KiB.
+	MaxRuleFile = 64 << 10
+	// MaxRuleSet bounds a rule-set file (a JSON array of rules).
+	MaxRuleSet = 8 << 20
+	// MaxRules bounds the rules loaded from one file or directory.
+	MaxRules = 10000
+	// MaxRuleTest bounds one rule test file (payload, external data with
+	// value sets, expected result).
+	MaxRuleTest = 1 << 20
 )
 
 const (
