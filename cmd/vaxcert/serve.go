@@ -25,7 +25,7 @@ import (
 
 const serveUsage = `Usage:
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL]
-                  (--jwks FILE --idp-issuer URL [--idp-audience AUD] | --dev)
+                  (--jwks FILE --idp-issuer URL [--idp-audience AUD] [--idp-type TYP] | --dev)
                   [--trusted-proxies CIDRS] [--rate-citizen 5:30] [--rate-venue 100:300]
                   [--rate-anonymous 20:60] [--rate-staff 50:200] [--max-in-flight N]
 
@@ -45,6 +45,9 @@ Flags:
     --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
     --idp-audience AUD   the "aud" citizens' JWTs must hold (default
                          vaxcert-issuer)
+    --idp-type TYP       the JOSE "typ" the identity provider sets on its
+                         access tokens (e.g. at+jwt), then required; without
+                         it a token's typ must be absent or JWT
     --dev                development mode, never in production: create demo
                          keys and a development identity provider under DIR
                          when missing, staff tokens for each role (kept in
@@ -98,6 +101,7 @@ func runServe(e *env, args []string) error {
 	jwksFile := flags.String("jwks", "", "")
 	idpIssuer := flags.String("idp-issuer", "", "")
 	audience := flags.String("idp-audience", defaultAudience, "")
+	idpType := flags.String("idp-type", "", "")
 	vsDir := flags.String("value-sets", "", "")
 	dev := flags.Bool("dev", false, "")
 	proxyList := flags.String("trusted-proxies", "", "")
@@ -114,8 +118,8 @@ func runServe(e *env, args []string) error {
 		return err
 	case len(pos) > 0:
 		return commandUsageError("serve", fmt.Errorf("unexpected argument %q", pos[0]))
-	case *dev && (*jwksFile != "" || *idpIssuer != ""):
-		return commandUsageError("serve", errors.New("--dev uses its own identity provider: drop --jwks and --idp-issuer"))
+	case *dev && (*jwksFile != "" || *idpIssuer != "" || *idpType != ""):
+		return commandUsageError("serve", errors.New("--dev uses its own identity provider: drop --jwks, --idp-issuer and --idp-type"))
 	case !*dev && *jwksFile == "":
 		return withHint(errors.New("--jwks is required"),
 			"pass the identity provider's JWK Set with --jwks and its issuer with --idp-issuer",
@@ -187,8 +191,11 @@ func runServe(e *env, args []string) error {
 	if jwks, err = auth.ReadJWKSFile(*jwksFile); err != nil {
 		return withHint(err)
 	}
-	citizens, err := auth.NewCitizenVerifier(jwks, auth.WithIssuer(issuerURL), auth.WithAudience(*audience),
-		auth.WithClock(now))
+	idpOpts := []auth.Option{auth.WithIssuer(issuerURL), auth.WithAudience(*audience), auth.WithClock(now)}
+	if *idpType != "" {
+		idpOpts = append(idpOpts, auth.WithType(*idpType))
+	}
+	citizens, err := auth.NewCitizenVerifier(jwks, idpOpts...)
 	if err != nil {
 		return withHint(err, "--jwks takes a JWK Set of public signing keys, each with a kid")
 	}

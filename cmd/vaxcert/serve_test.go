@@ -24,6 +24,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"no identity provider", []string{"serve"}},
 		{"jwks without issuer", []string{"serve", "--jwks", "jwks.json"}},
 		{"dev with jwks", []string{"serve", "--dev", "--jwks", "jwks.json"}},
+		{"dev with idp type", []string{"serve", "--dev", "--idp-type", "at+jwt"}},
 		{"unexpected argument", []string{"serve", "--dev", "now"}},
 		{"missing keys", []string{"serve", "--jwks", "jwks.json", "--idp-issuer", "https://id", "--data", "/nonexistent"}},
 	}

@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,6 +42,9 @@ type Citizen struct {
 type CitizenVerifier struct {
 	keys         atomic.Pointer[keySet]
 	validateOpts []jwt.ValidateOption
+	// typ is the required JOSE "typ" ([WithType]), normalised; "" accepts
+	// no typ or "JWT".
+	typ string
 }
 
 // Option configures a [CitizenVerifier]. [WithIssuer] and [WithAudience]
@@ -50,6 +56,29 @@ type config struct {
 	audience string
 	clock    func() time.Time
 	skew     time.Duration
+	typ      string
+}
+
+// WithType requires the JOSE header "typ" of every token to be typ (for
+// example "at+jwt", RFC 9068), compared case-insensitively and with an
+// optional "application/" prefix (RFC 7515 §4.1.9), as RFC 8725 §3.11
+// recommends when the identity provider types its tokens: a token of
+// another type from the same provider (an ID token, a logout token) is
+// then refused. Without it, a token's "typ" must be absent or "JWT".
+func WithType(typ string) Option {
+	return func(c *config) error {
+		if normalType(typ) == "" {
+			return fmt.Errorf("%w: empty token type", ErrInvalidArgument)
+		}
+		c.typ = normalType(typ)
+		return nil
+	}
+}
+
+// normalType lowercases a media type and drops its "application/" prefix.
+func normalType(typ string) string {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	return strings.TrimPrefix(t, "application/")
 }
 
 // WithIssuer sets the expected "iss" (exact match). Required.
@@ -119,6 +148,7 @@ func NewCitizenVerifier(jwks []byte, opts ...Option) (*CitizenVerifier, error) {
 		return nil, err
 	}
 	v := &CitizenVerifier{
+		typ: cfg.typ,
 		validateOpts: []jwt.ValidateOption{
 			jwt.WithClock(jwt.ClockFunc(cfg.clock)),
 			jwt.WithAcceptableSkew(cfg.skew),
@@ -162,7 +192,11 @@ func (v *CitizenVerifier) ReloadJWKS(jwks []byte) error {
 // token's "kid" whose trusted algorithm equals the token's "alg" (never
 // "none" or HMAC); "iat" and "nbf" not in the future and "exp" present and
 // not passed, each with the configured skew; "iss"; "aud"; and "sub"
-// shaped like a national ID number (12-digit CCCD or 9-digit CMND).
+// shaped like a national ID number (12-digit CCCD or 9-digit CMND). Once
+// the signature holds it also checks what jwx is lenient about: "exp",
+// "nbf" and "iat" must be JSON numbers (NumericDate, RFC 7519 §2; jwx also
+// reads strings), no claim may appear twice (RFC 7519 §4), and the header
+// "typ" must be the configured one ([WithType]) or else absent or "JWT".
 //
 // Every error is an *[Error] unwrapping to [ErrUnauthenticated]; it never
 // contains the token or any claim value.
@@ -176,6 +210,9 @@ func (v *CitizenVerifier) Verify(token string) (Citizen, error) {
 	tok, err := jwt.Parse([]byte(token), jwt.WithKeyProvider(v.keys.Load()), jwt.WithValidate(false))
 	if err != nil {
 		return Citizen{}, classifyParseError(err)
+	}
+	if err := v.checkEncoding(token); err != nil {
+		return Citizen{}, err
 	}
 	if err := jwt.Validate(tok, v.validateOpts...); err != nil {
 		return Citizen{}, classifyValidateError(err)
@@ -194,6 +231,57 @@ func (v *CitizenVerifier) Verify(token string) (Citizen, error) {
 		return Citizen{}, fail(ReasonBadSubject, "sub is not a 12-digit cccd or 9-digit cmnd number")
 	}
 	return Citizen{ID: sub, Expires: exp}, nil
+}
+
+// numericDateClaims are the claims whose value is a NumericDate.
+var numericDateClaims = map[string]bool{jwt.ExpirationKey: true, jwt.NotBeforeKey: true, jwt.IssuedAtKey: true}
+
+// checkEncoding checks the JOSE header's "typ" and the JSON types and
+// uniqueness of the claims of token, whose signature jwt.Parse verified
+// (so both segments are valid base64url JSON objects).
+func (v *CitizenVerifier) checkEncoding(token string) error {
+	header, payload, _ := strings.Cut(token, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	hb, err1 := base64.RawURLEncoding.DecodeString(header)
+	pb, err2 := base64.RawURLEncoding.DecodeString(payload)
+	if err1 != nil || err2 != nil {
+		return fail(ReasonMalformed, "")
+	}
+	var h struct {
+		Typ *string `json:"typ"`
+	}
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return fail(ReasonMalformed, "")
+	}
+	switch {
+	case v.typ != "" && (h.Typ == nil || normalType(*h.Typ) != v.typ),
+		v.typ == "" && h.Typ != nil && normalType(*h.Typ) != "jwt":
+		return fail(ReasonWrongType, "")
+	}
+	dec := json.NewDecoder(bytes.NewReader(pb))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fail(ReasonMalformed, "")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return fail(ReasonMalformed, "")
+		}
+		if seen[name] {
+			return fail(ReasonMalformed, "duplicate claim")
+		}
+		seen[name] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fail(ReasonMalformed, "")
+		}
+		if numericDateClaims[name] && (len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+			return fail(ReasonMalformed, name+" is not a number")
+		}
+	}
+	return nil
 }
 
 func classifyParseError(err error) *Error {

@@ -68,6 +68,9 @@ const (
 	// ReasonBadSubject: "sub" is missing or not shaped like a Vietnamese
 	// national ID number.
 	ReasonBadSubject
+	// ReasonWrongType: the JOSE header "typ" is not the configured token
+	// type (see [WithType]), or, with none configured, not "JWT".
+	ReasonWrongType
 )
 
 var reasonNames = [...]string{
@@ -81,6 +84,7 @@ var reasonNames = [...]string{
 	ReasonWrongIssuer:   "wrong issuer",
 	ReasonWrongAudience: "wrong audience",
 	ReasonBadSubject:    "bad subject",
+	ReasonWrongType:     "wrong token type",
 }
 
 // String returns a short lowercase description of r.
