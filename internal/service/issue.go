@@ -478,3 +478,20 @@ func (s *Service) ListRevocations(ctx context.Context, since time.Time, page Pag
 }
 
 func certSubject(uvci string) string { return "cert:" + uvci }
+
+// RevokedCertificate is a revoked certificate as a revocation list needs it.
+type RevokedCertificate = store.RevokedCertificate
+
+// RevokedCertificates returns up to limit revoked certificates with a
+// revocation id above afterID that expire after expiresAfter, in
+// revocation order, for the signed revocation list. The UVCIs in them must
+// not leave the service: the list publishes hashes only.
+func (s *Service) RevokedCertificates(ctx context.Context, afterID int64, expiresAfter time.Time, limit int) ([]*RevokedCertificate, error) {
+	var out []*store.RevokedCertificate
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.RevokedCertificates(ctx, afterID, expiresAfter, limit)
+		return err
+	})
+	return out, err
+}

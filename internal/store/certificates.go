@@ -350,3 +350,49 @@ func (t *Tx) CountPending(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// RevokedCertificate is what a revocation list needs of a revoked
+// certificate: the revocation's id (the list's sequence), the signed COSE
+// message (its signature, issuer and UVCI are hashed) and its expiry.
+type RevokedCertificate struct {
+	RevocationID int64
+	UVCI         string
+	COSE         []byte
+	ExpiresAt    time.Time
+}
+
+// RevokedCertificates returns up to limit revoked certificates whose
+// revocation id is above afterID and which expire after expiresAfter, in
+// revocation id order.
+func (t *Tx) RevokedCertificates(ctx context.Context, afterID int64, expiresAfter time.Time, limit int) ([]*RevokedCertificate, error) {
+	rows, err := t.query(ctx, `SELECT r.id, c.uvci, c.cose, c.expires_at FROM revocations r
+		JOIN certificates c ON c.id = r.certificate_id
+		WHERE r.id > ? AND c.expires_at > ? ORDER BY r.id LIMIT ?`, afterID, micros(expiresAfter), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read revoked certificates: %w", err)
+	}
+	defer rows.Close()
+	var out []*RevokedCertificate
+	for rows.Next() {
+		var r RevokedCertificate
+		var exp int64
+		if err := rows.Scan(&r.RevocationID, &r.UVCI, &r.COSE, &exp); err != nil {
+			return nil, fmt.Errorf("store: failed to read revoked certificates: %w", err)
+		}
+		r.ExpiresAt = fromMicros(exp)
+		out = append(out, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: failed to read revoked certificates: %w", err)
+	}
+	return out, nil
+}
+
+// MaxRevocationID returns the highest revocation id, 0 when none.
+func (t *Tx) MaxRevocationID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := t.queryRow(ctx, `SELECT MAX(id) FROM revocations`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: failed to read revocations: %w", err)
+	}
+	return id.Int64, nil
+}

@@ -211,3 +211,21 @@ func readLimited(r io.Reader, path string, limit int) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// LoadPair reads a certificate file holding one certificate and its
+// private key, and checks that the key belongs to the certificate
+// ([keys.ErrKeyMismatch] otherwise).
+func LoadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {
+	cert, signer, err := loadPair(certPath, keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, nil, fmt.Errorf("keyfile: %s: %w", keyPath, keys.ErrKeyMismatch)
+	}
+	return cert, signer, nil
+}
+
+// ReadCertFile reads one certificate file (PEM, DER or base64; bounded).
+func ReadCertFile(path string) ([]*x509.Certificate, error) { return readCertFile(path) }

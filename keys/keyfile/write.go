@@ -227,3 +227,41 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// WritePair writes a certificate and its private key (PKCS#8, mode 0600)
+// atomically, the key first. Unless [Overwrite] is given it fails with
+// [ErrExists] before writing anything if either file exists. The
+// directory is created with mode 0700 if needed.
+func WritePair(certPath, keyPath string, cert *x509.Certificate, key crypto.Signer, opts ...Option) error {
+	o := applyOptions(opts)
+	if err := os.MkdirAll(filepath.Dir(keyPath), dirMode); err != nil {
+		return fmt.Errorf("keyfile: failed to create key directory: %w", err)
+	}
+	if !o.overwrite {
+		for _, p := range []string{certPath, keyPath} {
+			if err := checkAbsent(p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeKey(keyPath, key, o.overwrite); err != nil {
+		return err
+	}
+	return writeCert(certPath, cert, o.overwrite)
+}
+
+// WriteCert writes a certificate file (PEM, mode 0644) atomically, in a
+// directory created with mode 0700 if needed.
+func WriteCert(path string, cert *x509.Certificate, opts ...Option) error {
+	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
+		return fmt.Errorf("keyfile: failed to create directory: %w", err)
+	}
+	return writeCert(path, cert, applyOptions(opts).overwrite)
+}
+
+// WriteFile replaces (with [Overwrite]) or creates path with data
+// atomically: a temporary file in the same folder, fsync, rename (or link),
+// fsync of the folder. Readers see the old content or the new, never part.
+func WriteFile(path string, data []byte, perm fs.FileMode, opts ...Option) error {
+	return writeAtomic(path, data, perm, applyOptions(opts).overwrite)
+}
