@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier/policy"
 )
 
 // Decisions beyond the policy's.
@@ -78,16 +79,6 @@ type Answer struct {
 	Certificate    json.RawMessage `json:"certificate,omitempty"`
 }
 
-// Outcome is a policy decision on a valid certificate. (It mirrors
-// verifier/policy's Outcome, which [Decide]'s callers adapt.)
-type Outcome struct {
-	Decision   string
-	Accepted   bool      // the decision admits the holder
-	Reason     string    // "" when accepted
-	Message    Message   // for Reason
-	ValidUntil time.Time // zero: no limit from the policy
-}
-
 // Facts is what Decide judges: the verifier's verdict, the revocation
 // lookup, the policy outcome, and the state of the lists.
 type Facts struct {
@@ -103,8 +94,9 @@ type Facts struct {
 	// DCC and ExpiresAt come from a valid certificate.
 	DCC       *schemas.DCC
 	ExpiresAt time.Time
-	// Policy is the policy's outcome for a valid, unrevoked certificate.
-	Policy Outcome
+	// Policy is the vaccination policy's outcome for a valid, unrevoked
+	// certificate.
+	Policy policy.Outcome
 	// DataAge is the age of the lists; Stale is true past the limit.
 	DataAge time.Duration
 	Stale   bool
@@ -131,8 +123,9 @@ func Decide(f Facts) Answer {
 			"The certificate has been revoked; ask the holder for their latest certificate."}
 		return a
 	}
-	a.Decision, a.Reason, a.Message = f.Policy.Decision, f.Policy.Reason, f.Policy.Message
-	a.Valid = f.Policy.Accepted
+	m := f.Policy.Reason.Message()
+	a.Decision, a.Reason, a.Message = string(f.Policy.Decision), string(f.Policy.Reason), Message{VI: m.VI, EN: m.EN}
+	a.Valid = f.Policy.Decision.Accepted()
 	if f.DCC != nil {
 		a.Holder = &Holder{Name: holderName(f.DCC.Nam), BirthDate: f.DCC.Dob}
 	}

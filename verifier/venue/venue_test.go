@@ -7,13 +7,14 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier/policy"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 func TestDecide(t *testing.T) {
 	now := testkit.Now
 	dcc := &schemas.DCC{Nam: schemas.Name{FN: "Nguyễn", GN: "Văn Đức"}, Dob: "1990-04-12"}
-	full := venue.Outcome{Decision: "full", Accepted: true, Message: venue.Message{VI: "ok", EN: "ok"}}
+	full := policy.Outcome{Decision: policy.Full}
 	exp := now.AddDate(1, 0, 0)
 	tests := []struct {
 		name                    string
@@ -23,7 +24,7 @@ func TestDecide(t *testing.T) {
 	}{
 		{"full", venue.Facts{Usable: true, Valid: true, DCC: dcc, ExpiresAt: exp, Policy: full}, "full", "", true, true, true},
 		{"partial", venue.Facts{Usable: true, Valid: true, DCC: dcc, ExpiresAt: exp,
-			Policy: venue.Outcome{Decision: "partial", Reason: "incomplete_series", Message: venue.Message{VI: "chưa đủ", EN: "incomplete"}}}, "partial", "incomplete_series", false, true, false},
+			Policy: policy.Outcome{Decision: policy.Partial, Reason: policy.ReasonIncomplete}}, "partial", "incomplete_series", false, true, false},
 		{"tampered", venue.Facts{Usable: true, Reason: "bad_signature"}, "invalid", "bad_signature", false, false, false},
 		{"revoked", venue.Facts{Usable: true, Valid: true, Revoked: true, DCC: dcc, Policy: full}, "revoked", "revoked", false, false, false},
 		{"stale", venue.Facts{Usable: true, Valid: true, DCC: dcc, ExpiresAt: exp, Policy: full, Stale: true, DataAge: 3 * time.Hour},

@@ -1,0 +1,134 @@
+package venue
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/hcert"
+	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/policy"
+)
+
+// DefaultStaleAfter is the data age past which answers are stale.
+const DefaultStaleAfter = 24 * time.Hour
+
+// Checker answers venue checks from a [lists.State]: verification against
+// its trust lists, the revocation lookup, the vaccination policy. The
+// state is swapped whole with [Checker.SetState] (a sync loop does it), so
+// a Checker is safe for concurrent use.
+type Checker struct {
+	policy     *policy.Policy
+	staleAfter time.Duration
+	opts       []verifier.Option
+	cur        atomic.Pointer[held]
+}
+
+type held struct {
+	st *lists.State
+	v  *verifier.Verifier
+}
+
+// NewChecker returns a Checker with no state yet (it answers
+// "unavailable" until [Checker.SetState]). pol nil means
+// policy.Default(); staleAfter 0 means DefaultStaleAfter; opts configure
+// the verifier built for each state.
+func NewChecker(pol *policy.Policy, staleAfter time.Duration, opts ...verifier.Option) (*Checker, error) {
+	if pol == nil {
+		pol = policy.Default()
+	}
+	if staleAfter < 0 {
+		return nil, errors.New("venue: negative stale limit")
+	}
+	if staleAfter == 0 {
+		staleAfter = DefaultStaleAfter
+	}
+	return &Checker{policy: pol, staleAfter: staleAfter, opts: opts}, nil
+}
+
+// SetState makes st the state answers come from.
+func (c *Checker) SetState(st *lists.State) error {
+	v, err := verifier.New(st.Store(), c.opts...)
+	if err != nil {
+		return err
+	}
+	c.cur.Store(&held{st: st, v: v})
+	return nil
+}
+
+// State returns the current state, or nil.
+func (c *Checker) State() *lists.State {
+	if h := c.cur.Load(); h != nil {
+		return h.st
+	}
+	return nil
+}
+
+// StaleAfter returns the stale limit.
+func (c *Checker) StaleAfter() time.Duration { return c.staleAfter }
+
+// Check answers for an HC1 text at now. The Result is nil when no usable
+// state is held; callers use it for the full payload of privileged
+// clients and for metrics, never to override the answer.
+func (c *Checker) Check(qr []byte, now time.Time) (Answer, *verifier.Result) {
+	h := c.cur.Load()
+	if h == nil || h.st.Usable(now) != nil {
+		return Decide(Facts{}), nil
+	}
+	age := h.st.Age(now)
+	res, _ := h.v.Verify(qr, now)
+	f := Facts{Usable: true, Valid: res.Valid(), Reason: string(res.Reason()), DataAge: age, Stale: age > c.staleAfter}
+	if f.Valid {
+		hs, ok := hashesOf(qr, res)
+		if !ok {
+			f.Valid, f.Reason = false, string(verifier.ReasonBadCOSE)
+			return Decide(f), res
+		}
+		_, f.Revoked = h.st.Revocations.Contains(&hs)
+		f.DCC, f.ExpiresAt = res.DCC, res.ExpiresAt
+		f.Policy = c.policy.Decide(res.DCC, now)
+	}
+	return Decide(f), res
+}
+
+// hashesOf computes the revocation hashes of a verified certificate. The
+// COSE signature is not in verifier.Result yet, so the QR text is decoded
+// again up to the COSE message (a few microseconds beside the signature
+// check).
+func hashesOf(qr []byte, res *verifier.Result) (lists.Hashes, bool) {
+	b45, err := hcert.TrimPrefix(qr)
+	if err != nil {
+		return lists.Hashes{}, false
+	}
+	z, err := hcert.AppendBase45Decode(nil, b45)
+	if err != nil {
+		return lists.Hashes{}, false
+	}
+	cb, err := hcert.AppendInflate(nil, z, limits.MaxCOSE)
+	if err != nil {
+		return lists.Hashes{}, false
+	}
+	msg, err := hcert.ParseSign1(cb)
+	if err != nil {
+		return lists.Hashes{}, false
+	}
+	return lists.CertificateHashes(res.Issuer, uvciOf(res.DCC), res.Alg, msg.Signature), true
+}
+
+// uvciOf returns the UVCI of a DCC's one entry.
+func uvciOf(d *schemas.DCC) string {
+	switch {
+	case d == nil:
+		return ""
+	case len(d.V) > 0:
+		return d.V[0].CI
+	case len(d.T) > 0:
+		return d.T[0].CI
+	case len(d.R) > 0:
+		return d.R[0].CI
+	}
+	return ""
+}
