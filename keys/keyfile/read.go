@@ -214,7 +214,7 @@ func readLimited(r io.Reader, path string, limit int) ([]byte, error) {
 
 // LoadPair reads a certificate file holding one certificate and its
 // private key, and checks that the key belongs to the certificate
-// ([keys.ErrKeyMismatch] otherwise).
+// ([issuing.ErrKeyMismatch] otherwise).
 func LoadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error) {
 	cert, signer, err := loadPair(certPath, keyPath)
 	if err != nil {
@@ -222,7 +222,7 @@ func LoadPair(certPath, keyPath string) (*x509.Certificate, crypto.Signer, error
 	}
 	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(cert.PublicKey) {
-		return nil, nil, fmt.Errorf("keyfile: %s: %w", keyPath, keys.ErrKeyMismatch)
+		return nil, nil, fmt.Errorf("keyfile: %s: %w", keyPath, issuing.ErrKeyMismatch)
 	}
 	return cert, signer, nil
 }

@@ -5,9 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaxcert/vaxcert/internal/hcert"
-	"github.com/vaxcert/vaxcert/internal/limits"
-	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/policy"
@@ -49,9 +46,11 @@ func NewChecker(pol *policy.Policy, staleAfter time.Duration, opts ...verifier.O
 	return &Checker{policy: pol, staleAfter: staleAfter, opts: opts}, nil
 }
 
-// SetState makes st the state answers come from.
+// SetState makes st the state answers come from: a verifier over its
+// trust store with its revocation list as the "revocation" check.
 func (c *Checker) SetState(st *lists.State) error {
-	v, err := verifier.New(st.Store(), c.opts...)
+	opts := append(append([]verifier.Option(nil), c.opts...), verifier.WithCheck(lists.RevocationCheck{List: st.Revocations}))
+	v, err := verifier.New(st.Store(), opts...)
 	if err != nil {
 		return err
 	}
@@ -81,54 +80,12 @@ func (c *Checker) Check(qr []byte, now time.Time) (Answer, *verifier.Result) {
 	age := h.st.Age(now)
 	res, _ := h.v.Verify(qr, now)
 	f := Facts{Usable: true, Valid: res.Valid(), Reason: string(res.Reason()), DataAge: age, Stale: age > c.staleAfter}
-	if f.Valid {
-		hs, ok := hashesOf(qr, res)
-		if !ok {
-			f.Valid, f.Reason = false, string(verifier.ReasonBadCOSE)
-			return Decide(f), res
-		}
-		_, f.Revoked = h.st.Revocations.Contains(&hs)
-		f.DCC, f.ExpiresAt = res.DCC, res.ExpiresAt
-		f.Policy = c.policy.Decide(res.DCC, now)
+	if res.Reason() == lists.ReasonRevoked {
+		f.Valid, f.Revoked = true, true
+	}
+	if cert := res.Certificate(); cert != nil {
+		f.DCC, f.ExpiresAt = cert.DCC, cert.ExpiresAt
+		f.Policy = c.policy.Decide(cert.DCC, now)
 	}
 	return Decide(f), res
-}
-
-// hashesOf computes the revocation hashes of a verified certificate. The
-// COSE signature is not in verifier.Result yet, so the QR text is decoded
-// again up to the COSE message (a few microseconds beside the signature
-// check).
-func hashesOf(qr []byte, res *verifier.Result) (lists.Hashes, bool) {
-	b45, err := hcert.TrimPrefix(qr)
-	if err != nil {
-		return lists.Hashes{}, false
-	}
-	z, err := hcert.AppendBase45Decode(nil, b45)
-	if err != nil {
-		return lists.Hashes{}, false
-	}
-	cb, err := hcert.AppendInflate(nil, z, limits.MaxCOSE)
-	if err != nil {
-		return lists.Hashes{}, false
-	}
-	msg, err := hcert.ParseSign1(cb)
-	if err != nil {
-		return lists.Hashes{}, false
-	}
-	return lists.CertificateHashes(res.Issuer, uvciOf(res.DCC), res.Alg, msg.Signature), true
-}
-
-// uvciOf returns the UVCI of a DCC's one entry.
-func uvciOf(d *schemas.DCC) string {
-	switch {
-	case d == nil:
-		return ""
-	case len(d.V) > 0:
-		return d.V[0].CI
-	case len(d.T) > 0:
-		return d.T[0].CI
-	case len(d.R) > 0:
-		return d.R[0].CI
-	}
-	return ""
 }
