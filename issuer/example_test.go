@@ -19,7 +19,7 @@ func Example() {
 	csca, _ := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", NotBefore: now.AddDate(0, -1, 0)})
 	dsc, _ := csca.IssueDSC(issuing.DSCOptions{NotBefore: now.AddDate(0, -1, 0)})
 
-	iss, err := issuer.New(dsc.Signer(), dsc.Cert,
+	iss, err := issuer.New(dsc.Signer(), dsc.Cert, issuer.WithIssuerName("Ministry of Health of Viet Nam"),
 		issuer.WithClock(func() time.Time { return now }),
 		issuer.WithUVCISecret([]byte("a per-deployment secret, 32 byte")))
 	if err != nil {

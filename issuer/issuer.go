@@ -22,9 +22,6 @@ import (
 // extends past the DSC's notAfter.
 const DefaultValidity = 365 * 24 * time.Hour
 
-// DefaultIssuerName is the default certificate issuer (`is`).
-const DefaultIssuerName = "Ministry of Health of Viet Nam"
-
 // ErrSignerNotValid is returned when the DSC is not valid at issuance time.
 var ErrSignerNotValid = errors.New("issuer: the DSC is not valid at issuance time")
 
@@ -67,14 +64,29 @@ func WithValidity(d time.Duration) Option {
 }
 
 // WithCountry sets the issuing country (CWT iss and the UVCI), default the
-// DSC subject's country.
+// DSC subject's country: ISO 3166-1 alpha-2 in upper case, listed in the
+// country value set (checked by [New], once).
 func WithCountry(cc string) Option {
-	return func(i *Issuer) error { i.payload.Country = cc; return nil }
+	return func(i *Issuer) error {
+		if !isUpperAlpha2(cc) {
+			return &FieldError{Field: "options.country", Err: ErrInvalid}
+		}
+		i.payload.Country = cc
+		return nil
+	}
 }
 
-// WithIssuerName sets the certificate issuer (`is`).
+// WithIssuerName sets the certificate issuer (`is`), for example "Ministry
+// of Health of Viet Nam": required, at most 80 characters, no control
+// characters. The library has no default: it is a deployment's value.
 func WithIssuerName(name string) Option {
-	return func(i *Issuer) error { i.payload.Issuer = name; return nil }
+	return func(i *Issuer) error {
+		if err := checkText(name, maxNameLen); err != nil {
+			return &FieldError{Field: "options.issuer", Err: err}
+		}
+		i.payload.Issuer = name
+		return nil
+	}
 }
 
 // WithUVCISecret sets the per-deployment secret UVCIs are derived from
@@ -135,15 +147,25 @@ func New(signer crypto.Signer, dsc *x509.Certificate, opts ...Option) (*Issuer, 
 	i := &Issuer{
 		signer: cs, alg: alg, kid: keys.KID(dsc.Raw), dsc: dsc,
 		now: time.Now, validity: DefaultValidity, rand: rand.Reader,
-		payload: PayloadOptions{Country: country, Issuer: DefaultIssuerName, ValueSets: schemas.DefaultValueSets()},
+		payload: PayloadOptions{Country: country, ValueSets: schemas.DefaultValueSets()},
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("issuer: nil option")
+		}
 		if err := o(i); err != nil {
 			return nil, err
 		}
 	}
+	if i.payload.Issuer == "" {
+		return nil, errors.New("issuer: an issuer name is required (WithIssuerName)")
+	}
 	if len(i.payload.UVCISecret) < MinUVCISecretLen {
 		return nil, fmt.Errorf("issuer: a UVCI secret of at least %d bytes is required (WithUVCISecret)", MinUVCISecretLen)
+	}
+	// The options are checked here, once, not at each issue.
+	if err := checkOptions(i.payload, i.payload.ValueSets); err != nil {
+		return nil, err
 	}
 	return i, nil
 }
@@ -168,7 +190,7 @@ type Certificate struct {
 // Payload builds the DCC a record would be signed as, without signing. The
 // result is deterministic for the same finalised doses.
 func (i *Issuer) Payload(rec Record) (*schemas.DCC, error) {
-	return BuildPayload(rec, i.payload)
+	return buildPayload(rec, i.payload, i.payload.ValueSets)
 }
 
 // Issue builds the payload from rec's finalised doses and signs it, as the
@@ -192,12 +214,21 @@ func (i *Issuer) IssueRevision(rec Record, revision int) (*Certificate, error) {
 func (i *Issuer) PayloadRevision(rec Record, revision int) (*schemas.DCC, error) {
 	opts := i.payload
 	opts.Revision = revision
-	return BuildPayload(rec, opts)
+	return buildPayload(rec, opts, opts.ValueSets)
 }
 
-// Sign signs a DCC that has already been built and validated (by
-// [Issuer.Payload] or [BuildPayload]).
+// Sign signs a DCC, normally one built by [Issuer.Payload] or
+// [BuildPayload]. Whatever its origin, a payload that fails the DCC schema
+// or the issuer's value sets is refused with a [*FieldError] on "payload"
+// (wrapping the [*schemas.ValidationError]) and nothing is signed: the
+// check is in the signing path itself.
 func (i *Issuer) Sign(dcc *schemas.DCC) (*Certificate, error) {
+	if dcc == nil {
+		return nil, &FieldError{Field: "payload", Err: ErrMissing}
+	}
+	if err := dcc.Validate(i.payload.ValueSets); err != nil {
+		return nil, &FieldError{Field: "payload", Err: err}
+	}
 	now := i.now().Truncate(time.Second)
 	if now.Before(i.dsc.NotBefore) || !now.Before(i.dsc.NotAfter) {
 		return nil, ErrSignerNotValid

@@ -23,6 +23,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
+	"github.com/vaxcert/vaxcert/schemas"
 )
 
 var secret = testkit.UVCISecret
@@ -31,7 +32,7 @@ func sampleRecord() issuer.Record { return testkit.Record() }
 
 func newIssuer(t testing.TB, pki *testkit.PKI, opts ...issuer.Option) *issuer.Issuer {
 	t.Helper()
-	opts = append([]issuer.Option{issuer.WithClock(testkit.Clock), issuer.WithUVCISecret(secret)}, opts...)
+	opts = append([]issuer.Option{issuer.WithClock(testkit.Clock), issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(secret)}, opts...)
 	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +149,7 @@ func TestSignerNotValid(t *testing.T) {
 func TestRefusedRecordsAreNotSigned(t *testing.T) {
 	pki := testkit.NewPKI(t)
 	counting := &countingSigner{Signer: pki.DSC.Signer()}
-	iss, err := issuer.New(counting, pki.DSC.Cert, issuer.WithClock(testkit.Clock), issuer.WithUVCISecret(secret))
+	iss, err := issuer.New(counting, pki.DSC.Cert, issuer.WithClock(testkit.Clock), issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,19 +199,42 @@ func TestNewRejects(t *testing.T) {
 	_ = p384
 	for name, fn := range map[string]func() error{
 		"key does not match the DSC": func() error {
-			_, err := issuer.New(other, pki.DSC.Cert, issuer.WithUVCISecret(secret))
+			_, err := issuer.New(other, pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(secret))
 			return err
 		},
 		"no UVCI secret": func() error {
-			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert)
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName))
+			return err
+		},
+		"no issuer name": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret))
+			return err
+		},
+		"issuer name with a control character": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret), issuer.WithIssuerName("Bộ Y tế\n"))
+			return err
+		},
+		"lower-case country": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret),
+				issuer.WithIssuerName(testkit.IssuerName), issuer.WithCountry("vn"))
+			return err
+		},
+		"country outside the value set": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret),
+				issuer.WithIssuerName(testkit.IssuerName), issuer.WithCountry("QQ"))
+			return err
+		},
+		"nil option": func() error {
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret),
+				issuer.WithIssuerName(testkit.IssuerName), nil)
 			return err
 		},
 		"short UVCI secret": func() error {
-			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret([]byte("short")))
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret([]byte("short")))
 			return err
 		},
 		"validity under an hour": func() error {
-			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(secret), issuer.WithValidity(time.Minute))
+			_, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(secret), issuer.WithValidity(time.Minute))
 			return err
 		},
 	} {
@@ -304,5 +328,45 @@ func TestIssueRevisionChangesOnlyTheUVCI(t *testing.T) {
 	}
 	if z, _ := iss.IssueRevision(sampleRecord(), 0); z.UVCI != a.UVCI {
 		t.Fatal("revision 0 is not the first certificate")
+	}
+}
+
+// Sign refuses what fails the schema or the value sets, whatever built it
+// (issue 9 item 3): nothing unvalidated is signed.
+func TestSignValidates(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	iss := newIssuer(t, pki)
+	good, err := iss.Payload(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	badCode := *good
+	badCode.V = append([]schemas.Vaccination(nil), good.V...)
+	badCode.V[0].MP = "EU/1/99/9999"
+	badName := *good
+	badName.Nam.FNT = "nguyen"
+	for name, tc := range map[string]struct {
+		dcc  *schemas.DCC
+		rule string
+	}{
+		"nil":              {nil, ""},
+		"empty payload":    {&schemas.DCC{}, schemas.RulePattern},
+		"schema violation": {&badName, schemas.RulePattern},
+		"unknown product":  {&badCode, schemas.RuleValueSet},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cert, err := iss.Sign(tc.dcc)
+			var fe *issuer.FieldError
+			if cert != nil || !errors.As(err, &fe) || fe.Field != "payload" {
+				t.Fatalf("Sign = %v, %v; want a payload FieldError", cert, err)
+			}
+			var ve *schemas.ValidationError
+			if tc.rule != "" && (!errors.As(err, &ve) || ve.Rule != tc.rule) {
+				t.Fatalf("err = %v, want rule %s", err, tc.rule)
+			}
+		})
+	}
+	if _, err := iss.Sign(good); err != nil {
+		t.Fatalf("valid payload: %v", err)
 	}
 }

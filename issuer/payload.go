@@ -92,6 +92,12 @@ func BuildPayload(rec Record, opts PayloadOptions) (*schemas.DCC, error) {
 	if err := checkOptions(opts, vs); err != nil {
 		return nil, err
 	}
+	return buildPayload(rec, opts, vs)
+}
+
+// buildPayload is BuildPayload on options already checked ([New] checks an
+// Issuer's once).
+func buildPayload(rec Record, opts PayloadOptions, vs *schemas.ValueSets) (*schemas.DCC, error) {
 
 	p := rec.Person
 	id := strings.TrimSpace(p.ID)

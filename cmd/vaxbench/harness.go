@@ -76,7 +76,8 @@ func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
 	}
 	secret := make([]byte, issuer.MinUVCISecretLen)
 	rand.Read(secret)
-	if h.iss, err = issuer.New(dsc.Signer(), dsc.Cert, issuer.WithUVCISecret(secret)); err != nil {
+	if h.iss, err = issuer.New(dsc.Signer(), dsc.Cert, issuer.WithIssuerName("Ministry of Health of Viet Nam"),
+		issuer.WithUVCISecret(secret)); err != nil {
 		return h, err
 	}
 

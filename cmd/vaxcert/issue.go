@@ -16,6 +16,7 @@ import (
 
 const issueUsage = `Usage:
     vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
+                  [--issuer-name NAME]
 
 Sign the finalised doses of a dose record (JSON, see the README) as an EU
 vaccination certificate and print its HC1 text. Draft doses are ignored.
@@ -28,11 +29,17 @@ Flags:
     --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
     --validity DUR     certificate lifetime, capped at the DSC's expiry
                        (default 365d; units d, h, m)
+    --issuer-name NAME the certificate issuer written in the certificate
+                       (default "Ministry of Health of Viet Nam")
 
 Example:
     $ vaxcert issue --keys keys --record examples/record.json --png qr.png
     HC1:6BF...
 `
+
+// defaultIssuerName is this deployment's certificate issuer (`is`), the
+// default of --issuer-name. The issuer library has no default.
+const defaultIssuerName = "Ministry of Health of Viet Nam"
 
 // uvciKeyFile is the UVCI secret's file name in a key folder.
 const uvciKeyFile = "uvci.key"
@@ -47,6 +54,7 @@ func runIssue(e *env, args []string) error {
 	recordFile := flags.String("record", "", "")
 	pngFile := flags.String("png", "", "")
 	vsDir := flags.String("value-sets", "", "")
+	issuerName := flags.String("issuer-name", defaultIssuerName, "")
 	validity := durationFlag{issuer.DefaultValidity}
 	flags.Var(&validity, "validity", "")
 	pos, err := parseFlags(flags, args)
@@ -83,7 +91,7 @@ func runIssue(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret),
+	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret), issuer.WithIssuerName(*issuerName),
 		issuer.WithClock(now), issuer.WithValidity(validity.d), issuer.WithValueSets(vs))
 	if err != nil {
 		return withHint(err)

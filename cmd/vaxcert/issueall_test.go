@@ -46,7 +46,7 @@ func TestIssueAll(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t, "sqlite")
 	pki := testkit.NewPKI(t)
-	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(bytes.Repeat([]byte{1}, 32)),
+	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(bytes.Repeat([]byte{1}, 32)),
 		issuer.WithClock(testkit.Clock))
 	if err != nil {
 		t.Fatal(err)

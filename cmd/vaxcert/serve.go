@@ -42,7 +42,9 @@ Flags:
     --jwks FILE          the national identity provider's JWK Set, which
                          verifies citizens' bearer JWTs (required without --dev)
     --idp-issuer URL     the "iss" of citizens' JWTs (required with --jwks)
-    --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
+    --value-sets DIR     newer EU value-set files (*.json) over the embedded ones
+    --issuer-name NAME   the certificate issuer written in certificates
+                         (default "Ministry of Health of Viet Nam")
     --idp-audience AUD   the "aud" citizens' JWTs must hold (default
                          vaxcert-issuer)
     --idp-type TYP       the JOSE "typ" the identity provider sets on its
@@ -103,6 +105,7 @@ func runServe(e *env, args []string) error {
 	audience := flags.String("idp-audience", defaultAudience, "")
 	idpType := flags.String("idp-type", "", "")
 	vsDir := flags.String("value-sets", "", "")
+	issuerName := flags.String("issuer-name", defaultIssuerName, "")
 	dev := flags.Bool("dev", false, "")
 	proxyList := flags.String("trusted-proxies", "", "")
 	rates := server.Config{StaffRate: server.DefaultStaffRate, CitizenRate: server.DefaultCitizenRate,
@@ -152,7 +155,8 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret), issuer.WithClock(now), issuer.WithValueSets(vs))
+	iss, err := issuer.New(signer, dsc, issuer.WithUVCISecret(secret), issuer.WithIssuerName(*issuerName),
+		issuer.WithClock(now), issuer.WithValueSets(vs))
 	if err != nil {
 		return withHint(err)
 	}

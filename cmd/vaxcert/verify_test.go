@@ -14,7 +14,6 @@ import (
 	"github.com/vaxcert/vaxcert/internal/hcert"
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/testkit"
-	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
@@ -256,7 +255,7 @@ func TestVerifyValidOutput(t *testing.T) {
 	}
 	v := d.V[0]
 	if v.TG != "840539006" || v.VP != "1119349007" || v.MP != "EU/1/20/1528" || v.MA != "ORG-100030215" ||
-		v.DN != 2 || v.SD != 2 || v.DT != "2021-09-05" || v.CO != "VN" || v.IS != issuer.DefaultIssuerName ||
+		v.DN != 2 || v.SD != 2 || v.DT != "2021-09-05" || v.CO != "VN" || v.IS != defaultIssuerName ||
 		!strings.HasPrefix(v.CI, "URN:UVCI:01:VN:") {
 		t.Errorf("v[0] = %+v", v)
 	}

@@ -120,8 +120,8 @@ func documentOf(c *service.Certificate, vs *schemas.ValueSets) (certdoc.Document
 		country = "Việt Nam / Viet Nam"
 	}
 	iss := v.IS
-	if iss == issuer.DefaultIssuerName {
-		iss = "Bộ Y tế / " + iss
+	if vi := issuerNamesVI[iss]; vi != "" {
+		iss = vi + " / " + iss
 	}
 	std := d.Nam.FNT
 	if d.Nam.GNT != "" {
@@ -267,3 +267,8 @@ func (s *Server) myCorrections(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"corrections": correctionsOf(cs, false)})
 }
+
+// issuerNamesVI gives the Vietnamese name of known certificate issuers for
+// the bilingual PDF (the issuer name is a deployment setting, vaxcert
+// issue/serve --issuer-name).
+var issuerNamesVI = map[string]string{"Ministry of Health of Viet Nam": "Bộ Y tế"}

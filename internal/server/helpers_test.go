@@ -125,7 +125,7 @@ func newEnv(t testing.TB, st *store.Store, opts ...func(*Config)) *env {
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	pki := testkit.NewPKI(t)
-	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithUVCISecret(bytes.Repeat([]byte{7}, 32)),
+	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(bytes.Repeat([]byte{7}, 32)),
 		issuer.WithClock(testkit.Clock))
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func BenchmarkIngest(b *testing.B) {
 func BenchmarkIssueAll(b *testing.B) {
 	pki := testkit.NewPKI(b)
 	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithClock(testkit.Clock),
-		issuer.WithUVCISecret(bytes.Repeat([]byte{1}, issuer.MinUVCISecretLen)))
+		issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(bytes.Repeat([]byte{1}, issuer.MinUVCISecretLen)))
 	if err != nil {
 		b.Fatal(err)
 	}

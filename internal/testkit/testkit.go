@@ -100,6 +100,9 @@ func NewPKI(tb testing.TB, opts ...Option) *PKI {
 	return &PKI{CSCA: csca, DSC: dsc, Trust: trust}
 }
 
+// IssuerName is the certificate issuer (`is`) of test certificates.
+const IssuerName = "Ministry of Health of Viet Nam"
+
 // UVCISecret is a fixed UVCI secret for tests.
 var UVCISecret = []byte("vaxcert test UVCI secret, 32 by!")
 
@@ -120,7 +123,8 @@ func Record() issuer.Record {
 // Issuer returns an issuer signing with the PKI's DSC on the fixed clock.
 func (p *PKI) Issuer(tb testing.TB) *issuer.Issuer {
 	tb.Helper()
-	iss, err := issuer.New(p.DSC.Signer(), p.DSC.Cert, issuer.WithClock(Clock), issuer.WithUVCISecret(UVCISecret))
+	iss, err := issuer.New(p.DSC.Signer(), p.DSC.Cert, issuer.WithClock(Clock), issuer.WithIssuerName(IssuerName),
+		issuer.WithUVCISecret(UVCISecret))
 	if err != nil {
 		tb.Fatalf("testkit: issuer.New: %v", err)
 	}
