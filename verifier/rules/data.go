@@ -24,7 +24,7 @@ type External struct {
 func Data(payload any, ext External) map[string]any {
 	e := map[string]any{
 		"valueSets":       ext.ValueSets,
-		"validationClock": ext.ValidationClock.UTC().Format(time.RFC3339),
+		"validationClock": ext.ValidationClock.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 		"countryCode":     ext.CountryCode,
 	}
 	if ext.ValueSets == nil {
