@@ -3,7 +3,7 @@
 //
 //	vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
 //	vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
-//	vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
+//	vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
 //	vaxcert version
 //	vaxcert help [COMMAND]
 //

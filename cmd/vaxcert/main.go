@@ -12,7 +12,7 @@ import (
 const usage = `Usage:
     vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
     vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
-    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
+    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
     vaxcert issue-all [--server URL] [--token T]
     vaxcert rules test DIR [--json]

@@ -6,8 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/ruletest"
+	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 )
 
 const rulesUsage = `Usage:
@@ -101,4 +105,51 @@ func jsonText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// loadRulesCheck builds the verifier's rules check from --rules DIR|FILE,
+// --country and --region.
+func loadRulesCheck(arg, country, region string, vs *schemas.ValueSets) (*rules.Check, error) {
+	if arg == "" || country == "" {
+		return nil, commandUsageError("verify", errors.New("--rules and --country go together"))
+	}
+	set, err := loadRuleSet(arg)
+	if err != nil {
+		return nil, err
+	}
+	check, err := rules.NewCheck(set, country, rules.WithRegion(region), rules.WithValueSets(vs))
+	if err != nil {
+		return nil, withHint(err, "--country takes an upper-case ISO 3166-1 alpha-2 code, e.g. VN",
+			"--country nhận mã quốc gia ISO 3166-1 alpha-2 viết hoa, ví dụ VN")
+	}
+	return check, nil
+}
+
+// loadRuleSet reads --rules: a folder of [<SET>/]<RuleId>/rule.json, or a
+// file holding one rule or a JSON array of rules.
+func loadRuleSet(arg string) (*rules.Set, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return nil, withHint(err, "--rules takes a folder of rules or a rule-set file",
+			"--rules nhận một thư mục quy tắc hoặc một tệp bộ quy tắc")
+	}
+	var set *rules.Set
+	if st.IsDir() {
+		set, err = rules.LoadDir(os.DirFS(arg))
+	} else {
+		var data []byte
+		data, err = rules.ReadFileLimited(os.DirFS(filepath.Dir(arg)), filepath.Base(arg), limits.MaxRuleSet)
+		if err == nil {
+			set, err = rules.ParseSet(data)
+		}
+	}
+	if err != nil {
+		return nil, withHint(err, `check the rules with "vaxcert rules test"`,
+			`kiểm tra bộ quy tắc bằng "vaxcert rules test"`)
+	}
+	if len(set.Rules) == 0 {
+		return nil, withHint(fmt.Errorf("no rules in %s", arg),
+			"rules are read from [<SET>/]<RuleId>/rule.json", "quy tắc được đọc từ [<SET>/]<RuleId>/rule.json")
+	}
+	return set, nil
 }

@@ -98,3 +98,82 @@ func TestRulesTest(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyRules: verify --rules with the repo's VN rule set, on a
+// certificate whose primary series (last dose 2026-05-01) counts at the
+// test clock (2026-06-01) and no longer does on 2027-02-01 (276 days
+// later); --json lists the failing rule with its descriptions.
+func TestVerifyRules(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "", "keys", "init", "--dir", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	record, err := os.ReadFile("../../examples/record.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	record = []byte(strings.NewReplacer("2021-08-15", "2026-04-10", "2021-09-05", "2026-05-01").Replace(string(record)))
+	recFile := filepath.Join(dir, "record.json")
+	if err := os.WriteFile(recFile, record, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, hc1, stderr := runCLI(t, "", "issue", "--keys", dir, "--record", recFile)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	base := []string{"verify", "--trust-dir", dir, "--rules", "../../rules", "--country", "VN"}
+	code, out, stderr := runCLI(t, hc1, append(base, "--json")...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, out, stderr)
+	}
+	var rep struct {
+		Valid  bool
+		Reason string
+		Checks map[string]string
+		Rules  *struct {
+			Country string
+			Failed  []struct {
+				Identifier, Outcome string
+				Description         struct{ VI, EN string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Valid || rep.Checks["rules"] != "pass" || rep.Rules == nil || rep.Rules.Country != "VN" || len(rep.Rules.Failed) != 0 {
+		t.Fatalf("valid: %s", out)
+	}
+
+	code, out, stderr = runCLI(t, hc1, append(base, "--at", "2027-02-01T00:00:00Z", "--json")...)
+	if code != exitInvalid {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rep.Rules = nil
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Valid || rep.Reason != "rules_failed" || rep.Checks["rules"] != "fail" || rep.Rules == nil || len(rep.Rules.Failed) != 1 {
+		t.Fatalf("expired series: %s", out)
+	}
+	f := rep.Rules.Failed[0]
+	if f.Identifier != "VR-VN-0004" || f.Outcome != "fail" || !strings.Contains(f.Description.EN, "270 days") || !strings.Contains(f.Description.VI, "270 ngày") {
+		t.Errorf("failed rule %+v", f)
+	}
+	code, out, _ = runCLI(t, hc1, append(base, "--at", "2027-02-01T00:00:00Z")...)
+	if code != exitInvalid || !strings.Contains(out, "rule VR-VN-0004 (fail)") || !strings.Contains(out, "INVALID: rules_failed") {
+		t.Errorf("text output:\n%s", out)
+	}
+
+	// usage and input errors
+	for _, args := range [][]string{
+		{"verify", "--trust-dir", dir, "--rules", "../../rules"}, // no --country
+		{"verify", "--trust-dir", dir, "--country", "VN"},        // no --rules
+		{"verify", "--trust-dir", dir, "--rules", "../../rules", "--country", "vn"},
+		{"verify", "--trust-dir", dir, "--rules", "nope", "--country", "VN"},
+		{"verify", "--trust-dir", dir, "--rules", "../../README.md", "--country", "VN"},
+	} {
+		code, stdout, stderr := runCLI(t, hc1, args...)
+		wantError(t, code, stdout, stderr, exitError)
+	}
+}

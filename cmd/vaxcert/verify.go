@@ -21,10 +21,11 @@ import (
 	"github.com/vaxcert/vaxcert/keys/keyfile"
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 )
 
 const verifyUsage = `Usage:
-    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--json] [PAYLOAD|-]
+    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
 
 Verify an HC1 text offline: prefix, Base45, zlib, COSE_Sign1, signature,
 key usage, validity and schema. PAYLOAD is the HC1 text; "-" or no
@@ -39,6 +40,13 @@ Flags (at least one trust source is required; both repeat):
                        zone of +hhmm, or none for UTC
     --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
     --skew DUR         allow the clock to be off by DUR (default 0, max 24h)
+    --rules DIR|FILE   business rules (CertLogic): a folder of
+                       [<SET>/]<RuleId>/rule.json (e.g. the repo's rules/),
+                       or a JSON file of one rule or an array of rules; the
+                       rules of --country are checked after the technical
+                       checks (check "rules")
+    --country CC       the venue's country for --rules (e.g. VN)
+    --region R         the venue's region, for rules that have one
     --json             print one JSON object (format in the README)
 
 Exit status: 0 valid, 1 invalid, 2 usage or input error.
@@ -61,6 +69,9 @@ func runVerify(e *env, args []string) error {
 	flags.Var(&skew, "skew", "")
 	asJSON := flags.Bool("json", false, "")
 	vsDir := flags.String("value-sets", "", "")
+	rulesArg := flags.String("rules", "", "")
+	country := flags.String("country", "", "")
+	region := flags.String("region", "", "")
 	pos, err := parseFlags(flags, args)
 	if err != nil {
 		return err
@@ -89,7 +100,15 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := newVerifier(trust, vs, verifier.WithClockSkew(skew.d))
+	opts := []verifier.Option{verifier.WithClockSkew(skew.d)}
+	if *rulesArg != "" || *country != "" || *region != "" {
+		check, err := loadRulesCheck(*rulesArg, *country, *region, vs)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verifier.WithCheck(check))
+	}
+	v, err := newVerifier(trust, vs, opts...)
 	if err != nil {
 		return err
 	}
@@ -113,7 +132,7 @@ func runVerify(e *env, args []string) error {
 
 	res, verr := v.Verify(qr, when)
 	if *asJSON {
-		err = writeJSON(e.stdout, res)
+		err = writeJSON(e.stdout, res, *country)
 	} else {
 		err = writeHuman(e.stdout, res)
 	}
@@ -209,6 +228,12 @@ func reasonHints(r verifier.Reason) []string {
 		return []string{"no trusted DSC has the certificate's kid: check --trust-cert and --trust-dir"}
 	case verifier.ReasonExpired, verifier.ReasonNotYetValid:
 		return []string{"the result depends on the verification time: see --at and --skew"}
+	case rules.ReasonRulesFailed:
+		return []string{"the certificate is authentic but does not meet the rules listed; the holder needs another certificate",
+			"chứng nhận là thật nhưng không đáp ứng các quy tắc nêu trên; người dân cần chứng nhận khác"}
+	case rules.ReasonNoRules:
+		return []string{"no rule of --country applies to this type of certificate now: check --rules and --country",
+			"không có quy tắc nào của --country áp dụng cho loại chứng nhận này: kiểm tra --rules và --country"}
 	case verifier.ReasonBadPrefix:
 		return []string{`the text must start with "HC1:"; pass the whole QR text`}
 	}
@@ -217,10 +242,29 @@ func reasonHints(r verifier.Reason) []string {
 
 // writeJSON prints the verify --json output, verifier.Report: a public
 // contract documented in the README.
-func writeJSON(w io.Writer, r *verifier.Result) error {
+func writeJSON(w io.Writer, r *verifier.Result, country string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r.Report())
+	out := verifyJSON{Report: r.Report()}
+	if _, ok := r.Outcome(verifier.CheckRules); ok {
+		out.Rules = &rulesJSON{Country: country, Failed: rules.FailedRules(r)}
+		if out.Rules.Failed == nil {
+			out.Rules.Failed = []rules.FailedRule{}
+		}
+	}
+	return enc.Encode(out)
+}
+
+// verifyJSON is verifier.Report plus, when --rules is given, the rules
+// that failed.
+type verifyJSON struct {
+	verifier.Report
+	Rules *rulesJSON `json:"rules,omitempty"`
+}
+
+type rulesJSON struct {
+	Country string             `json:"country"`
+	Failed  []rules.FailedRule `json:"failed"`
 }
 
 // writeHuman prints one line per check, the verdict and, for a valid
@@ -238,6 +282,14 @@ func writeHuman(w io.Writer, r *verifier.Result) error {
 	}
 	if !r.Valid() {
 		fmt.Fprintf(&b, "\nINVALID: %s\n", r.Reason())
+		for _, f := range rules.FailedRules(r) {
+			fmt.Fprintf(&b, "  rule %s (%s)\n", printable(f.Identifier), f.Outcome)
+			for _, d := range []string{f.Description.EN, f.Description.VI} {
+				if d != "" {
+					fmt.Fprintf(&b, "    %s\n", printable(d))
+				}
+			}
+		}
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
