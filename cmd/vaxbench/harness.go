@@ -131,6 +131,11 @@ func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
 	go func() { served <- srv.Serve(sctx, ln) }()
 	h.closers = append(h.closers, func() error { cancel(); return <-served })
 
+	// Finalised uploads count at once only for a site that may finalise at
+	// the source.
+	if _, err := svc.SetSitePermission(ctx, benchActor, benchSite, true); err != nil {
+		return h, err
+	}
 	if h.uploader, _, err = svc.CreateToken(ctx, benchActor, auth.RoleUploader, benchSite, "vaxbench uploader"); err != nil {
 		return h, err
 	}

@@ -34,9 +34,9 @@ var errIngest = errors.New("the upload did not store every dose")
 type batchSummary struct {
 	Summary struct {
 		Rows      int64 `json:"rows"`
-		Accepted  int64 `json:"accepted"`
-		Merged    int64 `json:"merged"`
-		Unchanged int64 `json:"unchanged"`
+		Stored    int64 `json:"stored"`
+		Merged    int64 `json:"merged_with_other_site"`
+		Duplicate int64 `json:"duplicate_of_existing"`
 		Rejected  int64 `json:"rejected"`
 	} `json:"summary"`
 	Error *struct {
@@ -109,8 +109,8 @@ func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) err
 		return fmt.Errorf("%w: the report ended without a summary", errIngest)
 	case end.Error != nil:
 		return fmt.Errorf("%w: the upload stopped early (%s)", errIngest, end.Error.Code)
-	case rejected > 0 || end.Summary.Accepted != int64(o.records*o.doses):
-		return fmt.Errorf("%w: %d accepted, %d rejected of %d", errIngest, end.Summary.Accepted,
+	case rejected > 0 || end.Summary.Stored != int64(o.records*o.doses):
+		return fmt.Errorf("%w: %d stored, %d rejected of %d", errIngest, end.Summary.Stored,
 			end.Summary.Rejected, o.records*o.doses)
 	}
 	return nil

@@ -289,6 +289,16 @@ func devTokens(ctx context.Context, svc *service.Service, path string) (map[stri
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	// The demo site finalises at the source, so that the walk-through's
+	// finalised uploads count at once (production: an admin grants it
+	// with PUT /v1/sites/{site}/permissions).
+	if p, err := svc.GetSitePermission(ctx, devActor, devUploaderSite); err != nil {
+		return nil, err
+	} else if !p.Finalise {
+		if _, err := svc.SetSitePermission(ctx, devActor, devUploaderSite, true); err != nil {
+			return nil, err
+		}
+	}
 	changed := false
 	for _, r := range devRoles {
 		if a, err := svc.LookupToken(ctx, tokens[r.name]); err == nil && a.Role == r.role && a.Site == r.site {
@@ -317,7 +327,7 @@ func printDevBanner(w io.Writer, addr, data string, tokens map[string]string, jw
 	base := "http://" + addr
 	fmt.Fprintf(w, "vaxcert serve --dev: DEVELOPMENT MODE, demo keys and identity provider in %s\n", data)
 	fmt.Fprintf(w, "API on %s (document: %s/v1/openapi.yaml)\n\n", base, base)
-	fmt.Fprintf(w, "Staff tokens (kept in %s), one per role; the uploader acts for site %s:\n",
+	fmt.Fprintf(w, "Staff tokens (kept in %s), one per role; the uploader acts for site %s, which may finalise at the source:\n",
 		filepath.Join(data, devTokensFile), devUploaderSite)
 	for _, r := range devRoles {
 		fmt.Fprintf(w, "export %s=%s\n", r.name, tokens[r.name])

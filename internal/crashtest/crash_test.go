@@ -163,7 +163,7 @@ func killDuringUpload(t *testing.T, data, dbURL string, body []byte, want map[st
 		stored[k] = true
 	}
 	for _, r := range rows {
-		if key := r.Site + "/" + r.RecordID; r.Outcome != "accepted" || !stored[key] {
+		if key := r.Site + "/" + r.RecordID; r.Outcome != "stored" || !stored[key] {
 			t.Fatalf("row %d reported %q before the kill, stored: %v", r.Row, r.Outcome, stored[key])
 		}
 	}
@@ -186,7 +186,7 @@ func killDuringUpload(t *testing.T, data, dbURL string, body []byte, want map[st
 	if len(end.Error) > 0 {
 		t.Errorf("upload again stopped early: %s", end.Error)
 	}
-	wantSum := summary{Rows: len(want) / dosesPerPerson, Accepted: int(total - committed), Unchanged: int(committed)}
+	wantSum := summary{Rows: len(want) / dosesPerPerson, Stored: int(total - committed), Duplicate: int(committed)}
 	if *end.Summary != wantSum {
 		t.Errorf("upload again: summary %+v, want %+v", *end.Summary, wantSum)
 	}
@@ -194,10 +194,10 @@ func killDuringUpload(t *testing.T, data, dbURL string, body []byte, want map[st
 	for _, r := range rows {
 		key := r.Site + "/" + r.RecordID
 		seen[key]++
-		if (r.Outcome != "accepted" && r.Outcome != "unchanged") || !want[key] || len(r.Errors) > 0 {
-			t.Fatalf("upload again: row %d %s %q (errors %s), want accepted or unchanged", r.Row, key, r.Outcome, r.Errors)
+		if (r.Outcome != "stored" && r.Outcome != "duplicate_of_existing") || !want[key] || len(r.Errors) > 0 {
+			t.Fatalf("upload again: row %d %s %q (errors %s), want stored or duplicate_of_existing", r.Row, key, r.Outcome, r.Errors)
 		}
-		if r.Outcome == "unchanged" && !stored[key] || r.Outcome == "accepted" && stored[key] {
+		if r.Outcome == "duplicate_of_existing" && !stored[key] || r.Outcome == "stored" && stored[key] {
 			t.Fatalf("upload again: row %d %q, stored before: %v", r.Row, r.Outcome, stored[key])
 		}
 	}

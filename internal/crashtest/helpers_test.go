@@ -278,7 +278,12 @@ type reportLine struct {
 }
 
 type summary struct {
-	Rows, Accepted, Merged, Unchanged, Rejected int
+	Rows      int `json:"rows"`
+	Stored    int `json:"stored"`
+	Already   int `json:"already_stored_by_this_batch"`
+	Duplicate int `json:"duplicate_of_existing"`
+	Merged    int `json:"merged_with_other_site"`
+	Rejected  int `json:"rejected"`
 }
 
 // upload sends body to POST /v1/dose-records/batch as the development

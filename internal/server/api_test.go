@@ -44,11 +44,11 @@ func TestHappyPath(t *testing.T) {
 		rec := record(citizenA, dose("HN-001", "r1", 1, issuer.StatusDraft), dose("HN-001", "r2", 2, issuer.StatusDraft))
 		var up struct{ Results []rowJSON }
 		e.call("POST", "/v1/dose-records", credUploader, rec, http.StatusCreated).json(t, &up)
-		if got := outcomes(up.Results); !sameOutcomes(got, service.OutcomeAccepted, service.OutcomeAccepted) {
+		if got := outcomes(up.Results); !sameOutcomes(got, service.OutcomeStored, service.OutcomeStored) {
 			t.Fatalf("upload outcomes %v", got)
 		}
 		e.call("POST", "/v1/dose-records", credUploader, rec, http.StatusOK).json(t, &up)
-		if got := outcomes(up.Results); !sameOutcomes(got, service.OutcomeUnchanged, service.OutcomeUnchanged) {
+		if got := outcomes(up.Results); !sameOutcomes(got, service.OutcomeDuplicate, service.OutcomeDuplicate) {
 			t.Fatalf("re-upload outcomes %v", got)
 		}
 

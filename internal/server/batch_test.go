@@ -85,15 +85,15 @@ func TestBatchUpload(t *testing.T) {
 			sum                     summaryJSON
 		}{
 			{name: "ndjson", contentType: "application/x-ndjson", body: ndjson,
-				want: []string{"1 accepted", "1 accepted", "2 rejected line=malformed",
+				want: []string{"1 stored", "1 stored", "2 rejected line=malformed",
 					"3 rejected doses[0].product=value_set", "4 rejected doses[0].site=forbidden", "6 rejected line=malformed"},
-				again: []string{"1 unchanged", "1 unchanged", "2 rejected line=malformed",
+				again: []string{"1 duplicate_of_existing", "1 duplicate_of_existing", "2 rejected line=malformed",
 					"3 rejected doses[0].product=value_set", "4 rejected doses[0].site=forbidden", "6 rejected line=malformed"},
-				sum: summaryJSON{Rows: 5, Accepted: 2, Rejected: 4}},
+				sum: summaryJSON{Rows: 5, Stored: 2, Rejected: 4}},
 			{name: "csv", contentType: "text/csv; charset=utf-8", body: csv,
-				want:  []string{"2 accepted", "3 rejected dose_number=invalid", "4 rejected line=malformed"},
-				again: []string{"2 unchanged", "3 rejected dose_number=invalid", "4 rejected line=malformed"},
-				sum:   summaryJSON{Rows: 3, Accepted: 1, Rejected: 2}},
+				want:  []string{"2 stored", "3 rejected dose_number=invalid", "4 rejected line=malformed"},
+				again: []string{"2 duplicate_of_existing", "3 rejected dose_number=invalid", "4 rejected line=malformed"},
+				sum:   summaryJSON{Rows: 3, Stored: 1, Rejected: 2}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestBatchUpload(t *testing.T) {
 					}
 					sum := tc.sum
 					if i == 1 {
-						sum.Unchanged, sum.Accepted = sum.Accepted, 0
+						sum.Duplicate, sum.Stored = sum.Stored, 0
 					}
 					sum.BatchID = rep.end.Summary.BatchID
 					if rep.end.Summary != sum || rep.end.Error != nil {
@@ -209,9 +209,54 @@ func TestBatchStreaming(t *testing.T) {
 			t.Errorf("the response had not started after %d rows", maxRows)
 		}
 		rep := parseReport(t, body)
-		if len(rep.rows) != r.rows || rep.end.Summary.Accepted != r.rows || rep.rows[len(rep.rows)-1].Row != r.rows {
+		if len(rep.rows) != r.rows || rep.end.Summary.Stored != r.rows || rep.rows[len(rep.rows)-1].Row != r.rows {
 			t.Errorf("%d rows sent, %d reported, summary %+v", r.rows, len(rep.rows), rep.end.Summary)
 		}
 		t.Logf("%d rows sent, the report started before row %d", r.rows, r.rows-tail)
+	})
+}
+
+// TestBusyIs503: a write that kept colliding answers 503 with Retry-After,
+// never 409.
+func TestBusyIs503(t *testing.T) {
+	ae := toAPIError(fmt.Errorf("wrapped: %w", service.ErrBusy))
+	if ae.Status != http.StatusServiceUnavailable || ae.Code != codeBusy || ae.retryAfter != busyRetryAfter {
+		t.Fatalf("busy: %d %s retry %d", ae.Status, ae.Code, ae.retryAfter)
+	}
+	if ae := toAPIError(service.ErrConflict); ae.Status != http.StatusConflict {
+		t.Fatalf("conflict: %d", ae.Status)
+	}
+}
+
+// TestIdempotentBatchOverHTTP: the Idempotency-Key names the upload; the
+// stored outcome is readable under it, and a re-send replays.
+func TestIdempotentBatchOverHTTP(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		body := ndjsonLine(t, record(citizenA, dose("HN-001", "k1", 1, "finalised"))) +
+			ndjsonLine(t, record(citizenB, dose("HN-001", "k2", 1, "finalised")))
+		for i, want := range []string{"stored", "already_stored_by_this_batch"} {
+			res := e.do(req{method: "POST", path: "/v1/dose-records/batch", cred: credUploader, contentType: mimeNDJSON,
+				body: strings.NewReader(body), header: http.Header{"Idempotency-Key": {"hn-001:day-1"}}})
+			rep := parseReport(t, res.body)
+			if res.status != http.StatusOK || len(rep.rows) != 2 || string(rep.rows[1].Outcome) != want ||
+				rep.end.Summary.BatchID != "hn-001:day-1" {
+				t.Fatalf("upload %d: %d %s", i+1, res.status, res.body)
+			}
+		}
+		res := e.call("GET", "/v1/dose-records/batches/hn-001:day-1?limit=1", credUploader, nil, http.StatusOK)
+		var b batchJSON
+		if err := json.Unmarshal(res.body, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !b.Complete || b.LastRow != 2 || b.Summary.Stored != 2 || len(b.Rows) != 1 || b.NextAfter != 1 {
+			t.Fatalf("batch %s", res.body)
+		}
+		e.call("GET", "/v1/dose-records/batches/hn-001:day-1", credOtherUploader, nil, http.StatusNotFound)
+		e.call("GET", "/v1/dose-records/batches/nope", credUploader, nil, http.StatusNotFound)
+		res = e.do(req{method: "POST", path: "/v1/dose-records/batch", cred: credUploader, contentType: mimeNDJSON,
+			body: strings.NewReader(body), header: http.Header{"Idempotency-Key": {"bad key!"}}})
+		if res.status != http.StatusBadRequest {
+			t.Fatalf("bad key: %d %s", res.status, res.body)
+		}
 	})
 }

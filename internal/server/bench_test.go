@@ -61,7 +61,7 @@ func BenchmarkBatchUpload(b *testing.B) {
 		b.StartTimer()
 		res := e.do(req{method: "POST", path: "/v1/dose-records/batch", cred: credUploader, contentType: mimeNDJSON,
 			body: strings.NewReader(body.String())})
-		if rep := parseReport(b, res.body); rep.end.Summary.Accepted != rows {
+		if rep := parseReport(b, res.body); rep.end.Summary.Stored != rows {
 			b.Fatalf("summary %+v", rep.end.Summary)
 		}
 	}

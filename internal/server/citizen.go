@@ -183,6 +183,10 @@ func (s *Server) fileCorrection(c echo.Context) error {
 	default:
 		return errMediaType(echo.MIMEApplicationJSON + " or " + echo.MIMEMultipartForm)
 	}
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
 	cr := service.CorrectionRequest{Kind: req.Kind, Description: req.Description, Dose: req.Dose, Photo: photo}
 	if req.Record != nil {
 		k := req.Record.key()
@@ -192,7 +196,7 @@ func (s *Server) fileCorrection(c echo.Context) error {
 		p := req.Person.person()
 		cr.Person = &p
 	}
-	out, err := s.svc.FileCorrection(c.Request().Context(), actor(c).ID, cr)
+	out, err := s.svc.FileCorrectionKey(c.Request().Context(), actor(c).ID, key, cr)
 	if err != nil {
 		return err
 	}

@@ -44,11 +44,12 @@ type rowJSON struct {
 	Site     string          `json:"site"`
 	RecordID string          `json:"record_id"`
 	Outcome  service.Outcome `json:"outcome"`
+	Notes    []service.Note  `json:"notes,omitempty"`
 	Errors   []fieldJSON     `json:"errors,omitempty"`
 }
 
 func rowOf(r service.RowResult) rowJSON {
-	out := rowJSON{Row: r.Row, Site: r.Site, RecordID: r.RecordID, Outcome: r.Outcome}
+	out := rowJSON{Row: r.Row, Site: r.Site, RecordID: r.RecordID, Outcome: r.Outcome, Notes: r.Notes}
 	if len(r.Errors) > 0 {
 		out.Errors = fieldsOf(r.Errors)
 	}
@@ -58,10 +59,49 @@ func rowOf(r service.RowResult) rowJSON {
 type summaryJSON struct {
 	BatchID   string `json:"batch_id"`
 	Rows      int    `json:"rows"`
-	Accepted  int    `json:"accepted"`
-	Merged    int    `json:"merged"`
-	Unchanged int    `json:"unchanged"`
+	Stored    int    `json:"stored"`
+	Already   int    `json:"already_stored_by_this_batch"`
+	Duplicate int    `json:"duplicate_of_existing"`
+	Merged    int    `json:"merged_with_other_site"`
 	Rejected  int    `json:"rejected"`
+}
+
+func summaryOf(s service.BatchSummary) summaryJSON {
+	return summaryJSON{BatchID: s.BatchID, Rows: s.Rows, Stored: s.Stored, Already: s.Already, Duplicate: s.Duplicate,
+		Merged: s.Merged, Rejected: s.Rejected}
+}
+
+// batchJSON is the stored outcome of an upload.
+type batchJSON struct {
+	Key      string      `json:"key"`
+	Kind     string      `json:"kind"`
+	Complete bool        `json:"complete"`
+	Error    string      `json:"error,omitempty"`
+	LastRow  int         `json:"last_row"`
+	Summary  summaryJSON `json:"summary"`
+	Rows     []rowJSON   `json:"rows"`
+	// NextAfter is the after_row of the next page, 0 when this is the last.
+	NextAfter int `json:"next_after_row,omitempty"`
+}
+
+// identityClaimJSON is an identity claim (personal data: reviewers only).
+type identityClaimJSON struct {
+	ID         int64     `json:"id"`
+	Site       string    `json:"site"`
+	RecordID   string    `json:"record_id"`
+	FamilyName string    `json:"family_name"`
+	GivenName  string    `json:"given_name"`
+	BirthDate  string    `json:"birth_date"`
+	FiledAt    time.Time `json:"filed_at"`
+	Resolved   bool      `json:"resolved"`
+}
+
+// sitePermissionJSON is a site's permissions.
+type sitePermissionJSON struct {
+	Site      string    `json:"site"`
+	Finalise  bool      `json:"finalise_at_source"`
+	GrantedBy string    `json:"granted_by,omitempty"`
+	GrantedAt time.Time `json:"granted_at,omitzero"`
 }
 
 // batchEndJSON is the last line of a bulk-upload report.
@@ -104,6 +144,7 @@ type reviewJSON struct {
 	ID          int64     `json:"id"`
 	Person      int64     `json:"person"`
 	DoseNumbers []int     `json:"dose_numbers"`
+	Identity    bool      `json:"identity"`
 	OpenedAt    time.Time `json:"opened_at"`
 	Resolved    bool      `json:"resolved"`
 	ResolvedAt  time.Time `json:"resolved_at,omitzero"`
@@ -112,7 +153,7 @@ type reviewJSON struct {
 }
 
 func reviewOf(r *service.Review) reviewJSON {
-	return reviewJSON{ID: r.ID, Person: r.PersonID, DoseNumbers: r.DoseNumbers, OpenedAt: r.OpenedAt,
+	return reviewJSON{ID: r.ID, Person: r.PersonID, DoseNumbers: r.DoseNumbers, Identity: r.Identity, OpenedAt: r.OpenedAt,
 		Resolved: !r.ResolvedAt.IsZero(), ResolvedAt: r.ResolvedAt, ResolvedBy: r.ResolvedBy, Note: r.Note}
 }
 

@@ -38,10 +38,16 @@ const (
 	codeRateLimited      = "rate_limited"
 	codeUnavailable      = "unavailable"
 	codeOverloaded       = "overloaded"
+	codeBusy             = "busy"
 	codeInternal         = "internal"
 	codeClientCancelled  = "cancelled"
 	statusClientCanceled = 499 // nginx's "client closed request"; only logged
 )
+
+// busyRetryAfter is the Retry-After of a 503 busy answer, in seconds: the
+// store's own retries span a fraction of a second, so the collision that
+// outlasted them is usually gone a second later.
+const busyRetryAfter = 1
 
 // apiError is an error response. Message and Hint are fixed text; Fields
 // name request fields, never their values.
@@ -123,6 +129,11 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, service.ErrUVCIReused):
 		return newError(http.StatusConflict, codeUVCIReused, "the derived uvci belongs to an earlier certificate",
 			"retry; UVCIs carry a revision, so this means a bug or a changed UVCI secret: report it")
+	case errors.Is(err, service.ErrBusy):
+		e := newError(http.StatusServiceUnavailable, codeBusy, "the database is busy with concurrent writes",
+			"retry after the seconds in Retry-After with the same Idempotency-Key; nothing was stored by this attempt")
+		e.retryAfter = busyRetryAfter
+		return e
 	case errors.Is(err, service.ErrConflict):
 		return newError(http.StatusConflict, codeConflict, "the resource changed concurrently or is busy",
 			"retry later")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,15 +13,32 @@ import (
 	"github.com/vaxcert/vaxcert/issuer"
 )
 
+// headerIdempotencyKey names the client's key of a retryable request.
+const headerIdempotencyKey = "Idempotency-Key"
+
+// idempotencyKey returns the request's Idempotency-Key ("" if none).
+func idempotencyKey(c echo.Context) (string, error) {
+	k := c.Request().Header.Get(headerIdempotencyKey)
+	if k != "" && !service.ValidKey(k) {
+		return "", &apiError{Status: http.StatusBadRequest, Code: codeMalformed, Message: "malformed Idempotency-Key",
+			Hint: "1 to 128 characters among A-Z a-z 0-9 . _ : -", Fields: []fieldJSON{{Field: "Idempotency-Key", Code: codeMalformed}}}
+	}
+	return k, nil
+}
+
 // submitRecord stores one dose-record document: 201 when a dose was stored
-// (accepted or merged), 200 when every dose was already stored so, 422
+// (stored or merged), 200 when every dose was already stored so, 422
 // (with the fields of every dose) when every dose was rejected.
 func (s *Server) submitRecord(c echo.Context) error {
 	var rec issuer.Record
 	if err := decodeJSON(c, &rec); err != nil {
 		return err
 	}
-	res, err := s.svc.SubmitRecord(c.Request().Context(), actor(c), rec)
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.SubmitRecordKey(c.Request().Context(), actor(c), key, rec)
 	if err != nil {
 		return err
 	}
@@ -30,7 +48,7 @@ func (s *Server) submitRecord(c echo.Context) error {
 	for i, r := range res {
 		rows[i] = rowOf(r)
 		switch r.Outcome {
-		case service.OutcomeAccepted, service.OutcomeMerged:
+		case service.OutcomeStored, service.OutcomeMerged:
 			status = http.StatusCreated
 		case service.OutcomeRejected:
 			rejected++
@@ -50,7 +68,8 @@ const (
 	mimeCSV       = "text/csv"
 )
 
-// flushEvery is how many report lines are sent at most between flushes.
+// flushEvery is how many report lines are sent at most between flushes;
+// the report is also flushed after each committed transaction.
 const flushEvery = 1000
 
 // uploadBatch streams a bulk upload from the request body into the
@@ -60,6 +79,10 @@ const flushEvery = 1000
 // the first report line (a malformed CSV header, a body over the limit by
 // Content-Length) is an ordinary error response.
 func (s *Server) uploadBatch(c echo.Context) error {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
 	var format service.Format
 	switch mediaType(c) {
 	case mimeNDJSON, mimeNDJSONAlt:
@@ -99,16 +122,25 @@ func (s *Server) uploadBatch(c echo.Context) error {
 		}
 		return nil
 	}
+	committed := func() error {
+		if !started {
+			return nil
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 	ctx := c.Request().Context()
-	sum, err := s.svc.IngestBatch(ctx, actor(c), format, c.Request().Body, emit)
+	sum, err := s.svc.IngestBatchWith(ctx, actor(c), format, c.Request().Body, emit,
+		service.IngestOptions{Key: key, Committed: committed})
 	if err != nil && !started {
 		return err
 	}
 	if !started {
 		start()
 	}
-	end := batchEndJSON{Summary: summaryJSON{BatchID: sum.BatchID, Rows: sum.Rows, Accepted: sum.Accepted,
-		Merged: sum.Merged, Unchanged: sum.Unchanged, Rejected: sum.Rejected}}
+	end := batchEndJSON{Summary: summaryOf(sum)}
 	if err != nil {
 		end.Error = toAPIError(err)
 		if end.Error.Status >= http.StatusInternalServerError {
@@ -304,4 +336,97 @@ func (s *Server) amendPerson(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// batch returns the stored outcome of an upload made under an
+// Idempotency-Key (or the batch id the service assigned): ?after_row= and
+// ?limit= page through its rows.
+func (s *Server) batch(c echo.Context) error {
+	key, err := pathParam(c, "key")
+	if err != nil {
+		return err
+	}
+	q := newQuery(c)
+	page := q.page()
+	after := 0
+	if v := q.v.Get("after_row"); v != "" {
+		if after, err = strconv.Atoi(v); err != nil || after < 0 {
+			q.bad("after_row")
+		}
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	rep, err := s.svc.Batch(c.Request().Context(), actor(c), key, after, page.Limit)
+	if err != nil {
+		return err
+	}
+	out := batchJSON{Key: rep.Key, Kind: rep.Kind, Complete: rep.Complete, Error: rep.Error, LastRow: rep.LastRow,
+		Summary: summaryOf(rep.Summary), Rows: make([]rowJSON, len(rep.Rows))}
+	for i, r := range rep.Rows {
+		out.Rows[i] = rowOf(r)
+	}
+	limit := page.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = min(max(limit, 100), 1000) // the service's page bounds
+	}
+	if n := len(rep.Rows); n == limit {
+		out.NextAfter = rep.Rows[n-1].Row
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// identityClaims lists a person's identity claims (reviewers).
+func (s *Server) identityClaims(c echo.Context) error {
+	id, err := idParam(c, "person")
+	if err != nil {
+		return err
+	}
+	cs, err := s.svc.IdentityClaims(c.Request().Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	out := make([]identityClaimJSON, len(cs))
+	for i, cl := range cs {
+		out[i] = identityClaimJSON{ID: cl.ID, Site: cl.Site, RecordID: cl.RecordID, FamilyName: cl.FamilyName,
+			GivenName: cl.GivenName, BirthDate: cl.BirthDate, FiledAt: cl.FiledAt, Resolved: !cl.ResolvedAt.IsZero()}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"claims": out})
+}
+
+// sitePermission returns a site's permissions.
+func (s *Server) sitePermission(c echo.Context) error {
+	site, err := pathParam(c, "site")
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.GetSitePermission(c.Request().Context(), actor(c), site)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sitePermissionJSON{Site: p.Site, Finalise: p.Finalise, GrantedBy: p.GrantedBy, GrantedAt: p.GrantedAt})
+}
+
+// setSitePermission grants or withdraws a site's permission to finalise at
+// the source (admins).
+func (s *Server) setSitePermission(c echo.Context) error {
+	site, err := pathParam(c, "site")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Finalise *bool `json:"finalise_at_source"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Finalise == nil {
+		return errInvalid(fieldJSON{Field: "finalise_at_source", Code: "missing"})
+	}
+	p, err := s.svc.SetSitePermission(c.Request().Context(), actor(c), site, *req.Finalise)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sitePermissionJSON{Site: p.Site, Finalise: p.Finalise, GrantedBy: p.GrantedBy, GrantedAt: p.GrantedAt})
 }

@@ -66,6 +66,7 @@ func (s *Server) routes() {
 
 	v1(post, "/dose-records", s.submitRecord, upload, bodyAPI)
 	v1(post, "/dose-records/batch", s.uploadBatch, upload, bodyBatch)
+	v1(get, "/dose-records/batches/:key", s.batch, upload, bodyAPI)
 	v1(post, "/dose-records/finalise", s.finaliseBatch, finalise, bodyAPI)
 	v1(post, "/dose-records/:site/:record_id/finalise", s.finaliseRecord, finalise, bodyAPI)
 	v1(post, "/dose-records/:site/:record_id/amend", s.amendRecord, amend, bodyAPI)
@@ -76,6 +77,7 @@ func (s *Server) routes() {
 	v1(post, "/reviews/:id/resolve", s.resolveReview, amend, bodyAPI)
 	v1(get, "/persons/:person/records", s.personRecords, amend, bodyAPI)
 	v1(post, "/persons/:person/amend", s.amendPerson, amend, bodyAPI)
+	v1(get, "/persons/:person/identity-claims", s.identityClaims, amend, bodyAPI)
 	v1(get, "/persons/:person/certificates", s.personCertificates,
 		staff(auth.PermIssue, auth.PermReviewCorrections), bodyAPI)
 
@@ -96,6 +98,8 @@ func (s *Server) routes() {
 	v1(post, "/tokens", s.createToken, admin, bodyAPI)
 	v1(del, "/tokens/:id", s.revokeToken, admin, bodyAPI)
 	v1(get, "/audit", s.listAudit, staff(auth.PermReadAudit), bodyAPI)
+	v1(get, "/sites/:site/permissions", s.sitePermission, staff(auth.PermManageTokens, auth.PermUpload), bodyAPI)
+	v1(http.MethodPut, "/sites/:site/permissions", s.setSitePermission, admin, bodyAPI)
 }
 
 // healthz reports that the process serves requests.

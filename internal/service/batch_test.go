@@ -68,17 +68,17 @@ func TestNDJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRows(t, got, []wantRow{
-			{1, OutcomeAccepted, "", nil}, {1, OutcomeAccepted, "", nil},
+			{1, OutcomeStored, "", nil}, {1, OutcomeStored, "", nil},
 			{2, OutcomeRejected, "line", ErrMalformed},
 			{4, OutcomeRejected, "line", ErrMalformed},
 			{5, OutcomeRejected, "doses", issuer.ErrMissing},
 			{6, OutcomeRejected, "line", ErrMalformed},
 			{7, OutcomeRejected, "line", ErrLineTooLong},
-			{8, OutcomeAccepted, "", nil},
-			{9, OutcomeUnchanged, "", nil}, {9, OutcomeUnchanged, "", nil},
+			{8, OutcomeStored, "", nil},
+			{9, OutcomeAlreadyStored, "", nil}, {9, OutcomeAlreadyStored, "", nil},
 		})
-		if sum.Rows != 8 || sum.Accepted != 3 || sum.Unchanged != 2 || sum.Rejected != 5 {
-			t.Errorf("summary %+v, want 8 rows, 3 accepted, 2 unchanged, 5 rejected", sum)
+		if sum.Rows != 8 || sum.Stored != 3 || sum.Already != 2 || sum.Rejected != 5 {
+			t.Errorf("summary %+v, want 8 rows, 3 stored, 2 already stored by this batch, 5 rejected", sum)
 		}
 	})
 }
@@ -132,11 +132,11 @@ func TestCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRows(t, got, []wantRow{
-			{2, OutcomeAccepted, "", nil}, {3, OutcomeAccepted, "", nil},
+			{2, OutcomeStored, "", nil}, {3, OutcomeStored, "", nil},
 			{4, OutcomeRejected, "dose_number", issuer.ErrInvalid},
 			{5, OutcomeRejected, "line", ErrMalformed},
 			{6, OutcomeRejected, "line", ErrMalformed},
-			{8, OutcomeUnchanged, "", nil},
+			{8, OutcomeAlreadyStored, "", nil},
 		})
 		if sum.Rows != 6 {
 			t.Errorf("rows %d, want 6", sum.Rows)
@@ -160,8 +160,8 @@ func TestBatchLimitsAndChunks(t *testing.T) {
 		recs[4] = recs[1] // a repeat in a later chunk
 		sum, got, err := e.collect(uploader("S1"), FormatNDJSON, ndjson(t, recs...))
 		wantErr(t, "upload over the row limit", err, ErrTooManyRows)
-		if sum.Rows != 7 || len(got) != 7 || got[6].Row != 7 || got[4].Outcome != OutcomeUnchanged {
-			t.Fatalf("summary %+v, results %+v: want the first 7 rows, row 5 unchanged", sum, got)
+		if sum.Rows != 7 || len(got) != 7 || got[6].Row != 7 || got[4].Outcome != OutcomeAlreadyStored {
+			t.Fatalf("summary %+v, results %+v: want the first 7 rows, row 5 already stored by this batch", sum, got)
 		}
 		if st := e.stats(); st.PendingIssuance != 6 {
 			t.Errorf("pending %d, want the 6 persons stored", st.PendingIssuance)

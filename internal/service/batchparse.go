@@ -35,6 +35,8 @@ var CSVColumns = []string{"person_id", "family_name", "given_name", "birth_date"
 // no dose).
 type item struct {
 	row    int
+	idx    int // the dose's place in its row
+	hash   string
 	prefix string // field-name prefix of the dose's fields: "doses[i]." (NDJSON)
 	person issuer.Person
 	dose   issuer.Dose
@@ -129,7 +131,7 @@ func (s *ndjsonSource) next() ([]item, error) {
 func recordItems(rec issuer.Record, row int) []item {
 	items := make([]item, len(rec.Doses))
 	for i, d := range rec.Doses {
-		items[i] = item{row: row, prefix: "doses[" + strconv.Itoa(i) + "].", person: rec.Person, dose: d}
+		items[i] = item{row: row, idx: i, prefix: "doses[" + strconv.Itoa(i) + "].", person: rec.Person, dose: d}
 	}
 	return items
 }

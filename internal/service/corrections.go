@@ -61,6 +61,16 @@ type Correction = store.Correction
 // identity-provider subject) and returns it. Errors: [ErrInvalid], and
 // [ErrNotFound] for a Record that is not the citizen's.
 func (s *Service) FileCorrection(ctx context.Context, citizenID string, req CorrectionRequest) (*Correction, error) {
+	return s.FileCorrectionKey(ctx, citizenID, "", req)
+}
+
+// FileCorrectionKey is [Service.FileCorrection] under an Idempotency-Key
+// (see [ValidKey]; empty: none): a request with a key the citizen already
+// filed a correction under returns that correction and files nothing.
+func (s *Service) FileCorrectionKey(ctx context.Context, citizenID, key string, req CorrectionRequest) (*Correction, error) {
+	if key != "" && !ValidKey(key) {
+		return nil, invalid("idempotency_key", issuer.ErrInvalid)
+	}
 	var fields []*issuer.FieldError
 	add := func(f string, err error) { fields = append(fields, &issuer.FieldError{Field: f, Err: err}) }
 	switch req.Kind {
@@ -118,6 +128,14 @@ func (s *Service) FileCorrection(ctx context.Context, citizenID string, req Corr
 		default:
 			return err
 		}
+		var batch *store.Batch
+		if key != "" {
+			var earlier *store.Correction
+			if earlier, batch, err = correctionByKey(ctx, tx, p.ID, key, now); err != nil || earlier != nil {
+				out = earlier
+				return err
+			}
+		}
 		c := &store.Correction{PersonID: p.ID, Kind: string(req.Kind), Description: req.Description, Dose: dose,
 			Photo: req.Photo, PhotoType: photoType, Status: store.CorrectionOpen, FiledAt: now}
 		if req.Record != nil {
@@ -132,6 +150,12 @@ func (s *Service) FileCorrection(ctx context.Context, citizenID string, req Corr
 		}
 		if err := tx.InsertCorrection(ctx, c); err != nil {
 			return err
+		}
+		if batch != nil {
+			batch.State, batch.Result, batch.UpdatedAt = store.BatchComplete, strconv.FormatInt(c.ID, 10), now
+			if err := tx.UpdateBatch(ctx, batch); err != nil {
+				return err
+			}
 		}
 		ch := newChanges(citizenOf(p.ID), now)
 		ch.record("correction.file", correctionSubject(c.ID), nil, map[string]any{"kind": c.Kind,

@@ -22,6 +22,11 @@ var (
 	// change won the race, or the change breaks a uniqueness rule; retrying
 	// later may succeed.
 	ErrConflict = store.ErrConflict
+	// ErrBusy (the same value as [store.ErrBusy], and matching
+	// ErrConflict): concurrent writers kept colliding through every retry;
+	// nothing was written, and the same request retried a moment later
+	// succeeds (the HTTP layer answers 503 with Retry-After).
+	ErrBusy = store.ErrBusy
 	// ErrInvalid: the input breaks a rule; a [*ValidationError] names the
 	// fields.
 	ErrInvalid = errors.New("service: invalid input")
@@ -72,30 +77,43 @@ func invalid(field string, err error) *ValidationError {
 	return &ValidationError{Fields: []*issuer.FieldError{{Field: field, Err: err}}}
 }
 
+// errorOfCode is the inverse of [Code] for the codes of stored row
+// outcomes.
+func errorOfCode(code string) error {
+	for _, c := range codes {
+		if c.code == code {
+			return c.err
+		}
+	}
+	return errors.New("service: " + code)
+}
+
+var codes = []struct {
+	err  error
+	code string
+}{
+	{issuer.ErrMissing, "missing"},
+	{textcheck.ErrControl, "control_character"},
+	{issuer.ErrValueSet, "value_set"},
+	{issuer.ErrInactive, "inactive"},
+	{issuer.ErrContradictory, "contradictory"},
+	{ErrContradictory, "contradictory"},
+	{ErrForbidden, "forbidden"},
+	{ErrImmutable, "immutable"},
+	{ErrMalformed, "malformed"},
+	{ErrLineTooLong, "too_long"},
+	{ErrNotFound, "not_found"},
+	{ErrConflict, "conflict"},
+	{issuer.ErrInvalid, "invalid"},
+	{ErrInvalid, "invalid"},
+}
+
 // Code returns a stable short name for an error of this package or of
 // [issuer] field validation, for API responses: "missing", "invalid",
 // "value_set", "inactive", "contradictory", "forbidden", "immutable",
 // "malformed", "too_long", "not_found", "conflict", or "error".
 func Code(err error) string {
-	for _, c := range []struct {
-		err  error
-		code string
-	}{
-		{issuer.ErrMissing, "missing"},
-		{textcheck.ErrControl, "control_character"},
-		{issuer.ErrValueSet, "value_set"},
-		{issuer.ErrInactive, "inactive"},
-		{issuer.ErrContradictory, "contradictory"},
-		{ErrContradictory, "contradictory"},
-		{ErrForbidden, "forbidden"},
-		{ErrImmutable, "immutable"},
-		{ErrMalformed, "malformed"},
-		{ErrLineTooLong, "too_long"},
-		{ErrNotFound, "not_found"},
-		{ErrConflict, "conflict"},
-		{issuer.ErrInvalid, "invalid"},
-		{ErrInvalid, "invalid"},
-	} {
+	for _, c := range codes {
 		if errors.Is(err, c.err) {
 			return c.code
 		}

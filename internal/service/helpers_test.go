@@ -97,6 +97,13 @@ func newEnv(t *testing.T, st *store.Store) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	// The test sites finalise at the source, except S9 (see
+	// TestFinaliseIsASitePermission).
+	for _, site := range []string{"S1", "S2", "S3", "S7"} {
+		if _, err := s.SetSitePermission(context.Background(), system, site, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return &env{t: t, s: s, st: st, iss: iss, clock: clock, logs: logs, ctx: context.Background()}
 }
 

@@ -21,18 +21,18 @@ func TestSubmitOutcomes(t *testing.T) {
 			rec  issuer.Record
 			want []Outcome
 		}{
-			{"new draft", record(citizenA, dose("S1", "R1", 1, issuer.StatusDraft)), []Outcome{OutcomeAccepted}},
-			{"same draft again", record(citizenA, dose("S1", "R1", 1, issuer.StatusDraft)), []Outcome{OutcomeUnchanged}},
-			{"draft with new content", record(citizenA, changed), []Outcome{OutcomeAccepted}},
-			{"draft finalised", record(citizenA, withStatus(changed, issuer.StatusFinalised)), []Outcome{OutcomeAccepted}},
-			{"finalised sent as draft", record(citizenA, changed), []Outcome{OutcomeUnchanged}},
+			{"new draft", record(citizenA, dose("S1", "R1", 1, issuer.StatusDraft)), []Outcome{OutcomeStored}},
+			{"same draft again", record(citizenA, dose("S1", "R1", 1, issuer.StatusDraft)), []Outcome{OutcomeDuplicate}},
+			{"draft with new content", record(citizenA, changed), []Outcome{OutcomeStored}},
+			{"draft finalised", record(citizenA, withStatus(changed, issuer.StatusFinalised)), []Outcome{OutcomeStored}},
+			{"finalised sent as draft", record(citizenA, changed), []Outcome{OutcomeDuplicate}},
 			{"finalised with new content", record(citizenA, finalChanged), []Outcome{OutcomeRejected}},
 			{"same shot from another site", record(citizenA, withStatus(withKey(changed, "S2", "X9"), issuer.StatusFinalised)),
 				[]Outcome{OutcomeMerged}},
 			{"duplicate again is unchanged", record(citizenA, withStatus(withKey(changed, "S2", "X9"), issuer.StatusFinalised)),
-				[]Outcome{OutcomeUnchanged}},
+				[]Outcome{OutcomeDuplicate}},
 			{"two doses, one new", record(citizenA, withStatus(changed, issuer.StatusFinalised), dose("S1", "R2", 2, issuer.StatusFinalised)),
-				[]Outcome{OutcomeUnchanged, OutcomeAccepted}},
+				[]Outcome{OutcomeDuplicate, OutcomeStored}},
 		}
 		for _, st := range steps {
 			if got := e.submit(st.rec); !slices.Equal(got, st.want) {
@@ -45,9 +45,10 @@ func TestSubmitOutcomes(t *testing.T) {
 		}
 		var versions []string
 		for _, d := range hist {
-			versions = append(versions, d.Status+"/"+d.Lot)
+			versions = append(versions, d.Site+":"+d.Status+"/"+d.Lot)
 		}
-		if want := []string{"draft/LOTB", "draft/OTHER", "finalised/OTHER"}; !slices.Equal(versions, want) {
+		// The shot's history shows the other site's copy too.
+		if want := []string{"S1:draft/LOTB", "S1:draft/OTHER", "S1:finalised/OTHER", "S2:finalised/OTHER"}; !slices.Equal(versions, want) {
 			t.Errorf("history %v, want %v", versions, want)
 		}
 		if st := e.stats(); st.PendingIssuance != 1 || st.OpenReviews != 0 {
@@ -74,8 +75,6 @@ func TestSubmitRejections(t *testing.T) {
 		longLot.Lot = strings.Repeat("L", 81)
 		beforeBirth := dose("S1", "R1", 1, issuer.StatusDraft)
 		beforeBirth.Date = "1989-01-01"
-		otherName := record(citizenA, dose("S1", "F2", 2, issuer.StatusFinalised))
-		otherName.Person.GivenName = "Thị Hồng"
 		badID := record("12345", dose("S1", "R1", 1, issuer.StatusDraft))
 		changedFinal := dose("S1", "F1", 1, issuer.StatusFinalised)
 		changedFinal.Lot = "ZZZ"
@@ -94,7 +93,6 @@ func TestSubmitRejections(t *testing.T) {
 			{"lot too long", record(citizenA, longLot), "doses[0].lot", issuer.ErrInvalid, "invalid", false},
 			{"dose before birth", record(citizenA, beforeBirth), "doses[0].date", issuer.ErrContradictory, "contradictory", false},
 			{"national id shape", badID, "person.id", issuer.ErrInvalid, "invalid", false},
-			{"person details fixed by a finalised record", otherName, "person", ErrImmutable, "immutable", false},
 			{"finalised record changed", record(citizenA, changedFinal), "record_id", ErrImmutable, "immutable", false},
 			{"another site's record", record(citizenA, dose("S2", "R1", 1, issuer.StatusDraft)), "doses[0].site", ErrForbidden, "forbidden", true},
 		}
@@ -104,7 +102,7 @@ func TestSubmitRejections(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res.Rejected != 1 || res.Accepted+res.Merged+res.Unchanged != 0 {
+				if res.Rejected != 1 || res.Stored+res.Merged+res.Duplicate != 0 {
 					t.Fatalf("summary %+v, want one rejection", res)
 				}
 				var got []RowResult
@@ -143,7 +141,7 @@ func TestPersonDetailsFollowDrafts(t *testing.T) {
 		e.submit(record(citizenA, dose("S1", "R1", 1, issuer.StatusDraft)))
 		rec := record(citizenA, dose("S1", "R2", 2, issuer.StatusFinalised))
 		rec.Person.GivenName = "Văn Minh"
-		if got := e.submit(rec); !slices.Equal(got, []Outcome{OutcomeAccepted}) {
+		if got := e.submit(rec); !slices.Equal(got, []Outcome{OutcomeStored}) {
 			t.Fatalf("outcomes %v, want accepted", got)
 		}
 		audit, err := e.s.ListAudit(e.ctx, admin, AuditFilter{Action: "person.update"}, Page{})
@@ -176,16 +174,16 @@ func TestCrossSiteMergeCountsOnce(t *testing.T) {
 		if st := e.stats(); st.OpenReviews != 0 {
 			t.Errorf("a merged duplicate opened a review")
 		}
-		// Voiding the canonical record promotes the duplicate.
-		if _, err := e.s.VoidRecord(e.ctx, finaliser, RecordKey{Site: "S1", RecordID: "A1"}, "entered twice"); err != nil {
+		// Voiding one copy voids the shot: both copies.
+		if _, err := e.s.VoidRecord(e.ctx, finaliser, RecordKey{Site: "S1", RecordID: "A1"}, "never given"); err != nil {
 			t.Fatal(err)
 		}
 		recs, _ = e.s.PersonRecords(e.ctx, finaliser, e.personID(citizenA))
-		if recs[0].Status != StatusVoid || recs[1].MergedInto != 0 {
-			t.Fatalf("after void: %+v, want the duplicate canonical", recs)
+		if recs[0].Status != StatusVoid || recs[1].Status != StatusVoid || recs[1].MergedInto != 0 {
+			t.Fatalf("after void: %+v, want both copies void", recs)
 		}
 		if c2 := e.issue(citizenA); c2.UVCI != c.UVCI {
-			t.Errorf("voiding a duplicated shot changed the certificate")
+			t.Errorf("voiding dose 1 of a 2/2 certificate changed it")
 		}
 	})
 }
@@ -222,10 +220,10 @@ func TestConcurrentUploads(t *testing.T) {
 		wg.Wait()
 		accepted := 0
 		for i := range uploads {
-			if errs[i] != nil || sums[i].Rejected != 0 || sums[i].Merged != 0 || sums[i].Accepted+sums[i].Unchanged != 400 {
+			if errs[i] != nil || sums[i].Rejected != 0 || sums[i].Merged != 0 || sums[i].Stored+sums[i].Duplicate != 400 {
 				t.Fatalf("upload %d: %+v (%v)", i, sums[i], errs[i])
 			}
-			accepted += sums[i].Accepted
+			accepted += sums[i].Stored
 		}
 		if st := e.stats(); accepted != 400 || st.PendingIssuance != 200 {
 			t.Fatalf("accepted %d in all, %d pending; want 400 and 200", accepted, st.PendingIssuance)
@@ -254,7 +252,7 @@ func TestAmendPerson(t *testing.T) {
 		// Uploads now carry the corrected details.
 		rec := record(citizenA, dose("S1", "R2", 2, issuer.StatusFinalised))
 		rec.Person.GivenName = "Văn Minh"
-		if got := e.submit(rec); !slices.Equal(got, []Outcome{OutcomeAccepted}) {
+		if got := e.submit(rec); !slices.Equal(got, []Outcome{OutcomeStored}) {
 			t.Errorf("upload with the corrected details: %v", got)
 		}
 	})

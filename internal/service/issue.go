@@ -236,10 +236,7 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 	var ended, withdrawn []int64
 	var revs []*store.Revocation
 	revoke := func(old *store.Certificate, reason string) {
-		revs = append(revs, &store.Revocation{CertificateID: old.ID, UVCI: old.UVCI, Reason: reason, RevokedAt: c.at,
-			RevokedBy: c.by.id})
-		c.record("cert.revoke", certSubject(old.UVCI), map[string]any{"status": store.CertCurrent},
-			map[string]any{"reason": reason})
+		revs = append(revs, c.revocation(old, reason))
 	}
 	for _, is := range iss {
 		if cur := current[is.person.ID]; (cur == nil) != (is.current == nil) || cur != nil && cur.ID != is.current.ID {
@@ -269,6 +266,12 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 				revoke(old, ReasonWithdrawn)
 			}
 		case issueBlocked:
+			// Contradictory records withdraw the current certificate; an
+			// open identity review alone leaves it (see changes.evaluate).
+			if old := is.current; old != nil && (is.review == nil || len(is.review.DoseNumbers) > 0) {
+				withdrawn = append(withdrawn, old.ID)
+				revoke(old, ReasonUnderReview)
+			}
 			if is.review == nil {
 				r := &store.Review{PersonID: is.person.ID, DoseNumbers: contradictions(is.doses), OpenedAt: c.at}
 				if err := tx.InsertReview(ctx, r); err != nil {

@@ -33,18 +33,23 @@ type Review = store.Review
 // Outcome is what happened to one uploaded or finalised record.
 type Outcome string
 
-// Outcomes.
+// Outcomes of an uploaded dose (see [Service.IngestBatch]).
 const (
-	// OutcomeAccepted: a new record, or a draft updated or finalised.
-	OutcomeAccepted Outcome = "accepted"
-	// OutcomeUnchanged: the record was already stored exactly so.
-	OutcomeUnchanged Outcome = "unchanged"
-	// OutcomeMerged: stored, as a duplicate of the same shot already
-	// reported by another record (usually another site); it is linked to
-	// that canonical record and never counted twice.
-	OutcomeMerged Outcome = "merged"
-	// OutcomeFinalised: a draft was finalised.
-	OutcomeFinalised Outcome = "finalised"
+	// OutcomeStored: a new record, or a draft updated or finalised.
+	OutcomeStored Outcome = "stored"
+	// OutcomeAlreadyStored: this upload — earlier in the same request, or
+	// an earlier attempt under the same Idempotency-Key — stored the record
+	// exactly so.
+	OutcomeAlreadyStored Outcome = "already_stored_by_this_batch"
+	// OutcomeDuplicate: an identical record was already stored before this
+	// upload, or the record was stored as a duplicate of the same shot
+	// recorded by the same site under another record id; it is linked to
+	// that record and never counted twice.
+	OutcomeDuplicate Outcome = "duplicate_of_existing"
+	// OutcomeMerged: stored, as a copy of the same shot already recorded
+	// by another site; the two are one shot: counted once, amended and
+	// voided together.
+	OutcomeMerged Outcome = "merged_with_other_site"
 	// OutcomeRejected: nothing was stored; see the errors.
 	OutcomeRejected Outcome = "rejected"
 )
@@ -53,6 +58,14 @@ const (
 // that it does not import the signing code); this conversion stops
 // compiling if the two drift apart (TestStoreTypes checks the statuses).
 var _ = store.DoseFields(issuer.Dose{})
+
+// Outcomes of finalising a record.
+const (
+	// OutcomeFinalised: a draft was finalised.
+	OutcomeFinalised Outcome = "finalised"
+	// OutcomeUnchanged: the record was already finalised.
+	OutcomeUnchanged Outcome = "unchanged"
+)
 
 // doseFromUpload turns an uploaded dose into a record version for person.
 func doseFromUpload(d issuer.Dose, personID int64) *store.Dose {
@@ -374,11 +387,46 @@ func (s *Service) amend(ctx context.Context, tx *store.Tx, c *changes, key Recor
 	if cur.SameContent(next) {
 		return cur, nil
 	}
+	copies, err := shotCopies(ctx, tx, cur)
+	if err != nil {
+		return nil, err
+	}
 	n := c.revision(cur, next, action, reason)
-	if err := tx.ReviseDoses(ctx, []*store.Dose{cur}, []*store.Dose{n}); err != nil {
+	prev, revs := []*store.Dose{cur}, []*store.Dose{n}
+	for _, d := range copies {
+		nc := *n
+		nc.Site, nc.RecordID, nc.Status = d.Site, d.RecordID, d.Status
+		prev, revs = append(prev, d), append(revs, c.revision(d, &nc, action, copyReason(reason, cur.Key())))
+	}
+	if err := tx.ReviseDoses(ctx, prev, revs); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// shotCopies returns the other records of the shot d records: the
+// person's records with the same shot key that are not void (the same
+// shot uploaded by another site, or twice). An amendment or a void of one
+// copy applies to all of them, so that the copies never contradict each
+// other and the shot stays one logical record.
+func shotCopies(ctx context.Context, tx *store.Tx, d *store.Dose) ([]*store.Dose, error) {
+	all, err := tx.DosesOfPersons(ctx, []int64{d.PersonID}, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Dose
+	for _, o := range all[d.PersonID] {
+		if o.ID != d.ID && o.ShotKey == d.ShotKey && o.Status != StatusVoid {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// copyReason is the reason recorded on a copy changed with the record at
+// key.
+func copyReason(reason string, key RecordKey) string {
+	return reason + " (same shot as " + key.String() + ")"
 }
 
 // VoidRecord withdraws a record (for example one entered for the wrong
@@ -417,18 +465,32 @@ func (s *Service) void(ctx context.Context, tx *store.Tx, c *changes, key Record
 	case cur.Status == StatusVoid:
 		return cur, nil
 	}
-	v := *cur
-	v.Status = StatusVoid
-	n := c.revision(cur, &v, "dose.void", reason)
-	if err := tx.ReviseDoses(ctx, []*store.Dose{cur}, []*store.Dose{n}); err != nil {
+	copies, err := shotCopies(ctx, tx, cur)
+	if err != nil {
 		return nil, err
 	}
-	return n, nil
+	var prev, revs []*store.Dose
+	for i, d := range append([]*store.Dose{cur}, copies...) {
+		v := *d
+		v.Status = StatusVoid
+		why := reason
+		if i > 0 {
+			why = copyReason(reason, cur.Key())
+		}
+		prev, revs = append(prev, d), append(revs, c.revision(d, &v, "dose.void", why))
+	}
+	if err := tx.ReviseDoses(ctx, prev, revs); err != nil {
+		return nil, err
+	}
+	return revs[0], nil
 }
 
-// RecordHistory returns every version of a record, oldest first. Staff with
-// auth.PermFinalise, auth.PermReviewCorrections or auth.PermReadAudit may
-// read any record; an uploader only its own site's.
+// RecordHistory returns every version of a record and of every other copy
+// of the same shot (the same shot uploaded by other sites, see
+// [Service.IngestBatch]), ordered by the time of the change, oldest first;
+// each version names its site and record id. Staff with auth.PermFinalise,
+// auth.PermReviewCorrections or auth.PermReadAudit may read any record; an
+// uploader only its own site's.
 func (s *Service) RecordHistory(ctx context.Context, actor Actor, key RecordKey) ([]*DoseRecord, error) {
 	if err := allow(actor, auth.PermFinalise, auth.PermReviewCorrections, auth.PermReadAudit); err != nil &&
 		!(actor.Kind == ActorStaff && actor.Role.Allows(auth.PermUpload) && actor.Site == key.Site) {
@@ -437,16 +499,39 @@ func (s *Service) RecordHistory(ctx context.Context, actor Actor, key RecordKey)
 	var out []*store.Dose
 	err := s.st.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = tx.DoseHistory(ctx, key)
-		return err
+		if out, err = tx.DoseHistory(ctx, key); err != nil {
+			return err
+		}
+		cur := out[len(out)-1]
+		all, err := tx.DosesOfPersons(ctx, []int64{cur.PersonID}, false)
+		if err != nil {
+			return err
+		}
+		for _, o := range all[cur.PersonID] {
+			if o.ID == cur.ID || o.ShotKey != cur.ShotKey {
+				continue
+			}
+			h, err := tx.DoseHistory(ctx, o.Key())
+			if err != nil {
+				return err
+			}
+			out = append(out, h...)
+		}
+		return nil
+	})
+	slices.SortStableFunc(out, func(a, b *store.Dose) int {
+		return cmp.Or(a.ChangedAt.Compare(b.ChangedAt), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version))
 	})
 	return out, err
 }
 
 // AmendPerson corrects a person's names or birth date (the ID in p is
 // ignored), for example a misspelling found after their records were
-// finalised, when uploads may no longer change them. reason is required;
-// identical details change nothing. The person's certificate is then
+// finalised, when uploads may no longer change them. It also resolves the
+// person's open identity claims (see [NoteIdentityReview]): the details
+// given are the ones the reviewer decided on, the stored ones when the
+// claim was wrong. reason is required; identical details change nothing
+// but the claims. The person's certificate is then
 // re-evaluated. Requires auth.PermFinalise or auth.PermReviewCorrections.
 func (s *Service) AmendPerson(ctx context.Context, actor Actor, personID int64, p issuer.Person, reason string) error {
 	if err := allow(actor, auth.PermFinalise, auth.PermReviewCorrections); err != nil {
@@ -468,10 +553,22 @@ func (s *Service) AmendPerson(ctx context.Context, actor Actor, personID int64, 
 		if errs := s.validatePerson(p); len(errs) > 0 {
 			return &ValidationError{Fields: errs}
 		}
-		if sameDetails(cur, p) {
-			return nil
-		}
 		c := newChanges(staffOrSystem(actor), s.clock())
+		// The reviewer has decided the person's details: their open
+		// identity claims are resolved, by this amendment or by keeping
+		// the details as they are.
+		claims, err := tx.ResolveIdentityClaims(ctx, personID, c.at)
+		if err != nil {
+			return err
+		}
+		if claims > 0 {
+			c.identity[personID] = true
+			c.record("identity.resolve", personSubject(personID), nil, map[string]any{"claims": claims,
+				"reason": reason})
+		}
+		if sameDetails(cur, p) {
+			return c.commit(ctx, tx)
+		}
 		changed := detailChanges(cur, p)
 		setDetails(cur, p, c.at)
 		if err := tx.UpdatePerson(ctx, cur); err != nil {

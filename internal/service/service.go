@@ -187,9 +187,11 @@ type changes struct {
 	at    time.Time
 	audit []*store.AuditEntry
 	// final: persons whose finalised set changed; relink: persons whose
-	// existing records changed content or status.
-	final  map[int64]bool
-	relink map[int64]bool
+	// existing records changed content or status; identity: persons whose
+	// identity claims changed.
+	final    map[int64]bool
+	relink   map[int64]bool
+	identity map[int64]bool
 	// merged holds each relinked record's canonical id after commit.
 	merged map[int64]int64
 	// fresh holds every record of the persons created in this transaction,
@@ -198,7 +200,7 @@ type changes struct {
 }
 
 func newChanges(by auditActor, at time.Time) *changes {
-	return &changes{by: by, at: at, final: map[int64]bool{}, relink: map[int64]bool{}}
+	return &changes{by: by, at: at, final: map[int64]bool{}, relink: map[int64]bool{}, identity: map[int64]bool{}}
 }
 
 func (c *changes) record(action, subject string, before, after any) {
@@ -227,7 +229,8 @@ func (c *changes) commit(ctx context.Context, tx *store.Tx) error {
 }
 
 // settle relinks duplicates, marks pending issuance and re-evaluates
-// contradictions for the persons whose records changed.
+// contradictions and identity claims for the persons whose records or
+// claims changed.
 func (c *changes) settle(ctx context.Context, tx *store.Tx) error {
 	if len(c.relink) > 0 {
 		merged, err := relink(ctx, tx, sortedKeys(c.relink))
@@ -237,18 +240,30 @@ func (c *changes) settle(ctx context.Context, tx *store.Tx) error {
 		c.merged = merged
 	}
 	if len(c.final) > 0 {
-		ids := sortedKeys(c.final)
-		if err := tx.MarkPending(ctx, ids, c.at); err != nil {
+		if err := tx.MarkPending(ctx, sortedKeys(c.final), c.at); err != nil {
 			return err
 		}
-		return c.evaluate(ctx, tx, ids)
 	}
-	return nil
+	if len(c.final) == 0 && len(c.identity) == 0 {
+		return nil
+	}
+	all := maps.Clone(c.final)
+	maps.Copy(all, c.identity)
+	return c.evaluate(ctx, tx, sortedKeys(all))
 }
 
+// ReasonUnderReview is the revocation reason of a certificate withdrawn
+// because the person's records came to contradict each other: nobody shows
+// a status the records no longer support while the review is open.
+const ReasonUnderReview = "revoked: records under review"
+
 // evaluate opens a review for each person whose finalised records now
-// contradict each other, and resolves the open review of each person whose
-// records no longer do.
+// contradict each other or who has open identity claims, updates an open
+// review whose reasons changed, and resolves the open review of each person
+// with neither. The current certificate of a person whose records
+// contradict each other is revoked (ReasonUnderReview); an identity claim
+// alone blocks new certificates but leaves the current one, which carries
+// the stored details, as it is.
 func (c *changes) evaluate(ctx context.Context, tx *store.Tx, personIDs []int64) error {
 	var known []int64
 	for _, p := range personIDs {
@@ -264,27 +279,75 @@ func (c *changes) evaluate(ctx context.Context, tx *store.Tx, personIDs []int64)
 	if err != nil {
 		return err
 	}
+	claims, err := tx.PersonsWithOpenClaims(ctx, personIDs)
+	if err != nil {
+		return err
+	}
 	for p, ds := range c.fresh {
 		doses[p] = ds
 	}
+	var withdraw []int64
 	for _, p := range personIDs {
 		dns := contradictions(doses[p])
 		r := open[p]
+		need := len(dns) > 0 || claims[p]
 		switch {
-		case len(dns) > 0 && r == nil:
-			r = &store.Review{PersonID: p, DoseNumbers: dns, OpenedAt: c.at}
+		case need && r == nil:
+			r = &store.Review{PersonID: p, DoseNumbers: dns, Identity: claims[p], OpenedAt: c.at}
 			if err := tx.InsertReview(ctx, r); err != nil {
 				return err
 			}
-			c.record("review.open", reviewSubject(r.ID), nil, map[string]any{"person": p, "dose_numbers": dns})
-		case len(dns) == 0 && r != nil:
+			c.record("review.open", reviewSubject(r.ID), nil, map[string]any{"person": p, "dose_numbers": dns,
+				"identity": claims[p]})
+		case need && (!slices.Equal(r.DoseNumbers, dns) || r.Identity != claims[p]):
+			r.DoseNumbers, r.Identity = dns, claims[p]
+			if err := tx.UpdateReviewReasons(ctx, r); err != nil {
+				return err
+			}
+		case !need && r != nil:
 			if err := tx.ResolveReview(ctx, r.ID, c.at, c.by.id, "records no longer contradict"); err != nil {
 				return err
 			}
 			c.record("review.resolve", reviewSubject(r.ID), nil, map[string]any{"person": p})
 		}
+		if len(dns) > 0 {
+			withdraw = append(withdraw, p)
+		}
 	}
-	return nil
+	return c.withdraw(ctx, tx, withdraw, ReasonUnderReview)
+}
+
+// withdraw revokes the current certificate of each of the persons that has
+// one, leaving them without a current certificate.
+func (c *changes) withdraw(ctx context.Context, tx *store.Tx, personIDs []int64, reason string) error {
+	if len(personIDs) == 0 {
+		return nil
+	}
+	current, err := tx.CurrentCertificates(ctx, personIDs)
+	if err != nil {
+		return err
+	}
+	var ended []int64
+	var revs []*store.Revocation
+	for _, p := range personIDs {
+		old := current[p]
+		if old == nil {
+			continue
+		}
+		ended = append(ended, old.ID)
+		revs = append(revs, c.revocation(old, reason))
+	}
+	if err := tx.EndCertificates(ctx, ended, store.CertRevoked); err != nil {
+		return err
+	}
+	return tx.InsertRevocations(ctx, revs)
+}
+
+// revocation is the revocation of a current certificate, audited.
+func (c *changes) revocation(old *store.Certificate, reason string) *store.Revocation {
+	c.record("cert.revoke", certSubject(old.UVCI), map[string]any{"status": store.CertCurrent},
+		map[string]any{"reason": reason})
+	return &store.Revocation{CertificateID: old.ID, UVCI: old.UVCI, Reason: reason, RevokedAt: c.at, RevokedBy: c.by.id}
 }
 
 func reviewSubject(id int64) string { return "review:" + strconv.FormatInt(id, 10) }

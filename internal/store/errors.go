@@ -15,6 +15,11 @@ var (
 	// would break a uniqueness rule (one current certificate per person, one
 	// record per site and record id, …), after the retries of [Store.Write].
 	ErrConflict = errors.New("store: conflicting write")
+	// ErrBusy reports a write that kept losing to concurrent writers (a
+	// lock, a deadlock or a serialization failure) through every retry of
+	// [Store.Write]. It also matches [ErrConflict]. Nothing was written;
+	// the same request retried a moment later succeeds.
+	ErrBusy = errors.New("store: busy, retry")
 )
 
 // errStale reports a row changed by another writer since this transaction

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -150,6 +152,94 @@ func (t *Tx) PersonsWithFinalised(ctx context.Context, ids []int64) (map[int64]b
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read persons: %w", err)
+	}
+	return out, nil
+}
+
+// InsertPersonsIfAbsent inserts the persons whose national ID is not
+// stored yet, in national-ID order, and sets the ID of those it inserted;
+// it returns their national IDs. A person inserted meanwhile by a
+// concurrent transaction is skipped (ID left 0) instead of failing on the
+// unique index, so that concurrent uploads naming the same new persons do
+// not abort each other: the caller reads the skipped ones with
+// [Tx.PersonsByNationalID]. The fixed order keeps two such inserts from
+// waiting on each other in a cycle.
+func (t *Tx) InsertPersonsIfAbsent(ctx context.Context, ps []*Person) (map[string]bool, error) {
+	sorted := slices.Clone(ps)
+	slices.SortFunc(sorted, func(a, b *Person) int { return strings.Compare(a.NationalID, b.NationalID) })
+	ids, err := t.allocIDs(ctx, "persons", len(sorted))
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to allocate person ids: %w", err)
+	}
+	cols := []string{"id", "national_id", "family_name", "given_name", "birth_date", "created_at", "updated_at"}
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	per := t.s.d.maxParams / len(cols)
+	inserted := make(map[string]bool, len(sorted))
+	err = batches(len(sorted), per, func(start, end int) error {
+		var b strings.Builder
+		b.WriteString("INSERT INTO persons (" + strings.Join(cols, ", ") + ") VALUES ")
+		args := make([]any, 0, (end-start)*len(cols))
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			b.WriteString(one)
+			p := sorted[i]
+			args = append(args, ids[i], p.NationalID, p.FamilyName, p.GivenName, p.BirthDate, micros(p.CreatedAt),
+				micros(p.UpdatedAt))
+		}
+		b.WriteString(" ON CONFLICT (national_id) DO NOTHING RETURNING national_id, id")
+		rows, err := t.tx.QueryContext(ctx, t.s.d.rebind(b.String()), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var nid string
+			var id int64
+			if err := rows.Scan(&nid, &id); err != nil {
+				return err
+			}
+			inserted[nid] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to insert persons: %w", err)
+	}
+	for i, p := range sorted {
+		if inserted[p.NationalID] {
+			p.ID = ids[i]
+		}
+	}
+	return inserted, nil
+}
+
+// LockPersonsByNationalID returns the known persons among nationalIDs,
+// keyed by national ID number, with their rows locked until the
+// transaction ends. The rows are locked in id order (on PostgreSQL the ids
+// are read first, then locked ascending), so that two transactions locking
+// overlapping persons never wait on each other in a cycle.
+func (t *Tx) LockPersonsByNationalID(ctx context.Context, nationalIDs []string) (map[string]*Person, error) {
+	if !t.s.d.postgres {
+		return t.PersonsByNationalID(ctx, nationalIDs, false)
+	}
+	found, err := t.PersonsByNationalID(ctx, nationalIDs, false)
+	if err != nil || len(found) == 0 {
+		return found, err
+	}
+	ids := make([]int64, 0, len(found))
+	for _, p := range found {
+		ids = append(ids, p.ID)
+	}
+	slices.Sort(ids)
+	locked, err := t.PersonsByID(ctx, ids, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Person, len(locked))
+	for _, p := range locked {
+		out[p.NationalID] = p
 	}
 	return out, nil
 }

@@ -10,29 +10,36 @@ import (
 	"time"
 )
 
-// Review is a person whose finalised records contradict each other. While
-// it is open (ResolvedAt zero) no certificate is issued for the person.
+// Review is a person whose finalised records contradict each other, or
+// whose identity an upload disputes. While it is open (ResolvedAt zero) no
+// certificate is issued for the person.
 type Review struct {
 	ID       int64
 	PersonID int64
-	// DoseNumbers are the dose numbers claimed by more than one shot.
+	// DoseNumbers are the dose numbers at which the records contradict
+	// each other.
 	DoseNumbers []int
-	OpenedAt    time.Time
-	ResolvedAt  time.Time
-	ResolvedBy  string
-	Note        string
+	// Identity is set while identity claims of the person are open (see
+	// [IdentityClaim]).
+	Identity   bool
+	OpenedAt   time.Time
+	ResolvedAt time.Time
+	ResolvedBy string
+	Note       string
 }
 
-const reviewCols = "id, person_id, dose_numbers, opened_at, resolved_at, resolved_by, note"
+const reviewCols = "id, person_id, dose_numbers, identity, opened_at, resolved_at, resolved_by, note"
 
 func scanReview(sc interface{ Scan(...any) error }) (*Review, error) {
 	var r Review
 	var dns string
 	var opened int64
 	var resolved sql.NullInt64
-	if err := sc.Scan(&r.ID, &r.PersonID, &dns, &opened, &resolved, &r.ResolvedBy, &r.Note); err != nil {
+	var identity int
+	if err := sc.Scan(&r.ID, &r.PersonID, &dns, &identity, &opened, &resolved, &r.ResolvedBy, &r.Note); err != nil {
 		return nil, err
 	}
+	r.Identity = identity != 0
 	for _, f := range strings.Split(dns, ",") {
 		if n, err := strconv.Atoi(f); err == nil {
 			r.DoseNumbers = append(r.DoseNumbers, n)
@@ -102,16 +109,37 @@ func (t *Tx) InsertReview(ctx context.Context, r *Review) error {
 		return fmt.Errorf("store: failed to allocate review id: %w", err)
 	}
 	r.ID = ids[0]
-	dns := make([]string, len(r.DoseNumbers))
-	for i, n := range r.DoseNumbers {
-		dns[i] = strconv.Itoa(n)
-	}
-	_, err = t.exec(ctx, "INSERT INTO reviews (id, person_id, dose_numbers, opened_at, resolved_by, note) VALUES (?, ?, ?, ?, '', '')",
-		r.ID, r.PersonID, strings.Join(dns, ","), micros(r.OpenedAt))
+	_, err = t.exec(ctx, "INSERT INTO reviews (id, person_id, dose_numbers, identity, opened_at, resolved_by, note) VALUES (?, ?, ?, ?, ?, '', '')",
+		r.ID, r.PersonID, joinInts(r.DoseNumbers), boolInt(r.Identity), micros(r.OpenedAt))
 	if err != nil {
 		return fmt.Errorf("store: failed to open review: %w", err)
 	}
 	return nil
+}
+
+// UpdateReviewReasons stores what an open review is about now: its dose
+// numbers and identity flag.
+func (t *Tx) UpdateReviewReasons(ctx context.Context, r *Review) error {
+	if _, err := t.exec(ctx, "UPDATE reviews SET dose_numbers = ?, identity = ? WHERE id = ? AND resolved_at IS NULL",
+		joinInts(r.DoseNumbers), boolInt(r.Identity), r.ID); err != nil {
+		return fmt.Errorf("store: failed to update review: %w", err)
+	}
+	return nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ResolveReview closes an open review.

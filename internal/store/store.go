@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"runtime"
 	"sort"
 	"strconv"
@@ -26,7 +27,7 @@ var migrations embed.FS
 
 // writeAttempts bounds the retries of a write transaction that hit a lock,
 // a serialization failure or a unique-constraint race.
-const writeAttempts = 4
+const writeAttempts = 6
 
 // Store is the issuer service's database. It is safe for concurrent use.
 type Store struct {
@@ -139,7 +140,9 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 // otherwise nothing fn wrote is kept. When the database reports a lock, a
 // serialization failure or a unique-constraint race, the whole transaction
 // is retried (fn must therefore only have effects through tx, or reset its
-// own state on entry); a race that persists is [ErrConflict].
+// own state on entry). A unique-constraint race that persists is
+// [ErrConflict]; a lock or serialization failure that persists is [ErrBusy]
+// (which also matches ErrConflict): retryable, nothing was written.
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -149,12 +152,18 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 			return err
 		}
 		if attempt == writeAttempts {
+			if kind == errRetry {
+				return fmt.Errorf("%w: %w: %v", ErrBusy, ErrConflict, err)
+			}
 			return fmt.Errorf("%w: %v", ErrConflict, err)
 		}
+		// Jittered, growing backoff, so that writers that collided do not
+		// collide again in step.
+		wait := time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.Int64N(int64(10*time.Millisecond)))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }
