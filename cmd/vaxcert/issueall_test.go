@@ -76,6 +76,9 @@ func TestIssueAll(t *testing.T) {
 	defer ts.Close()
 
 	uploader := service.Actor{Kind: service.ActorStaff, ID: "tok_up", Role: auth.RoleUploader, Site: "HN-001"}
+	if _, err := svc.SetSitePermission(ctx, service.Actor{Kind: service.ActorSystem, ID: "test"}, "HN-001", true); err != nil {
+		t.Fatal(err)
+	}
 	for i, id := range []string{"001090000011", "001090000012"} {
 		rec := issuer.Record{Person: issuer.Person{ID: id, FamilyName: "Trần", GivenName: "Thị Mai", BirthDate: "1985-02-03"},
 			Doses: []issuer.Dose{{RecordID: "r" + id, Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215",

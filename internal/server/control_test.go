@@ -266,7 +266,7 @@ func TestControlCharactersInBatch(t *testing.T) {
 		row++
 		csv.WriteString(citizenB + "," + family + "," + given + "," + birthDate +
 			",ok-1,HN-001,EU/1/20/1528,ORG-100030215,X1,1,2,2021-05-01,VN,draft\n")
-		want = append(want, strconv.Itoa(row)+" accepted")
+		want = append(want, strconv.Itoa(row)+" stored")
 
 		bad := record(citizenB, dose("HN-001", "nd-1", 1, issuer.StatusDraft))
 		bad.Person.GivenName = "Văn\x00"
@@ -278,7 +278,7 @@ func TestControlCharactersInBatch(t *testing.T) {
 		}{
 			{"csv", "text/csv", csv.String(), want},
 			{"ndjson", "application/x-ndjson", ndjson,
-				[]string{"1 rejected person.given_name=control_character doses[0].lot=control_character", "2 accepted"}},
+				[]string{"1 rejected person.given_name=control_character doses[0].lot=control_character", "2 stored"}},
 		} {
 			res := e.do(req{method: "POST", path: "/v1/dose-records/batch", cred: credUploader,
 				contentType: tc.contentType, body: strings.NewReader(tc.body)})

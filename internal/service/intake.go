@@ -17,6 +17,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/auth"
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/internal/textcheck"
 	"github.com/vaxcert/vaxcert/issuer"
 )
 
@@ -810,8 +811,8 @@ func (s *Service) replay(ctx context.Context, tx *store.Tx, b *store.Batch, item
 
 // batchRowOf is the stored form of a row outcome.
 func batchRowOf(it item, r RowResult) *store.BatchRow {
-	br := &store.BatchRow{Row: int64(it.row), Idx: it.idx, Site: r.Site, RecordID: r.RecordID, Outcome: string(r.Outcome),
-		Hash: it.hash}
+	br := &store.BatchRow{Row: int64(it.row), Idx: it.idx, Site: storable(r.Site), RecordID: storable(r.RecordID),
+		Outcome: string(r.Outcome), Hash: it.hash}
 	for _, e := range r.Errors {
 		br.Errors = append(br.Errors, e.Field+":"+Code(e.Err))
 	}
@@ -819,6 +820,15 @@ func batchRowOf(it item, r RowResult) *store.BatchRow {
 		br.Notes = append(br.Notes, string(n))
 	}
 	return br
+}
+
+// storable returns s, or "" for a rejected value that may not be stored
+// (control characters, invalid UTF-8, too long).
+func storable(s string) string {
+	if len(s) > limits.MaxRecordField || !textcheck.Valid(s) {
+		return ""
+	}
+	return s
 }
 
 // rowResultOf turns a stored row outcome back into a result. The errors'
