@@ -13,7 +13,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests that run the EU test vectors (../shared/testdata/dgc).
 CONFORMANCE_RUN ?= Conformance|Vector
 
-.PHONY: help run demo build test race conformance fuzz bench ratios perf lint clean
+# The WebAssembly verifier the scan page loads (internal/scanpage embeds it).
+WASM      := internal/scanpage/assets/verifier.wasm.gz
+WASM_EXEC := internal/scanpage/assets/wasm_exec.js
+WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+
+.PHONY: help run demo build test race conformance fuzz bench ratios perf lint clean wasm browser
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
@@ -26,7 +31,9 @@ help:
 	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
 	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS="--db postgres://... --wrk")"
 	@echo "make lint         go vet, gofmt, staticcheck"
-	@echo "make build        $(BIN)"
+	@echo "make build        $(BIN) (runs make wasm first: the scan page embeds the verifier)"
+	@echo "make wasm         the WebAssembly verifier of the scan page: $(WASM) (+ wasm_exec.js)"
+	@echo "make browser      headless-Chromium tests of the scan page (needs Debian's chromium; screenshots in bin/screenshots)"
 	@echo "make clean        remove $(BIN) and the demo outputs (keeps $(KEYS))"
 
 # run: the issuer service on the embedded SQLite store, with demo keys, a
@@ -48,8 +55,22 @@ demo: build
 	@echo
 	./$(BIN) verify --trust-dir $(KEYS) < $(DATA)/demo-hc1.txt
 
-build:
+build: wasm
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vaxcert
+
+wasm: $(WASM)
+
+$(WASM): $(WASM_SRC)
+	@mkdir -p bin
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o bin/verifier.wasm ./cmd/vaxcert-wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_EXEC)
+	gzip -9 -n -c bin/verifier.wasm > $@.tmp && mv $@.tmp $@
+	@echo "verifier.wasm: $$(wc -c < bin/verifier.wasm) bytes, $$(wc -c < $@) gzip"
+
+# browser: the scan page in headless Chromium (Debian package chromium).
+# Screenshots of every state go to bin/screenshots.
+browser: wasm
+	$(GO) test -tags browser -count=1 -v -timeout 10m ./internal/scanpage/browsertest/
 
 test:
 	$(GO) test ./...

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/auth"
 	"github.com/vaxcert/vaxcert/internal/netguard"
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/server"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store"
@@ -213,7 +214,11 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Verifier: ver,
+	scan, err := scanConfig(keyDir, e.stderr)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Verifier: ver, Scan: scan,
 		Ready: func(context.Context) error { return dscValid(dsc) }, TrustedProxies: proxies, MaxInFlight: *maxInFlight,
 		StaffRate: rates.StaffRate, CitizenRate: rates.CitizenRate, AnonymousRate: rates.AnonymousRate,
 		VenueRate: rates.VenueRate}, svc)
@@ -346,4 +351,22 @@ func printDevBanner(w io.Writer, addr, data string, tokens map[string]string, jw
 		"  -d '{\"national_id\":\"%s\"}'\n", base, examplePersonID)
 	fmt.Fprintf(w, "curl -sS %s/v1/me/certificates -H \"Authorization: Bearer $CITIZEN\"\n", base)
 	fmt.Fprintf(w, "vaxcert issue-all --server %s --token \"$FINALISER\"\n\n", base)
+}
+
+// scanConfig is the /scan page of the issuer service: it pins the CSCA of
+// the key folder and, until the signed trust list is published, verifies
+// against the folder's DSC certificate.
+func scanConfig(keyDir string, stderr io.Writer) (*scanpage.Config, error) {
+	root, err := os.ReadFile(filepath.Join(keyDir, keyfile.CSCACertFile))
+	if err != nil {
+		return nil, withHint(err, "the scan page pins the CSCA certificate of the key folder")
+	}
+	dsc, err := os.ReadFile(filepath.Join(keyDir, keyfile.DSCCertFile))
+	if err != nil {
+		return nil, withHint(err)
+	}
+	if err := scanpage.Check(); err != nil {
+		fmt.Fprintln(stderr, "warning:", err)
+	}
+	return &scanpage.Config{Root: root, TrustList: "/scan/trust.pem", Interim: dsc}, nil
 }

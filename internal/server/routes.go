@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/auth"
 	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 )
 
 // Body limits of the routes.
@@ -61,7 +62,11 @@ func (s *Server) routes() {
 	// No identify: the venue route is public and keyed by address, so a
 	// credential sent along costs no verification.
 	e.POST("/v1/verify", s.verify, s.admit, s.rateLimit(classVenue), cleanParams, bodyLimit(bodyVerify))
-	e.GET("/scan", scan, cleanParams)
+	if s.cfg.Scan != nil {
+		scanpage.Register(e, *s.cfg.Scan, cleanParams)
+	} else {
+		e.GET("/scan", noScan, cleanParams)
+	}
 	v1(get, "/revocations", s.listRevocations, public, bodyAPI)
 
 	v1(post, "/dose-records", s.submitRecord, upload, bodyAPI)

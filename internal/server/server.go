@@ -20,6 +20,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/auth"
 	"github.com/vaxcert/vaxcert/internal/netguard"
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/schemas"
@@ -73,6 +74,10 @@ type Config struct {
 	// offline check against its trust list (the service's own DSCs in
 	// vaxcert serve). Without it those routes answer 503.
 	Verifier *verifier.Verifier
+	// Scan, when set, serves the venue scan page at /scan (package
+	// scanpage): it verifies in the browser against the lists it names,
+	// checked with the root it pins. Without it /scan answers 503.
+	Scan *scanpage.Config
 	// Clock is the verification time of /v1/verify (default time.Now).
 	Clock func() time.Time
 	// ValueSets resolve codes to display names on the PDF certificate

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	_ "embed"
 	"io"
 	"net/http"
 	"time"
@@ -59,14 +58,8 @@ func (s *Server) verify(c echo.Context) error {
 	return c.JSON(http.StatusOK, res.Report())
 }
 
-//go:embed scan.html
-var scanPage []byte
-
-// scan serves the venue scan page: camera scanning where the browser has
-// a barcode detector, pasting otherwise; it posts to /v1/verify.
-func scan(c echo.Context) error {
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self' blob:")
-	h.Set(echo.HeaderCacheControl, "no-cache")
-	return c.Blob(http.StatusOK, "text/html; charset=utf-8", scanPage)
+// noScan answers /scan when the service was started without a scan page.
+func noScan(echo.Context) error {
+	return newError(http.StatusServiceUnavailable, codeUnavailable, "the scan page is not configured",
+		"start the service with the pinned root and trust list for the scan page")
 }

@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/verifier"
@@ -15,6 +17,10 @@ import (
 func TestVerifyEndpoint(t *testing.T) {
 	var e *env
 	e = newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
+	scanEnv := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) {
+		c.Scan = &scanpage.Config{Root: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.pki.CSCA.Cert.Raw}),
+			TrustList: "/scan/trust.pem", Interim: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.pki.DSC.Cert.Raw})}
+	})
 	v, err := verifier.New(e.pki.Trust)
 	if err != nil {
 		t.Fatal(err)
@@ -72,9 +78,18 @@ func TestVerifyEndpoint(t *testing.T) {
 	if logs := e.logs.String(); strings.Contains(logs, cert.UVCI) || strings.Contains(logs, "HC1:") || !strings.Contains(logs, "/v1/verify") {
 		t.Errorf("access log: %s", logs)
 	}
-	page := e.do(req{method: http.MethodGet, path: "/scan"})
-	if page.status != http.StatusOK || !strings.Contains(string(page.body), "/v1/verify") || page.header.Get("Content-Security-Policy") == "" {
-		t.Fatalf("scan page: %d", page.status)
+	// The scan page: served only when configured, with the root pinned in it.
+	if res := e.do(req{method: http.MethodGet, path: "/scan"}); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("unconfigured scan page: status %d", res.status)
+	}
+	page := scanEnv.do(req{method: http.MethodGet, path: "/scan"})
+	if page.status != http.StatusOK || !strings.Contains(string(page.body), "/scan/scan.js") ||
+		!strings.Contains(string(page.body), `"trust_list":"/scan/trust.pem"`) ||
+		!strings.Contains(string(page.body), "BEGIN CERTIFICATE") || page.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("scan page: %d %s", page.status, page.body)
+	}
+	if sw := scanEnv.do(req{method: http.MethodGet, path: "/scan/sw.js"}); sw.status != http.StatusOK || sw.header.Get("Service-Worker-Allowed") != "/scan" {
+		t.Fatalf("service worker: %d %v", sw.status, sw.header)
 	}
 	// Without a verifier the route says so.
 	e.srv.cfg.Verifier = nil

@@ -1,0 +1,386 @@
+//go:build browser
+
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"image/png"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
+
+	"github.com/vaxcert/vaxcert/internal/scanpage"
+	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/verifier/offline"
+)
+
+// resetSeconds is the page's auto-reset delay in these tests.
+const resetSeconds = 4
+
+// shotDir is where the screenshots go: $VAXCERT_SCREENSHOTS, or
+// bin/screenshots at the top of the module (the README names it).
+func shotDir(t *testing.T) string {
+	dir := os.Getenv("VAXCERT_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "bin", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type fixture struct {
+	root, dsc                         []byte
+	valid, partial, expired, tampered string
+	validPNG                          []byte
+	session                           *offline.Session
+}
+
+func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+
+// newFixture issues the certificates on the real clock: the page verifies
+// at the browser's time.
+func newFixture(t *testing.T) *fixture {
+	now := time.Now()
+	pki := testkit.NewPKI(t, testkit.WithValidity(now.AddDate(-1, 0, 0), 3*365*24*time.Hour))
+	issue := func(at time.Time, validity time.Duration, rec issuer.Record) *issuer.Certificate {
+		iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithClock(func() time.Time { return at }),
+			issuer.WithUVCISecret(testkit.UVCISecret), issuer.WithValidity(validity))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := iss.Issue(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	year := 365 * 24 * time.Hour
+	f := &fixture{root: pemOf(pki.CSCA.Cert.Raw), dsc: pemOf(pki.DSC.Cert.Raw)}
+	valid := issue(now.Add(-time.Hour), year, testkit.Record())
+	f.valid = valid.HC1
+	partial := testkit.Record()
+	partial.Doses = partial.Doses[:1]
+	f.partial = issue(now.Add(-time.Hour), year, partial).HC1
+	f.expired = issue(now.AddDate(0, -3, 0), 30*24*time.Hour, testkit.Record()).HC1
+	f.tampered = testkit.Tamper(t, f.valid)
+	var err error
+	if f.validPNG, err = valid.PNG(); err != nil {
+		t.Fatal(err)
+	}
+	if f.session, err = offline.NewSession(f.root, f.dsc, nil, now, offline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// camera writes the fake camera video: the valid certificate's QR PNG.
+func (f *fixture) camera(t *testing.T) string {
+	img, err := png.Decode(bytes.NewReader(f.validPNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "qr.y4m")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteY4M(out, img, 640, 480, 10, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// serve starts the scan page on a loopback port; stop cuts it off.
+func serve(t *testing.T, f *fixture) (base string, stop func()) {
+	e := echo.New()
+	scanpage.Register(e, scanpage.Config{Root: f.root, TrustList: "/scan/trust.pem", Interim: f.dsc})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	stop = func() { srv.Close() }
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
+}
+
+func browser(t *testing.T, video string) context.Context {
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: apt-get install -y chromium (make browser needs it; .ci/run installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+		chromedp.WindowSize(900, 1100),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	b := run(t, ctx, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(shotDir(t), name+".png"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shown is what the answer panel shows.
+type shown struct {
+	State, Decision, Word, WordEN, Name, DOB, Until, Age, Text string
+	Stale                                                      bool
+}
+
+func readAnswer(t *testing.T, ctx context.Context) shown {
+	t.Helper()
+	return run(t, ctx, chromedp.Evaluate[shown](`(() => {
+		const $ = id => document.getElementById(id), a = $("answer");
+		return {State: a.dataset.state, Decision: a.dataset.decision, Word: $("word").textContent,
+			WordEN: $("word-en").textContent, Name: $("name").textContent, DOB: $("dob").textContent,
+			Until: $("until").textContent, Age: $("age").textContent, Text: a.innerText, Stale: !$("stale").hidden};
+	})()`))
+}
+
+// waitReady waits for "ready to scan" and returns the page's figures.
+func waitReady(t *testing.T, ctx context.Context) (readyMs float64, listsFrom string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.vaxcertPage && (vaxcertPage.ready || document.getElementById("status").dataset.state === "error")`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := run(t, ctx, chromedp.Evaluate[string](`document.getElementById("status").innerText`)); !run(t, ctx, chromedp.Evaluate[bool](`vaxcertPage.ready`)) {
+		t.Fatalf("page not ready: %s", st)
+	}
+	return run(t, ctx, chromedp.Evaluate[float64](`vaxcertPage.readyMs`)), run(t, ctx, chromedp.Evaluate[string](`vaxcertPage.listsFrom`))
+}
+
+// scan types text and Enter as a keyboard-wedge scanner does (no click)
+// and waits for the page to answer.
+func scan(t *testing.T, ctx context.Context, text string) shown {
+	t.Helper()
+	n := run(t, ctx, chromedp.Evaluate[int](`vaxcertPage.verified`))
+	do(t, ctx, chromedp.KeyEvent(text+"\r"))
+	do(t, ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`vaxcertPage.verified > %d`, n), chromedp.WithPollingTimeout(20*time.Second)))
+	return readAnswer(t, ctx)
+}
+
+var (
+	dateRE   = regexp.MustCompile(`^\d{2}/\d{2}/\d{4}$`)
+	reasonRE = regexp.MustCompile(`\b[a-z0-9]+_[a-z0-9_]+\b|\bschema\b|\(expired\)`) // the reason codes
+)
+
+// checkWords checks that the panel speaks Vietnamese and English and shows
+// no reason code.
+func checkWords(t *testing.T, name string, s shown, vi, en string) {
+	t.Helper()
+	if !strings.Contains(s.Word, vi) || !strings.Contains(s.WordEN, en) {
+		t.Errorf("%s: words %q / %q, want %q / %q", name, s.Word, s.WordEN, vi, en)
+	}
+	if code := reasonRE.FindString(s.Text); code != "" {
+		t.Errorf("%s: the page shows the code %q: %q", name, code, s.Text)
+	}
+}
+
+func TestScanPage(t *testing.T) {
+	if err := scanpage.Check(); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	base, stop := serve(t, f)
+	ctx := browser(t, f.camera(t))
+	url := fmt.Sprintf("%s/scan?reset=%d", base, resetSeconds)
+	var figures []string
+	report := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		t.Log(line)
+		figures = append(figures, line)
+	}
+	defer func() {
+		os.WriteFile(filepath.Join(shotDir(t), "figures.txt"), []byte(strings.Join(figures, "\n")+"\n"), 0o644)
+	}()
+
+	// First visit: online.
+	do(t, ctx, chromedp.Navigate(url))
+	ready, from := waitReady(t, ctx)
+	if from != "network" {
+		t.Fatalf("lists from %q on the first visit", from)
+	}
+	report("first visit: ready to scan %.0f ms after navigation", ready)
+	// The service worker has the page and the wasm before the network goes.
+	cached := run(t, ctx, chromedp.Evaluate[int](`navigator.serviceWorker.ready
+		.then(() => caches.open("vaxcert-scan-v1")).then(c => c.keys()).then(k => k.length)`, chromedp.EvalAwaitPromise))
+	for i := 0; cached < 8 && i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+		cached = run(t, ctx, chromedp.Evaluate[int](`caches.open("vaxcert-scan-v1").then(c => c.keys()).then(k => k.length)`, chromedp.EvalAwaitPromise))
+	}
+	if cached < 8 {
+		t.Fatalf("service worker cached %d of 8 files", cached)
+	}
+	if s := readAnswer(t, ctx); s.State != "idle" || !strings.Contains(s.WordEN, "Ready to scan") {
+		t.Fatalf("ready: %+v", s)
+	}
+	shot(t, ctx, "01-ready")
+
+	// Enter with nothing typed says so, in neutral grey.
+	s := scan(t, ctx, "")
+	if s.State != "empty" {
+		t.Fatalf("empty input: %+v", s)
+	}
+	checkWords(t, "empty", s, "Chưa có mã", "No code")
+	shot(t, ctx, "02-empty")
+
+	cases := []struct {
+		name, qr, state, vi, en string
+		holder                  bool
+	}{
+		{"03-valid", f.valid, "green", "HỢP LỆ", "Fully vaccinated", true},
+		{"04-partial", f.partial, "amber", "CHƯA ĐẠT", "Not fully vaccinated", true},
+		{"05-expired", f.expired, "red", "hết hạn", "Certificate expired", false},
+		{"06-tampered", f.tampered, "red", "Chữ ký không hợp lệ", "Invalid signature", false},
+	}
+	for _, c := range cases {
+		s := scan(t, ctx, c.qr)
+		if s.State != c.state {
+			t.Errorf("%s: state %q, want %q (%+v)", c.name, s.State, c.state, s)
+		}
+		checkWords(t, c.name, s, c.vi, c.en)
+		if c.holder {
+			if s.Name != "Nguyễn Văn Đức" || s.DOB != "12/04/1990" || !dateRE.MatchString(s.Until) {
+				t.Errorf("%s: holder %q %q until %q", c.name, s.Name, s.DOB, s.Until)
+			}
+		} else if s.Name != "" || s.DOB != "" {
+			t.Errorf("%s: shows a holder for an invalid code: %q %q", c.name, s.Name, s.DOB)
+		}
+		if !strings.Contains(s.Age, "Trust data: just updated") || s.Stale {
+			t.Errorf("%s: data age %q stale %v", c.name, s.Age, s.Stale)
+		}
+		shot(t, ctx, c.name)
+	}
+
+	// The answer resets by itself, ready for the next person.
+	do(t, ctx, chromedp.Poll[chromedp.Void](`document.getElementById("answer").dataset.state === "idle" &&
+		document.activeElement.id === "qr" && document.getElementById("qr").value === ""`,
+		chromedp.WithPollingTimeout((resetSeconds+3)*time.Second)))
+
+	// Verify time: wasm in this browser against the native library, same
+	// lists, same code, same machine.
+	for round := range 3 {
+		wasmMs := run(t, ctx, chromedp.Evaluate[float64](fmt.Sprintf(`vaxcert.bench(%q, Date.now(), 300)`, f.valid)))
+		res := testing.Benchmark(func(b *testing.B) {
+			now := time.Now()
+			for b.Loop() {
+				f.session.Verify([]byte(f.valid), now)
+			}
+		})
+		nativeMs := float64(res.NsPerOp()) / 1e6
+		report("verify round %d: wasm %.3f ms, native %.3f ms, ratio %.2f", round+1, wasmMs, nativeMs, wasmMs/nativeMs)
+	}
+
+	// Camera: Chromium's fake device plays the certificate's QR code.
+	do(t, ctx, chromedp.Click(chromedp.ID("camera")))
+	do(t, ctx, chromedp.Poll[chromedp.Void](`vaxcertPage.decoder !== "" && vaxcertPage.last && document.getElementById("answer").dataset.state === "green"`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	s = readAnswer(t, ctx)
+	checkWords(t, "camera", s, "HỢP LỆ", "Fully vaccinated")
+	if s.Name != "Nguyễn Văn Đức" {
+		t.Errorf("camera: holder %q", s.Name)
+	}
+	decoder := run(t, ctx, chromedp.Evaluate[string](`vaxcertPage.decoder`))
+	shot(t, ctx, "07-camera-valid")
+	fps := run(t, ctx, chromedp.Evaluate[float64](`vaxcertPage.decodeBench(30)`, chromedp.EvalAwaitPromise))
+	report("camera: %s decodes %.1f frames/s (640x480 fake capture)", decoder, fps)
+
+	// Cut the network: the server stops and the browser goes offline.
+	stop()
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: ptr(true),
+		MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(base + "/scan"); err == nil {
+		t.Fatal("the server still answers")
+	}
+	do(t, ctx, chromedp.Navigate(url))
+	ready, from = waitReady(t, ctx)
+	if from != "cache" {
+		t.Fatalf("offline: lists from %q", from)
+	}
+	report("offline visit: ready to scan %.0f ms after navigation (page, wasm and lists from the caches)", ready)
+	if st := run(t, ctx, chromedp.Evaluate[string](`document.getElementById("status").innerText`)); !strings.Contains(st, "offline") {
+		t.Errorf("offline status: %q", st)
+	}
+	s = scan(t, ctx, f.valid)
+	if s.State != "green" || s.Name != "Nguyễn Văn Đức" {
+		t.Errorf("offline valid: %+v", s)
+	}
+	shot(t, ctx, "08-offline-valid")
+	if s = scan(t, ctx, f.tampered); s.State != "red" {
+		t.Errorf("offline tampered: %+v", s)
+	}
+	do(t, ctx, chromedp.Poll[chromedp.Void](`document.getElementById("answer").dataset.state === "idle"`,
+		chromedp.WithPollingTimeout((resetSeconds+3)*time.Second)))
+	n := run(t, ctx, chromedp.Evaluate[int](`vaxcertPage.verified`))
+	do(t, ctx, chromedp.Click(chromedp.ID("camera")))
+	do(t, ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`vaxcertPage.verified > %d`, n), chromedp.WithPollingTimeout(30*time.Second)))
+	if s = readAnswer(t, ctx); s.State != "green" {
+		t.Errorf("offline camera: %+v", s)
+	}
+	shot(t, ctx, "09-offline-camera")
+	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
