@@ -82,9 +82,10 @@ func answerFor(res *verifier.Result) *Answer {
 		}
 		return &Answer{Decision: DecisionInvalid, Reason: string(reason), Message: m}
 	}
-	a := &Answer{Valid: true, Decision: decide(res.DCC), ValidUntil: res.ExpiresAt.UTC().Format(time.RFC3339)}
+	c := res.Certificate()
+	a := &Answer{Valid: true, Decision: decide(c.DCC), ValidUntil: c.ExpiresAt.UTC().Format(time.RFC3339)}
 	a.Message = messages[a.Decision]
-	if d := res.DCC; d != nil {
+	if d := c.DCC; d != nil {
 		a.Holder = &Holder{Name: strings.TrimSpace(d.Nam.FN + " " + d.Nam.GN), BirthDate: d.Dob}
 	}
 	return a
