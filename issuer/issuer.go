@@ -10,10 +10,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/skip2/go-qrcode"
 	"github.com/veraison/go-cose"
 
 	"github.com/vaxcert/vaxcert/internal/hcert"
+	"github.com/vaxcert/vaxcert/internal/hcqr"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/schemas"
 )
@@ -272,16 +272,20 @@ const QRModulePixels = 8
 // PNG renders the certificate's QR code; see [QRPNG].
 func (c *Certificate) PNG() ([]byte, error) { return QRPNG(c.HC1) }
 
-// QRPNG renders an HC1 text as a QR code PNG: error-correction level Q
-// (go-qrcode's "High", ~25 %), black on white with a 4-module quiet zone,
-// QRModulePixels pixels per module. go-qrcode encodes the Base45 alphabet in
-// alphanumeric mode.
+// QRPNG renders an HC1 text as a QR code PNG: the whole text in one
+// alphanumeric-mode segment (never a numeric one, whatever digit runs it
+// holds), error-correction level Q (~25 %), black on white with a 4-module
+// quiet zone, QRModulePixels pixels per module. It is the one encoder of
+// vaxcert (internal/hcqr), which also draws the PDF's code.
 //
-// Reference: hcert_spec.md §4.2.2.
+// Reference: hcert_spec.md §4.2.2
+//
+// > The Alphanumeric (Mode 2/QR Code symbols 0010) MUST be used in
+// > conjunction with Base45.
 func QRPNG(hc1 string) ([]byte, error) {
-	q, err := qrcode.New(hc1, qrcode.High)
+	b, err := hcqr.PNG(hc1, QRModulePixels)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: failed to encode QR code: %w", err)
 	}
-	return q.PNG(-QRModulePixels)
+	return b, nil
 }

@@ -17,8 +17,10 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/veraison/go-cose"
+	"rsc.io/qr/coding"
 
 	"github.com/vaxcert/vaxcert/internal/hcert"
+	"github.com/vaxcert/vaxcert/internal/hcqr/hcqrtest"
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/issuer"
@@ -295,6 +297,24 @@ func TestQRPNG(t *testing.T) {
 	}
 	if got := strings.TrimRight(string(out), "\n"); got != c.HC1 {
 		t.Fatalf("QR decodes to %q…, want the HC1 text", got[:min(20, len(got))])
+	}
+}
+
+// The public PNG puts a text with long digit runs in one alphanumeric
+// segment at level Q (issue 9 item 4; skip2/go-qrcode, used before, made a
+// numeric segment of them).
+func TestQRPNGAlphanumeric(t *testing.T) {
+	text := "HC1:NCF" + strings.Repeat("0123456789", 4) + "$%*+-./: XYZ" + strings.Repeat("7", 31)
+	b, err := issuer.QRPNG(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, level := hcqrtest.ReadSegments(t, hcqrtest.FromPNG(t, b))
+	if level != coding.Q || len(segs) != 1 || segs[0].Mode != 2 || segs[0].Text != text {
+		t.Fatalf("level %v, segments %+v; want one alphanumeric segment at Q", level, segs)
+	}
+	if _, err := issuer.QRPNG("HC1:lower case"); err == nil {
+		t.Error("a text outside the QR alphanumeric set was encoded")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/vaxcert/vaxcert/internal/hcqr"
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/schemas"
 )
@@ -106,7 +107,7 @@ func RenderPDF(doc Document) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok := encodeQR(d.HC1)
+	m, ok := hcqr.Encode(d.HC1)
 	if !ok {
 		return nil, &FieldError{Field: "HC1", Reason: ReasonHC1TooLong}
 	}
@@ -132,7 +133,7 @@ func normalize(doc Document) (Document, error) {
 	if !strings.HasPrefix(doc.HC1, hc1Prefix) {
 		return doc, &FieldError{Field: "HC1", Reason: ReasonHC1Prefix}
 	}
-	if !isQRAlphanumeric(doc.HC1) {
+	if !hcqr.IsAlphanumeric(doc.HC1) {
 		return doc, &FieldError{Field: "HC1", Reason: ReasonHC1Charset}
 	}
 

@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/vaxcert/vaxcert/internal/hcqr"
+	"github.com/vaxcert/vaxcert/internal/hcqr/hcqrtest"
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/schemas"
 )
@@ -43,7 +45,7 @@ func sampleDoc() Document {
 		UVCI:          "URN:UVCI:01:VN:BYT/2021/000123456#K",
 		IssuedAt:      time.Date(2021, 9, 2, 10, 0, 0, 0, ict),
 		ExpiresAt:     time.Date(2022, 9, 2, 10, 0, 0, 0, ict),
-		HC1:           randomHC1(550, 1),
+		HC1:           hcqrtest.RandomHC1(550, 1),
 	}
 }
 
@@ -88,8 +90,8 @@ func TestRenderPDFInvalid(t *testing.T) {
 		{"empty HC1", func(d *Document) { d.HC1 = "" }, "HC1", ReasonMissing},
 		{"wrong prefix", func(d *Document) { d.HC1 = "HC2:" + d.HC1[4:] }, "HC1", ReasonHC1Prefix},
 		{"lowercase HC1", func(d *Document) { d.HC1 += "a" }, "HC1", ReasonHC1Charset},
-		{"HC1 beyond version 40-Q", func(d *Document) { d.HC1 = randomHC1(2417, 5) }, "HC1", ReasonHC1TooLong},
-		{"HC1 beyond any QR", func(d *Document) { d.HC1 = randomHC1(limits.MaxQRText, 5) }, "HC1", ReasonHC1TooLong},
+		{"HC1 beyond version 40-Q", func(d *Document) { d.HC1 = hcqrtest.RandomHC1(2417, 5) }, "HC1", ReasonHC1TooLong},
+		{"HC1 beyond any QR", func(d *Document) { d.HC1 = hcqrtest.RandomHC1(limits.MaxQRText, 5) }, "HC1", ReasonHC1TooLong},
 		{"unknown type", func(d *Document) { d.Type = "booster" }, "Type", ReasonType},
 		{"no names", func(d *Document) { d.HolderName, d.HolderNameStd = "", " " }, "HolderName", ReasonMissing},
 		{"name with line break", func(d *Document) { d.HolderName = "Nguyễn Văn\nĐức" }, "HolderName", ReasonText},
@@ -188,7 +190,7 @@ func maxDoc(d Document, pattern string) Document {
 	}
 	d.HolderName, d.HolderNameStd = fill(maxName), fill(maxName)
 	d.DoseNumber, d.SeriesDoses = maxDose, maxDose
-	d.HC1 = randomHC1(2416, 6)
+	d.HC1 = hcqrtest.RandomHC1(2416, 6)
 	return d
 }
 
@@ -280,7 +282,7 @@ func blackRects(t *testing.T, pdf []byte) []rect {
 // and the symbol measures at least 35 mm with a diagonal of at most 60 mm.
 func TestQRDrawing(t *testing.T) {
 	d := sampleDoc()
-	want, _ := encodeQR(d.HC1)
+	want, _ := hcqr.Encode(d.HC1)
 	rects := blackRects(t, mustRender(t, d))
 	if len(rects) == 0 {
 		t.Fatal("no black rectangles in the page content")
@@ -382,16 +384,16 @@ func TestQRScan(t *testing.T) {
 	requireTool(t, "pdftoppm", "poppler-utils")
 	requireTool(t, "zbarimg", "zbar-tools")
 	hc1s := map[string]string{
-		"random 554":  randomHC1(550, 1),
-		"digit run":   "HC1:" + strings.Repeat("0123456789", 3) + randomHC1(500, 7)[4:],
-		"random 1100": randomHC1(1096, 8),
+		"random 554":  hcqrtest.RandomHC1(550, 1),
+		"digit run":   "HC1:" + strings.Repeat("0123456789", 3) + hcqrtest.RandomHC1(500, 7)[4:],
+		"random 1100": hcqrtest.RandomHC1(1096, 8),
 	}
-	if _, err := os.Stat(vectorDir); err == nil {
+	if _, err := os.Stat(hcqrtest.VectorDir); err == nil {
 		for _, f := range []string{"CZ/2DCode/raw/1.json", "common/2DCode/raw/CO2.json"} {
-			hc1s[f] = vectorPrefix(t, filepath.Join(vectorDir, f))
+			hc1s[f] = hcqrtest.VectorPrefix(t, filepath.Join(hcqrtest.VectorDir, f))
 		}
 	} else {
-		t.Logf("EU test vectors not found at %s; scanning synthetic payloads only", vectorDir)
+		t.Logf("EU test vectors not found at %s; scanning synthetic payloads only", hcqrtest.VectorDir)
 	}
 	for name, hc1 := range hc1s {
 		t.Run(name, func(t *testing.T) {

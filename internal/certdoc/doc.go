@@ -18,7 +18,7 @@
 // Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md §4.2.2
 //
 //   - One alphanumeric-mode segment ("The Alphanumeric (Mode 2/QR Code
-//     symbols 0010) MUST be used"), built with rsc.io/qr/coding.
+//     symbols 0010) MUST be used"), built by the one QR encoder of vaxcert, internal/hcqr (rsc.io/qr/coding).
 //     skip2/go-qrcode is not used: it emits a numeric segment for a run of
 //     15 or more digits (rare in Base45, about 1 in 10 million payloads,
 //     but not excluded).

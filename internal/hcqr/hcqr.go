@@ -1,20 +1,39 @@
-package certdoc
+// Package hcqr is the one QR encoder of vaxcert, for every QR code it
+// draws: the PNG of the issuer library, the CLI and the service, and the
+// printed PDF. HCERT requires alphanumeric mode (hcert_spec.md §4.2.2: "The
+// Alphanumeric (Mode 2/QR Code symbols 0010) MUST be used in conjunction
+// with Base45"), so the whole text is one alphanumeric segment, never split
+// into numeric runs, at error-correction level Q.
+//
+// The bit-level encoding (segments, Reed-Solomon, placement, masks) is
+// rsc.io/qr/coding; this package chooses the version and the mask (lowest
+// ISO/IEC 18004 penalty, which rsc.io/qr does not compute) and renders PNGs.
+// skip2/go-qrcode is not used: it puts a run of 15 or more digits in a
+// numeric segment.
+//
+// All functions are safe for concurrent use.
+package hcqr
 
 import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
 	"strings"
 
 	"rsc.io/qr/coding"
 )
 
-// qrAlphabet is the QR alphanumeric character set (ISO/IEC 18004 §7.4.4). It
+// Alphabet is the QR alphanumeric character set (ISO/IEC 18004 §7.4.4). It
 // is exactly the Base45 alphabet, so a well-formed HC1 text fits it.
-const qrAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+const Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 // qrLevel is the error-correction level: Q (about 25 % recovery), as the
 // HCERT specification recommends.
 const qrLevel = coding.Q
 
-// encodeQR encodes text, which must hold only qrAlphabet characters, as one
+// Encode encodes text, which must hold only qrAlphabet characters, as one
 // alphanumeric-mode segment at level Q in the smallest version that fits, with
 // the mask of lowest ISO/IEC 18004 penalty. It returns the module matrix
 // without quiet zone, m[y][x] true for dark, or ok false if the text does not
@@ -23,7 +42,10 @@ const qrLevel = coding.Q
 // Reference: https://github.com/ehn-dcc-development/hcert-spec/blob/main/hcert_spec.md §4.2.2
 // > The Alphanumeric (Mode 2/QR Code symbols 0010) MUST be used in
 // > conjunction with Base45.
-func encodeQR(text string) (m [][]bool, ok bool) {
+func Encode(text string) (m [][]bool, ok bool) {
+	if !IsAlphanumeric(text) {
+		return nil, false
+	}
 	// coding.Alpha is one segment in alphanumeric mode, never split
 	// (skip2/go-qrcode puts a run of 15+ digits in a numeric segment).
 	enc := coding.Alpha(text)
@@ -37,13 +59,13 @@ func encodeQR(text string) (m [][]bool, ok bool) {
 	for mask := coding.Mask(0); mask < 8; mask++ {
 		plan, err := coding.NewPlan(v, qrLevel, mask)
 		if err != nil {
-			panic("certdoc: qr plan failed") // unreachable: v and mask are in range
+			panic("hcqr: plan failed") // unreachable: v and mask are in range
 		}
 		code, err := plan.Encode(enc)
 		if err != nil {
 			// Unreachable: the text fits v and its alphabet was checked. The
 			// error would quote the payload, so it is not passed on.
-			panic("certdoc: qr encode failed")
+			panic("hcqr: encode failed")
 		}
 		cand := make([][]bool, code.Size)
 		for y := range cand {
@@ -59,10 +81,10 @@ func encodeQR(text string) (m [][]bool, ok bool) {
 	return m, true
 }
 
-// isQRAlphanumeric reports whether s holds only qrAlphabet characters.
-func isQRAlphanumeric(s string) bool {
+// IsAlphanumeric reports whether s holds only [Alphabet] characters.
+func IsAlphanumeric(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(qrAlphabet, s[i]) < 0 {
+		if strings.IndexByte(Alphabet, s[i]) < 0 {
 			return false
 		}
 	}
@@ -133,4 +155,47 @@ func allLight(l []bool, from, to int) bool {
 		}
 	}
 	return true
+}
+
+// QuietZone is the light border around a symbol, in modules (ISO/IEC
+// 18004 requires 4).
+const QuietZone = 4
+
+// ErrText is returned by [PNG] for a text outside [Alphabet] or too long
+// for a version-40 symbol at level Q.
+var ErrText = errors.New("hcqr: text is not QR alphanumeric or too long for one QR code")
+
+// PNG renders text as a QR code PNG ([Encode]): black on white, a
+// [QuietZone]-module border, modulePixels pixels per module, a 1-bit
+// palette. The error never quotes the text.
+func PNG(text string, modulePixels int) ([]byte, error) {
+	if modulePixels < 1 {
+		return nil, errors.New("hcqr: modulePixels must be at least 1")
+	}
+	m, ok := Encode(text)
+	if !ok {
+		return nil, ErrText
+	}
+	side := (len(m) + 2*QuietZone) * modulePixels
+	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.White, color.Black})
+	for y, row := range m {
+		for x, dark := range row {
+			if !dark {
+				continue
+			}
+			x0, y0 := (x+QuietZone)*modulePixels, (y+QuietZone)*modulePixels
+			for py := y0; py < y0+modulePixels; py++ {
+				line := img.Pix[py*img.Stride:]
+				for px := x0; px < x0+modulePixels; px++ {
+					line[px] = 1
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
