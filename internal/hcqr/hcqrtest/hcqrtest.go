@@ -131,7 +131,6 @@ func ReadSegments(t testing.TB, m [][]bool) ([]Segment, coding.Level) {
 	return segs, level
 }
 
-
 // RandomHC1 returns "HC1:" and n pseudo-random Base45 characters: a stand-in
 // for a real payload with the same QR size.
 func RandomHC1(n int, seed uint64) string {
