@@ -19,9 +19,11 @@ import (
 	"github.com/vaxcert/vaxcert/internal/server"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 const serveUsage = `Usage:
@@ -204,21 +206,23 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return withHint(err, "--jwks takes a JWK Set of public signing keys, each with a kid")
 	}
-	// The venue endpoint (/v1/verify, /scan) trusts the DSCs in the key
-	// folder: the certificates this service issues.
-	trust, err := loadTrust(nil, []string{keyDir})
+	// The signed lists (/v1/trust-list, /v1/revocations) come from the key
+	// folder and the store; the venue endpoint (/v1/verify, /scan) answers
+	// from those same lists, as a venue verifier would.
+	pub, err := trustpub.New(trustpub.Config{KeyDir: keyDir, Clock: now})
 	if err != nil {
-		return err
+		return withHint(err, `the key folder needs csca.pem (and csca.key once, to create the list-signing key lists.pem/lists.key)`)
 	}
-	ver, err := newVerifier(trust, vs)
+	checker, err := venue.NewChecker(nil, 0, verifierOptions(vs)...)
 	if err != nil {
-		return err
+		return withHint(err)
 	}
 	scan, err := scanConfig(keyDir, e.stderr)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Verifier: ver, Scan: scan,
+	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Scan: scan,
+		Lists: pub, Checker: checker,
 		Ready: func(context.Context) error { return dscValid(dsc) }, TrustedProxies: proxies, MaxInFlight: *maxInFlight,
 		StaffRate: rates.StaffRate, CitizenRate: rates.CitizenRate, AnonymousRate: rates.AnonymousRate,
 		VenueRate: rates.VenueRate}, svc)

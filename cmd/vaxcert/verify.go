@@ -149,13 +149,18 @@ func runVerify(e *env, args []string) error {
 // (verify, serve): the trust list, the value sets, and the JSON Schema
 // validator for payloads that do not fit the schema's Go types (a phone
 // app may leave it out).
-func newVerifier(trust *keys.TrustList, vs *schemas.ValueSets, opts ...verifier.Option) (*verifier.Verifier, error) {
-	opts = append([]verifier.Option{verifier.WithValueSets(vs), verifier.WithGenericValidator(jsonschema.Generic{})}, opts...)
-	v, err := verifier.New(trust, opts...)
+func newVerifier(trust verifier.TrustStore, vs *schemas.ValueSets, opts ...verifier.Option) (*verifier.Verifier, error) {
+	v, err := verifier.New(trust, append(verifierOptions(vs), opts...)...)
 	if err != nil {
 		return nil, withHint(err)
 	}
 	return v, nil
+}
+
+// verifierOptions are the options of every verifier the commands build:
+// the value sets and the JSON Schema for odd payloads.
+func verifierOptions(vs *schemas.ValueSets) []verifier.Option {
+	return []verifier.Option{verifier.WithValueSets(vs), verifier.WithGenericValidator(jsonschema.Generic{})}
 }
 
 // trimNewline removes one trailing "\n" or "\r\n".

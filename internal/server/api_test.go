@@ -13,6 +13,8 @@ import (
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 func outcomes(rows []rowJSON) []service.Outcome {
@@ -182,7 +184,7 @@ func TestErrors(t *testing.T) {
 				fields: []fieldJSON{{Field: "national_id", Code: "missing"}}},
 			{name: "bad page", r: req{method: "GET", path: "/v1/audit?limit=0&after=x", cred: credAdmin}, status: 400,
 				code: codeInvalid, fields: []fieldJSON{{Field: "after", Code: "invalid"}, {Field: "limit", Code: "invalid"}}},
-			{name: "bad since", r: req{method: "GET", path: "/v1/revocations?since=yesterday"}, status: 400,
+			{name: "bad since", r: req{method: "GET", path: "/v1/revocations?since=-1"}, status: 400,
 				code: codeInvalid, fields: []fieldJSON{{Field: "since", Code: "invalid"}}},
 			{name: "bad correction status", r: req{method: "GET", path: "/v1/corrections?status=maybe",
 				cred: credReviewer}, status: 400, code: codeInvalid, fields: []fieldJSON{{Field: "status", Code: "invalid"}}},
@@ -312,14 +314,21 @@ func TestCorrectionFlow(t *testing.T) {
 			t.Errorf("superseded certificate %+v", sup)
 		}
 
-		var revs struct {
-			Revocations []revocationJSON
-			NextAfter   *int64 `json:"next_after"`
+		// The signed revocation list lists the old certificate by hash, with
+		// no UVCI in clear text, and the service's own /v1/verify answers
+		// "revoked" for it.
+		rl := e.call("GET", "/v1/revocations", "", nil, http.StatusOK)
+		if strings.Contains(string(rl.body), old.UVCI) || rl.header.Get("Content-Type") != mediaJOSE {
+			t.Fatalf("revocation list: %s", rl.header.Get("Content-Type"))
 		}
-		e.call("GET", "/v1/revocations?since=2020-01-01T00:00:00Z", "", nil, http.StatusOK).json(t, &revs)
-		if len(revs.Revocations) != 1 || revs.Revocations[0].UVCI != old.UVCI ||
-			revs.Revocations[0].Reason != service.ReasonCorrected || revs.NextAfter != nil {
-			t.Fatalf("revocations %+v", revs)
+		revs, err := lists.ParseRevocations(rl.body, e.pki.CSCA.Cert, testkit.Now)
+		if err != nil || revs.Len() != 3 {
+			t.Fatalf("revocation list: %v, %d hashes", err, revs.Len())
+		}
+		var ans venue.Answer
+		e.call("POST", "/v1/verify", "", map[string]string{"qr": sup.HC1}, http.StatusOK).json(t, &ans)
+		if ans.Decision != venue.DecisionRevoked || ans.Valid || ans.Holder != nil {
+			t.Fatalf("superseded certificate at /v1/verify: %+v", ans)
 		}
 		var hist struct{ Versions []recordJSON }
 		e.call("GET", "/v1/dose-records/HN-001/r1/history", credReviewer, nil, http.StatusOK).json(t, &hist)

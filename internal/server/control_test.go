@@ -16,7 +16,6 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/issuer"
-	"github.com/vaxcert/vaxcert/verifier"
 )
 
 // wantControl checks that res refuses field for a control character: 400,
@@ -157,11 +156,6 @@ func setJSONString(v any, path, s string, prefix string) any {
 func TestControlCharactersInJSON(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		f := e.seed()
-		v, err := verifier.New(e.pki.Trust)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.srv.cfg.Verifier = v
 		cases := append(slices.Clone(accessCases), accessCase{method: "POST", path: static("/v1/verify"),
 			body: jsonOf(`{"qr":"HC1:NCF"}`), public: true})
 		n := 0

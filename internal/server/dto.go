@@ -220,13 +220,6 @@ func jobOf(j service.JobStatus) jobJSON {
 		Error: j.Error}
 }
 
-type revocationJSON struct {
-	ID        int64     `json:"id"`
-	UVCI      string    `json:"uvci"`
-	Reason    string    `json:"reason"`
-	RevokedAt time.Time `json:"revoked_at"`
-}
-
 // correctionJSON is a correction request. Person and DecidedBy are in
 // staff views only.
 type correctionJSON struct {

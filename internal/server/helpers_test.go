@@ -21,7 +21,10 @@ import (
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/issuer"
+	"github.com/vaxcert/vaxcert/keys/keyfile"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 // Test people. Their details must never appear in an error body or a log
@@ -153,9 +156,21 @@ func newEnv(t testing.TB, st *store.Store, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keyDir := filepath.Join(dir, "keys")
+	if err := keyfile.WriteDir(keyDir, pki.CSCA, pki.DSC); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := trustpub.New(trustpub.Config{KeyDir: keyDir, Clock: testkit.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := venue.NewChecker(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	generous := Rate{PerSecond: 1e6, Burst: 1e6}
 	cfg := Config{Citizens: citizens, Logger: logger, StaffRate: generous, CitizenRate: generous,
-		AnonymousRate: generous, VenueRate: generous}
+		AnonymousRate: generous, VenueRate: generous, Lists: pub, Checker: checker, Clock: testkit.Clock}
 	for _, o := range opts {
 		o(&cfg)
 	}

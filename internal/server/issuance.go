@@ -75,23 +75,3 @@ func (s *Server) issuanceJob(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, jobOf(st))
 }
-
-// listRevocations is public: the list holds UVCIs and reasons only.
-func (s *Server) listRevocations(c echo.Context) error {
-	q := newQuery(c)
-	since := q.time("since")
-	page := q.page()
-	if err := q.err(); err != nil {
-		return err
-	}
-	rs, err := s.svc.ListRevocations(c.Request().Context(), since, page)
-	if err != nil {
-		return err
-	}
-	out := make([]revocationJSON, len(rs))
-	var last int64
-	for i, r := range rs {
-		out[i], last = revocationJSON{ID: r.ID, UVCI: r.UVCI, Reason: r.Reason, RevokedAt: r.RevokedAt}, r.ID
-	}
-	return c.JSON(http.StatusOK, map[string]any{"revocations": out, "next_after": nextAfter(len(rs), page.Limit, last)})
-}

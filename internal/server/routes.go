@@ -67,7 +67,8 @@ func (s *Server) routes() {
 	} else {
 		e.GET("/scan", noScan, cleanParams)
 	}
-	v1(get, "/revocations", s.listRevocations, public, bodyAPI)
+	v1(get, "/revocations", s.revocations, public, bodyAPI)
+	v1(get, "/trust-list", s.trustList, public, bodyAPI)
 
 	v1(post, "/dose-records", s.submitRecord, upload, bodyAPI)
 	v1(post, "/dose-records/batch", s.uploadBatch, upload, bodyBatch)

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/vaxcert/vaxcert/verifier"
-
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +20,10 @@ import (
 	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 // DefaultAddr is the listen address of [Server.Run] unless [Config.Addr]
@@ -70,10 +70,15 @@ type Config struct {
 	Ready func(context.Context) error
 	// Logger receives the access log and server errors; nil discards them.
 	Logger *slog.Logger
-	// Verifier, when set, serves POST /v1/verify and the /scan page: an
-	// offline check against its trust list (the service's own DSCs in
-	// vaxcert serve). Without it those routes answer 503.
-	Verifier *verifier.Verifier
+	// Lists, when set, publishes the signed trust list (GET
+	// /v1/trust-list) and revocation list (GET /v1/revocations) of the
+	// key folder; without it those routes answer 503.
+	Lists *trustpub.Publisher
+	// Checker, when set, serves POST /v1/verify and the /scan page with
+	// the venue answer. With Lists, its state is the service's own signed
+	// lists, refreshed at most once a second; without Lists the caller
+	// sets its state. Without a Checker those routes answer 503.
+	Checker *venue.Checker
 	// Scan, when set, serves the venue scan page at /scan (package
 	// scanpage): it verifies in the browser against the lists it names,
 	// checked with the root it pins. Without it /scan answers 503.
@@ -164,6 +169,8 @@ type Server struct {
 	rates   [len(classPrefix)]Rate
 	// admission gates citizen and public requests (nil: no bound).
 	admission *netguard.Admission
+	// self keeps Checker on the service's own lists.
+	self selfState
 	// citizens remembers verified citizen tokens.
 	citizens *citizenCache
 	// renderQR renders a certificate's QR code on its first PNG download

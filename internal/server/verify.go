@@ -21,11 +21,12 @@ type verifyRequest struct {
 	QR string `json:"qr"`
 }
 
-// verify checks a QR payload offline against Config.Verifier's trust list
-// and answers with verifier.Report, whatever the verdict: 200 means the
-// check ran, "valid" says how it went.
+// verify checks a QR payload with Config.Checker (the service's own
+// signed lists: trust, revocations, vaccination policy) and answers with
+// the venue answer (venue.Answer), whatever the verdict: 200 means the
+// check ran, "decision" and "valid" say how it went.
 func (s *Server) verify(c echo.Context) error {
-	if s.cfg.Verifier == nil {
+	if s.cfg.Checker == nil {
 		return newError(http.StatusServiceUnavailable, codeUnavailable, "verification is not configured",
 			"start the service with the trust sources to verify against")
 	}
@@ -53,9 +54,13 @@ func (s *Server) verify(c echo.Context) error {
 	if s.cfg.Clock != nil {
 		now = s.cfg.Clock
 	}
-	res, _ := s.cfg.Verifier.Verify(qr, now())
+	at := now()
+	if err := s.refreshChecker(c, at); err != nil {
+		return err
+	}
+	answer, _ := s.cfg.Checker.Check(qr, at)
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-	return c.JSON(http.StatusOK, res.Report())
+	return c.JSON(http.StatusOK, answer)
 }
 
 // noScan answers /scan when the service was started without a scan page.

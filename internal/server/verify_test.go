@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
@@ -11,55 +10,37 @@ import (
 	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
-	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 func TestVerifyEndpoint(t *testing.T) {
-	var e *env
-	e = newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
+	e := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
 	scanEnv := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) {
 		c.Scan = &scanpage.Config{Root: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.pki.CSCA.Cert.Raw}),
 			TrustList: "/scan/trust.pem", Interim: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.pki.DSC.Cert.Raw})}
 	})
-	v, err := verifier.New(e.pki.Trust)
+	cert, err := e.pki.Issuer(t).Issue(testkit.RecentRecord(testkit.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv.cfg.Verifier = v
-	cert, err := e.pki.Issuer(t).Issue(testkit.Record())
-	if err != nil {
-		t.Fatal(err)
-	}
-	report := func(r *response) verifier.Report {
+	answer := func(r *response) venue.Answer {
 		t.Helper()
-		var rep verifier.Report
-		if r.status != http.StatusOK || json.Unmarshal(r.body, &rep) != nil {
+		var a venue.Answer
+		if r.status != http.StatusOK {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
-		return rep
+		r.json(t, &a)
+		return a
 	}
-	rep := report(e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1 + "\n")}))
-	if !rep.Valid || rep.Type != "vaccination" || !strings.Contains(string(rep.Certificate), cert.UVCI) {
-		t.Fatalf("valid certificate: %+v", rep)
+	a := answer(e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1 + "\n")}))
+	if !a.Valid || a.Decision != "full" || a.Holder == nil || a.Holder.BirthDate != "1990-04-12" || a.Stale {
+		t.Fatalf("valid certificate: %+v", a)
 	}
-	rep = report(e.do(req{method: http.MethodPost, path: "/v1/verify", body: jsonBody(t, map[string]string{"qr": "HC2:" + cert.HC1[4:]})}))
-	if rep.Valid || rep.Reason != verifier.ReasonBadPrefix || rep.Certificate != nil {
-		t.Fatalf("bad prefix: %+v", rep)
+	a = answer(e.do(req{method: http.MethodPost, path: "/v1/verify", body: jsonBody(t, map[string]string{"qr": "HC2:" + cert.HC1[4:]})}))
+	if a.Valid || a.Decision != venue.DecisionInvalid || a.Reason != "bad_prefix" || a.Holder != nil {
+		t.Fatalf("bad prefix: %+v", a)
 	}
-	// A certificate whose signature does not verify: nothing from its
-	// payload in the answer (issue 9 item 2).
-	other, err := verifier.New(testkit.NewPKI(t).Trust)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv.cfg.Verifier = other
-	r := e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1)})
-	rep = report(r)
-	if rep.Valid || rep.Reason != verifier.ReasonUnknownKID || rep.Certificate != nil || rep.Type != "" || rep.IssuedAt != "" ||
-		strings.Contains(string(r.body), cert.UVCI) || strings.Contains(string(r.body), "NGUYEN") {
-		t.Fatalf("unverified certificate: %s", r.body)
-	}
-	e.srv.cfg.Verifier = v
 	for name, r := range map[string]req{
 		"unknown JSON member": {method: http.MethodPost, path: "/v1/verify", body: strings.NewReader(`{"qr":"x","y":1}`)},
 		"wrong media type":    {method: http.MethodPost, path: "/v1/verify", contentType: "image/png", body: strings.NewReader("x")},
@@ -70,9 +51,9 @@ func TestVerifyEndpoint(t *testing.T) {
 		}
 	}
 	// Under the body limit but over the QR limit: the verifier says so.
-	rep = report(e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader("HC1:" + strings.Repeat("A", limits.MaxQRText))}))
-	if rep.Valid || rep.Reason != verifier.ReasonTooLarge {
-		t.Fatalf("oversized QR text: %+v", rep)
+	a = answer(e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader("HC1:" + strings.Repeat("A", limits.MaxQRText))}))
+	if a.Valid || a.Reason != "too_large" {
+		t.Fatalf("oversized QR text: %+v", a)
 	}
 	// The access log names the route, never the payload.
 	if logs := e.logs.String(); strings.Contains(logs, cert.UVCI) || strings.Contains(logs, "HC1:") || !strings.Contains(logs, "/v1/verify") {
@@ -91,9 +72,37 @@ func TestVerifyEndpoint(t *testing.T) {
 	if sw := scanEnv.do(req{method: http.MethodGet, path: "/scan/sw.js"}); sw.status != http.StatusOK || sw.header.Get("Service-Worker-Allowed") != "/scan" {
 		t.Fatalf("service worker: %d %v", sw.status, sw.header)
 	}
-	// Without a verifier the route says so.
-	e.srv.cfg.Verifier = nil
+	// Without a checker the route says so.
+	e.srv.cfg.Checker = nil
 	if res := e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1)}); res.status != http.StatusServiceUnavailable {
-		t.Fatalf("no verifier: status %d", res.status)
+		t.Fatalf("no checker: status %d", res.status)
+	}
+}
+
+// TestTrustListEndpoint: the signed trust list verifies against the CSCA,
+// holds the service's DSC, and a matching If-None-Match gets 304.
+func TestTrustListEndpoint(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"))
+	r := e.do(req{method: http.MethodGet, path: "/v1/trust-list"})
+	etag := r.header.Get("ETag")
+	if r.status != http.StatusOK || etag == "" || r.header.Get("Content-Type") != mediaJOSE || !strings.Contains(r.header.Get("Cache-Control"), "max-age") {
+		t.Fatalf("status %d, etag %q, headers %v", r.status, etag, r.header)
+	}
+	l, err := lists.ParseTrustList(r.body, e.pki.CSCA.Cert, testkit.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Len() != 1 || len(l.Lookup(e.pki.DSC.KID())) != 1 || l.Signed.Sequence != 1 {
+		t.Fatalf("trust list: %d keys, sequence %d", l.Len(), l.Signed.Sequence)
+	}
+	hr, _ := http.NewRequestWithContext(e.ctx, http.MethodGet, e.ts.URL+"/v1/trust-list", nil)
+	hr.Header.Set("If-None-Match", etag)
+	res, err := e.ts.Client().Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match: status %d", res.StatusCode)
 	}
 }

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vaxcert/vaxcert/verifier/lists"
+)
+
+// mediaJOSE is the media type of a JWS in compact serialization (RFC 7515 §9.2.1).
+const mediaJOSE = "application/jose"
+
+// Cache lifetimes of the signed lists: a verifier re-fetches the trust
+// list (which rarely changes, and answers 304 when it did not) and the
+// revocation list (deltas) on its own schedule; proxies may keep them
+// this long.
+const (
+	trustListMaxAge   = 5 * time.Minute
+	revocationsMaxAge = 30 * time.Second
+)
+
+// trustList serves the signed trust list, with an ETag.
+func (s *Server) trustList(c echo.Context) error {
+	if s.cfg.Lists == nil {
+		return errListsOff()
+	}
+	data, etag, err := s.cfg.Lists.TrustList()
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderCacheControl, "public, max-age="+strconv.Itoa(int(trustListMaxAge/time.Second)))
+	h.Set("ETag", etag)
+	if etagMatch(c.Request().Header.Get("If-None-Match"), etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, mediaJOSE, data)
+}
+
+// etagMatch reports whether an If-None-Match header names etag (or is *).
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// revocations serves the signed revocation list: ?since=SEQ for a delta.
+// It holds hashes only: no UVCI leaves the service.
+func (s *Server) revocations(c echo.Context) error {
+	if s.cfg.Lists == nil {
+		return errListsOff()
+	}
+	q := newQuery(c)
+	var since uint64
+	if v := q.v.Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 63)
+		if err != nil {
+			q.bad("since")
+		}
+		since = n
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	data, err := s.cfg.Lists.Revocations(c.Request().Context(), s.svc, since)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age="+strconv.Itoa(int(revocationsMaxAge/time.Second)))
+	return c.Blob(http.StatusOK, mediaJOSE, data)
+}
+
+func errListsOff() error {
+	return newError(http.StatusServiceUnavailable, codeUnavailable, "the signed lists are not configured",
+		"start the service with its key folder")
+}
+
+// selfState keeps Config.Checker on the service's own lists, rebuilt at
+// most once per selfRefresh, so /v1/verify sees a revocation within
+// seconds and answers exactly as a venue verifier holding the same lists.
+type selfState struct {
+	mu   sync.Mutex
+	at   time.Time
+	seqs [2]uint64
+}
+
+const selfRefresh = time.Second
+
+func (s *Server) refreshChecker(c echo.Context, now time.Time) error {
+	if s.cfg.Lists == nil {
+		return nil
+	}
+	s.self.mu.Lock()
+	defer s.self.mu.Unlock()
+	if now.Sub(s.self.at) < selfRefresh && s.cfg.Checker.State() != nil {
+		return nil
+	}
+	tl, _, err := s.cfg.Lists.TrustList()
+	if err != nil {
+		return err
+	}
+	rl, err := s.cfg.Lists.Revocations(c.Request().Context(), s.svc, 0)
+	if err != nil {
+		return err
+	}
+	st, err := lists.NewState(s.cfg.Lists.CSCA())
+	if err == nil {
+		st, err = st.WithTrustList(tl, now)
+	}
+	if err == nil {
+		st, err = st.WithRevocations(rl, now)
+	}
+	if err == nil {
+		err = s.cfg.Checker.SetState(st)
+	}
+	if err != nil {
+		return err
+	}
+	s.self.at = now
+	return nil
+}
