@@ -15,6 +15,7 @@ const usage = `Usage:
     vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
     vaxcert issue-all [--server URL] [--token T]
+    vaxcert upload [--server URL] [--token T] FILE...
     vaxcert rules test DIR [--json]
     vaxcert version
     vaxcert help [COMMAND]
@@ -25,6 +26,7 @@ Commands:
     verify      Verify an HC1 text offline against trusted DSCs.
     serve       Run the issuer service's HTTP API.
     issue-all   Run the batch issuance on the service and follow its progress.
+    upload      Upload a site's dose records (NDJSON, CSV): parts, retries, resume.
     rules test  Validate business rules (CertLogic) and run their tests.
     version     Print the version.
 
@@ -60,6 +62,7 @@ var commands = map[string]command{
 	"verify":    {runVerify, verifyUsage},
 	"serve":     {runServe, serveUsage},
 	"issue-all": {runIssueAll, issueAllUsage},
+	"upload":    {runUpload, uploadUsage},
 	"rules":     {runRules, rulesUsage},
 	"version":   {runVersion, versionUsage},
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/server"
+	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/internal/store/storetest"
+	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/issuer"
+)
+
+// TestUpload runs the site client against a real service whose first
+// request is answered 503 busy: the client retries, splits the file in
+// parts, and writes the rejected row with its reason; run again, it
+// stores nothing twice.
+func TestUpload(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, "sqlite")
+	pki := testkit.NewPKI(t)
+	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName),
+		issuer.WithUVCISecret(bytes.Repeat([]byte{1}, 32)), issuer.WithClock(testkit.Clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: testkit.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	dir := t.TempDir()
+	if err := auth.GenerateDevIdentity(dir); err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := os.ReadFile(filepath.Join(dir, auth.DevJWKSFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	citizens, err := auth.NewCitizenVerifier(jwks, auth.WithIssuer(devIssuer), auth.WithAudience(defaultAudience))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Citizens: citizens}, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, `{"error":{"code":"busy"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	system := service.Actor{Kind: service.ActorSystem, ID: "test"}
+	token, _, err := svc.CreateToken(ctx, system, auth.RoleUploader, "HN-001", "site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(service.CSVColumns, ",") + "\n")
+	for i, id := range []string{"001090000021", "001090000022", "001090000023", "001090000024", "001090000025"} {
+		date := "2021-08-15"
+		if i == 3 {
+			date = "2021-13-01" // rejected
+		}
+		b.WriteString(id + ",Trần,Thị Mai,1985-02-03,r" + id + ",HN-001,EU/1/20/1528,ORG-100030215,L1,1,2," + date + ",VN,draft\n")
+	}
+	file := filepath.Join(t.TempDir(), "doses.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Run twice: the second run (a resume) is answered from the stored
+	// outcomes of the same keys.
+	for run := range 2 {
+		want := "4 stored (0 merged with another site's copy), 0 duplicate, 1 rejected"
+		code, stdout, stderr := runCLI(t, "", "upload", "--server", ts.URL, "--token", token, "--part-rows", "2", file)
+		if code != exitInvalid || !strings.Contains(stdout, want) {
+			t.Fatalf("run %d: exit %d\nstdout: %s\nstderr: %s", run+1, code, stdout, stderr)
+		}
+		if run == 0 && !strings.Contains(stderr, "503") {
+			t.Errorf("no retry reported: %s", stderr)
+		}
+	}
+	rej, err := os.ReadFile(file + ".rejected.csv")
+	if err != nil || strings.Count(string(rej), "\n") != 2 || !strings.Contains(string(rej), "2021-13-01") {
+		t.Fatalf("rejected rows %q (%v)", rej, err)
+	}
+	why, _ := os.ReadFile(file + ".rejected.txt")
+	if string(why) != "line 5: date=invalid\n" {
+		t.Errorf("reasons %q", why)
+	}
+}
