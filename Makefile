@@ -18,12 +18,13 @@ WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
 WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run demo build test race conformance fuzz bench ratios perf lint clean wasm browser
+.PHONY: help run demo build test crash race conformance fuzz bench ratios perf lint clean wasm browser
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
 	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
+	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
 	@echo "make race         go test -race ./..."
 	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
@@ -75,6 +76,13 @@ browser: wasm
 test:
 	$(GO) test ./...
 
+# crash: the crash-safety tests (internal/crashtest, build tag "crash"): they
+# build vaxcert, kill "vaxcert serve" in the middle of a 100,000-record
+# upload and of a batch issuance, restart it and check exactly-once. On
+# PostgreSQL too when VAXCERT_TEST_PG is set.
+crash:
+	$(GO) test -tags crash -count=1 -v -timeout 30m ./internal/crashtest
+
 race:
 	$(GO) test -race ./...
 
@@ -101,6 +109,7 @@ perf:
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags crash ./internal/crashtest
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
 

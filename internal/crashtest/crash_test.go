@@ -1,3 +1,5 @@
+//go:build crash
+
 package crashtest
 
 import (
@@ -248,16 +250,9 @@ func killDuringIssuance(t *testing.T, data, dbURL string, n int) {
 	if code != http.StatusAccepted || j.Total != total {
 		srv.fatalf("start the job: status %d, %+v; want 202 with %d persons", code, j, total)
 	}
-	var last job
-	for {
-		last = srv.job(j.ID)
-		if last.State != "running" {
-			srv.fatalf("the job ended before the kill (%+v); make the data set bigger", last)
-		}
-		if last.Done >= total/10 {
-			break
-		}
-		time.Sleep(jobPoll)
+	last := srv.pollJob(j.ID, func(j job) bool { return j.Done >= total/10 })
+	if last.State != "running" {
+		srv.fatalf("the job ended before the kill (%+v); make the data set bigger", last)
 	}
 	srv.kill()
 
@@ -288,7 +283,7 @@ func killDuringIssuance(t *testing.T, data, dbURL string, n int) {
 	}
 	t.Logf("new job accepted %v after the restart", time.Since(restarted).Round(time.Millisecond))
 	start := time.Now()
-	got := srv.waitJob(j2.ID, time.Minute)
+	got := srv.waitJob(j2.ID)
 	t.Logf("the new job issued %d certificates in %v", got.Issued, time.Since(start).Round(time.Millisecond))
 	wantJob := job{ID: j2.ID, State: "done", Total: pending, Done: pending, Issued: pending}
 	if got != wantJob {
@@ -301,7 +296,7 @@ func killDuringIssuance(t *testing.T, data, dbURL string, n int) {
 	if code != http.StatusAccepted {
 		srv.fatalf("start a third job: status %d, want 202", code)
 	}
-	got = srv.waitJob(j3.ID, time.Minute)
+	got = srv.waitJob(j3.ID)
 	if wantJob = (job{ID: j3.ID, State: "done"}); got != wantJob {
 		t.Errorf("job run again: %+v, want %+v (nothing left to issue)", got, wantJob)
 	}

@@ -12,4 +12,11 @@
 // database URL (each test in a fresh schema, see internal/store/storetest).
 // Under -short the data sets are smaller; every test still checks that its
 // kill landed in the middle of the operation.
+//
+// They take minutes, so they sit behind the build tag "crash": "make crash"
+// (go test -tags crash ./internal/crashtest) runs them, and .ci/run does;
+// "make test" does not. Their waits have no fixed wall-clock deadline: a
+// watch fails a step only when its progress (rows reported, persons
+// issued) stands still for many times the slowest step it has taken, so a
+// loaded machine makes them slower, not flaky.
 package crashtest

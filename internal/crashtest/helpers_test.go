@@ -1,8 +1,11 @@
+//go:build crash
+
 package crashtest
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -15,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,12 +33,17 @@ const (
 	devSite = "HN-001"
 )
 
-// readyTimeout bounds a server start (demo keys, migrations, tokens).
-const readyTimeout = 30 * time.Second
+// readyTimeout guards against a server start that hangs (demo keys,
+// migrations, tokens); it is no performance expectation. A start's measured
+// duration sets the floor of the progress watches that follow it.
+const readyTimeout = 2 * time.Minute
+
+// minFloor is the least a progress watch waits for a first step.
+const minFloor = 10 * time.Second
 
 // apiClient sends every request but the bulk uploads, whose reports stream
-// for as long as the upload runs.
-var apiClient = &http.Client{Timeout: 30 * time.Second}
+// for as long as the upload runs. Its timeout only guards against a hang.
+var apiClient = &http.Client{Timeout: 2 * time.Minute}
 
 // server is a "vaxcert serve --dev" child process.
 type server struct {
@@ -45,7 +54,13 @@ type server struct {
 	exited chan struct{}
 	err    error // the process's exit, once exited is closed
 	tokens map[string]string
+	// startup is how long the server took to answer /readyz.
+	startup time.Duration
 }
+
+// floor is the floor of the progress watches on this server: stallFactor
+// times its measured start, at least minFloor.
+func (s *server) floor() time.Duration { return max(minFloor, stallFactor*s.startup) }
 
 // startServer starts "vaxcert serve --dev" on data (and on the database
 // dbURL unless empty), waits until /readyz answers 200 and reads the
@@ -80,7 +95,8 @@ func startServer(t *testing.T, data, dbURL string) *server {
 			s.kill()
 		}
 	})
-	deadline := time.Now().Add(readyTimeout)
+	started := time.Now()
+	deadline := started.Add(readyTimeout)
 	for {
 		res, err := apiClient.Get(s.base + "/readyz")
 		if err == nil {
@@ -98,6 +114,7 @@ func startServer(t *testing.T, data, dbURL string) *server {
 			s.fatalf("vaxcert serve not ready after %v", readyTimeout)
 		}
 	}
+	s.startup = time.Since(started)
 	b, err := os.ReadFile(filepath.Join(data, devTokensFile))
 	if err != nil {
 		s.fatalf("read the development tokens: %v", err)
@@ -250,17 +267,26 @@ func (s *server) job(id string) job {
 // jobPoll is how often a job's progress is read.
 const jobPoll = 25 * time.Millisecond
 
-// waitJob polls the job until it leaves the running state.
-func (s *server) waitJob(id string, timeout time.Duration) job {
+// waitJob polls the job until it leaves the running state, or until it
+// makes no progress for as long as its watch allows.
+func (s *server) waitJob(id string) job {
 	s.t.Helper()
-	deadline := time.Now().Add(timeout)
+	return s.pollJob(id, func(job) bool { return false })
+}
+
+// pollJob polls the job until it leaves the running state or until done
+// says so, failing when its count of persons done stands still for longer
+// than a watch allows (see [watch]).
+func (s *server) pollJob(id string, done func(job) bool) job {
+	s.t.Helper()
+	w := newWatch("the job's persons done", s.floor(), time.Now())
 	for {
 		j := s.job(id)
-		if j.State != "running" {
+		if j.State != "running" || done(j) {
 			return j
 		}
-		if time.Now().After(deadline) {
-			s.fatalf("job still running after %v: %+v", timeout, j)
+		if err := w.see(j.Done, time.Now()); err != nil {
+			s.fatalf("%v: %+v", err, j)
 		}
 		time.Sleep(jobPoll)
 	}
@@ -289,10 +315,40 @@ type summary struct {
 // upload sends body to POST /v1/dose-records/batch as the development
 // uploader and reads the streamed report, calling onRow after each row
 // line. It returns the rows and the summary line read before the report
-// ended, and the error that ended it early (nil after a summary line).
+// ended, and the error that ended it early (nil after a summary line). A
+// report that stops growing for longer than its watch allows fails the
+// test.
 func (s *server) upload(body []byte, onRow func(n int)) ([]reportLine, *reportLine, error) {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.base+"/v1/dose-records/batch", bytes.NewReader(body))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reported atomic.Int64
+	stalled := make(chan error, 1)
+	go func() {
+		w := newWatch("the upload report's rows", s.floor(), time.Now())
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if err := w.see(reported.Load(), now); err != nil {
+					stalled <- err
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	defer func() {
+		select {
+		case err := <-stalled:
+			s.fatalf("upload: %v", err)
+		default:
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/v1/dose-records/batch", bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -318,6 +374,7 @@ func (s *server) upload(body []byte, onRow func(n int)) ([]reportLine, *reportLi
 			return rows, &l, nil
 		}
 		rows = append(rows, l)
+		reported.Store(int64(len(rows)))
 		if onRow != nil {
 			onRow(len(rows))
 		}
