@@ -16,6 +16,7 @@ const usage = `Usage:
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
     vaxcert issue-all [--server URL] [--token T]
     vaxcert upload [--server URL] [--token T] FILE...
+    vaxcert tokens (create --role ROLE [--site S] --name N | list | revoke ID) [--data D | --db URL]
     vaxcert rules test DIR [--json]
     vaxcert version
     vaxcert help [COMMAND]
@@ -27,6 +28,7 @@ Commands:
     serve       Run the issuer service's HTTP API.
     issue-all   Run the batch issuance on the service and follow its progress.
     upload      Upload a site's dose records (NDJSON, CSV): parts, retries, resume.
+    tokens      Create, list and revoke the service's staff API tokens.
     rules test  Validate business rules (CertLogic) and run their tests.
     version     Print the version.
 
@@ -64,6 +66,7 @@ var commands = map[string]command{
 	"issue-all": {runIssueAll, issueAllUsage},
 	"upload":    {runUpload, uploadUsage},
 	"rules":     {runRules, rulesUsage},
+	"tokens":    {runTokens, tokensUsage},
 	"version":   {runVersion, versionUsage},
 }
 

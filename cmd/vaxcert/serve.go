@@ -18,7 +18,6 @@ import (
 	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/server"
 	"github.com/vaxcert/vaxcert/internal/service"
-	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys/issuing"
@@ -164,18 +163,21 @@ func runServe(e *env, args []string) error {
 		return withHint(err)
 	}
 
-	if *dbURL == "" {
-		if err := os.MkdirAll(*data, 0o700); err != nil {
-			return withHint(err)
-		}
-		*dbURL = filepath.Join(*data, store.DefaultFile)
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, *dbURL)
+	st, err := openStore(ctx, *data, *dbURL, true)
 	if err != nil {
-		return withHint(err, "--db takes postgres://… or the path of a SQLite file")
+		return err
 	}
 	defer st.Close()
+	if !*dev {
+		active, err := service.NewTokens(st, now).Active(ctx)
+		if err != nil {
+			return withHint(err)
+		}
+		if len(active) == 0 {
+			return noTokensError(*data, *dbURL)
+		}
+	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: now, Logger: logger, ValueSets: vs})
 	if err != nil {

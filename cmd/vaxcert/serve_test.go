@@ -85,11 +85,19 @@ func freeAddr(t *testing.T) string {
 // SIGTERM and checks that it exits 0. fn gets the banner's exports.
 func serveDev(t *testing.T, data string, fn func(base string, vars map[string]string)) {
 	t.Helper()
+	serveWith(t, []string{"--dev", "--data", data}, fn)
+}
+
+// serveWith runs "vaxcert serve" with args (and a free --addr), calls fn
+// once it answers, with the variables its banner exports, and stops it with
+// SIGTERM.
+func serveWith(t *testing.T, args []string, fn func(base string, vars map[string]string)) {
+	t.Helper()
 	addr := freeAddr(t)
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run([]string{"serve", "--dev", "--data", data, "--addr", addr}, strings.NewReader(""), &stdout, &stderr)
+		done <- run(append([]string{"serve", "--addr", addr}, args...), strings.NewReader(""), &stdout, &stderr)
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)

@@ -82,11 +82,12 @@ type Config struct {
 // Service is the issuer service's domain layer. It is safe for concurrent
 // use. Close it to stop its background jobs.
 type Service struct {
-	st    *store.Store
-	iss   CertIssuer
-	now   func() time.Time
-	log   *slog.Logger
-	check issuer.PayloadOptions // record validation options, see validate.go
+	st     *store.Store
+	iss    CertIssuer
+	now    func() time.Time
+	log    *slog.Logger
+	check  issuer.PayloadOptions // record validation options, see validate.go
+	tokens *Tokens
 
 	// Tunables; tests shrink them.
 	chunkSize    int // doses per intake transaction
@@ -127,6 +128,7 @@ func New(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.tokens = NewTokens(cfg.Store, func() time.Time { return s.now() })
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
