@@ -88,7 +88,8 @@ func Compile(expr any) (*Expr, error) {
 // Source returns the expression as given to Compile. Do not modify it.
 func (e *Expr) Source() any { return e.src }
 
-// Eval evaluates e on data. Errors match [ErrEval].
+// Eval evaluates e on data. Errors match [ErrEval]. The result may share
+// memory with e and with data: do not modify it.
 func (e *Expr) Eval(data any) (any, error) {
 	ev := evaluator{budget: MaxSteps}
 	v, err := e.root.eval(&ev, data)
@@ -133,8 +134,20 @@ func compile(expr any) node {
 		return literal{x}
 	case []any:
 		items := make([]node, len(x))
+		constant := make([]any, len(x))
+		allConstant := true
 		for i, e := range x {
 			items[i] = compile(e)
+			if l, ok := items[i].(literal); ok {
+				constant[i] = l.v
+			} else {
+				allConstant = false
+			}
+		}
+		if allConstant {
+			// an array of literals (e.g. a list of accepted codes) is built
+			// once; nothing in CertLogic modifies a value
+			return literal{constant}
 		}
 		return array(items)
 	case map[string]any:
@@ -366,18 +379,30 @@ func evalAll(ev *evaluator, data any, ns []node, buf []any) ([]any, error) {
 	return buf, nil
 }
 
+// evalPair evaluates two operands in order.
+func evalPair(ev *evaluator, data any, l, r node) (any, any, error) {
+	lv, err := l.eval(ev, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	rv, err := r.eval(ev, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lv, rv, nil
+}
+
 type eqNode struct{ l, r node }
 
 func (n eqNode) eval(ev *evaluator, data any) (any, error) {
 	if err := ev.step("==="); err != nil {
 		return nil, err
 	}
-	var buf [2]any
-	vs, err := evalAll(ev, data, []node{n.l, n.r}, buf[:0])
+	l, r, err := evalPair(ev, data, n.l, n.r)
 	if err != nil {
 		return nil, err
 	}
-	return equal(vs[0], vs[1]), nil
+	return equal(l, r), nil
 }
 
 type inNode struct{ l, r node }
@@ -386,17 +411,16 @@ func (n inNode) eval(ev *evaluator, data any) (any, error) {
 	if err := ev.step("in"); err != nil {
 		return nil, err
 	}
-	var buf [2]any
-	vs, err := evalAll(ev, data, []node{n.l, n.r}, buf[:0])
+	x, r, err := evalPair(ev, data, n.l, n.r)
 	if err != nil {
 		return nil, err
 	}
-	arr, ok := vs[1].([]any)
+	arr, ok := r.([]any)
 	if !ok {
 		return nil, evalErr("in", `right-hand side of an "in" operation must be an array`)
 	}
 	for _, e := range arr {
-		if equal(vs[0], e) {
+		if equal(x, e) {
 			return true, nil
 		}
 	}
@@ -409,13 +433,12 @@ func (n plusNode) eval(ev *evaluator, data any) (any, error) {
 	if err := ev.step("+"); err != nil {
 		return nil, err
 	}
-	var buf [2]any
-	vs, err := evalAll(ev, data, []node{n.l, n.r}, buf[:0])
+	lv, rv, err := evalPair(ev, data, n.l, n.r)
 	if err != nil {
 		return nil, err
 	}
-	l, ok1 := isInt(vs[0])
-	r, ok2 := isInt(vs[1])
+	l, ok1 := isInt(lv)
+	r, ok2 := isInt(rv)
 	if !ok1 || !ok2 {
 		return nil, evalErr("+", "operands of this operation must both be integers")
 	}

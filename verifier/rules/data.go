@@ -74,12 +74,11 @@ func ValueSetsData(vs *schemas.ValueSets) map[string]any {
 // (no JSON round trip). Members the schema marks optional are left out
 // when empty, as the CBOR had them absent.
 func PayloadFromDCC(d *schemas.DCC) map[string]any {
-	nam := map[string]any{}
-	for k, v := range map[string]string{"fn": d.Nam.FN, "fnt": d.Nam.FNT, "gn": d.Nam.GN, "gnt": d.Nam.GNT} {
-		if v != "" {
-			nam[k] = v
-		}
-	}
+	nam := make(map[string]any, 4)
+	setNonEmpty(nam, "fn", d.Nam.FN)
+	setNonEmpty(nam, "fnt", d.Nam.FNT)
+	setNonEmpty(nam, "gn", d.Nam.GN)
+	setNonEmpty(nam, "gnt", d.Nam.GNT)
 	p := map[string]any{"ver": d.Ver, "nam": nam, "dob": d.Dob}
 	if d.V != nil {
 		vs := make([]any, len(d.V))
@@ -93,11 +92,9 @@ func PayloadFromDCC(d *schemas.DCC) map[string]any {
 		ts := make([]any, len(d.T))
 		for i, t := range d.T {
 			m := map[string]any{"tg": t.TG, "tt": t.TT, "sc": t.SC, "tr": t.TR, "co": t.CO, "is": t.IS, "ci": t.CI}
-			for k, v := range map[string]string{"nm": t.NM, "ma": t.MA, "tc": t.TC} {
-				if v != "" {
-					m[k] = v
-				}
-			}
+			setNonEmpty(m, "nm", t.NM)
+			setNonEmpty(m, "ma", t.MA)
+			setNonEmpty(m, "tc", t.TC)
 			ts[i] = m
 		}
 		p["t"] = ts
@@ -110,6 +107,12 @@ func PayloadFromDCC(d *schemas.DCC) map[string]any {
 		p["r"] = rs
 	}
 	return p
+}
+
+func setNonEmpty(m map[string]any, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
 }
 
 // CertType maps a DCC's type to the rule envelope's CertificateType.

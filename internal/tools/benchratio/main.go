@@ -27,6 +27,7 @@ var pairs = []pair{
 	{"./verifier", "VerifyPS256", "BareRSAPSSVerify", "verify PS256 / bare RSA-PSS verify"},
 	{"./issuer", "IssueES256", "BareECDSAP256Sign", "issue ES256 / bare ECDSA P-256 sign"},
 	{"./issuer", "IssuePS256", "BareRSAPSSSign", "issue PS256 / bare RSA-PSS sign"},
+	{"./verifier/rules", "RuleSet20", "BareECDSAP256Verify", "20-rule set evaluation / bare ECDSA P-256 verify"},
 }
 
 func main() {
@@ -46,6 +47,10 @@ func main() {
 			ratios, bs, ys = append(ratios, b/y), append(bs, b), append(ys, y)
 		}
 		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.0f | %.0f |\n", p.label, median(ratios), minOf(ratios), maxOf(ratios), median(bs), median(ys))
+	}
+	corpus, err := run(pair{pkg: "./verifier/rules", bench: "LoadCorpus"}, "50x")
+	if err == nil {
+		fmt.Printf("\nRules corpus load (55 EU/DE/AT/CZ rules + 14 VN rules, validated and compiled): %.1f ms\n", corpus["LoadCorpus"]/1e6)
 	}
 	qr, err := run(pair{pkg: "./issuer", bench: "QRPNG"}, "200x")
 	if err == nil {
