@@ -29,6 +29,7 @@ import (
 	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 )
 
 // Signer signs lists: the list-signing key and its chain (the list-signing
@@ -205,4 +206,12 @@ func (s *Signer) RevocationList(c lists.Claims, since uint64, rs []Revoked) ([]b
 		Since   uint64        `json:"since"`
 		Batches []lists.Batch `json:"batches"`
 	}{c, since, batches})
+}
+
+// RuleSet builds and signs a rule set (verifier/rules.KindRuleSet): the
+// rules, each a gateway rule envelope, and optional value-set files that
+// venues apply over their embedded ones.
+func (s *Signer) RuleSet(c lists.Claims, ruleJSON, valueSets []json.RawMessage) ([]byte, error) {
+	c.Kind = rules.KindRuleSet
+	return s.Sign(rules.RuleSetPayload{Claims: c, Rules: ruleJSON, ValueSets: valueSets})
 }
