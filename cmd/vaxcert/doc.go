@@ -3,7 +3,9 @@
 //
 //	vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
 //	vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
-//	vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
+//	vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
+//	vaxcert rules test DIR [--json]
+//	vaxcert rules sign --keys D --rules DIR [--value-sets DIR] [--sequence N] [--validity 48h] --out FILE
 //	vaxcert version
 //	vaxcert help [COMMAND]
 //

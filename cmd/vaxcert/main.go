@@ -12,12 +12,13 @@ import (
 const usage = `Usage:
     vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
     vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
-    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
+    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
     vaxcert issue-all [--server URL] [--token T]
     vaxcert upload [--server URL] [--token T] FILE...
     vaxcert tokens (create --role ROLE [--site S] --name N | list | revoke ID) [--data D | --db URL]
     vaxcert rules test DIR [--json]
+    vaxcert rules sign --keys D --rules DIR [--value-sets DIR] [--sequence N] [--validity 48h] --out FILE
     vaxcert version
     vaxcert help [COMMAND]
 
@@ -30,6 +31,7 @@ Commands:
     upload      Upload a site's dose records (NDJSON, CSV): parts, retries, resume.
     tokens      Create, list and revoke the service's staff API tokens.
     rules test  Validate business rules (CertLogic) and run their tests.
+    rules sign  Sign a rule set (and value sets) for venues.
     version     Print the version.
 
 Exit status: 0 success or valid, 1 invalid certificate (verify) or failed job

@@ -177,3 +177,65 @@ func TestVerifyRules(t *testing.T) {
 		wantError(t, code, stdout, stderr, exitError)
 	}
 }
+
+// TestRulesSign: a rule set signed with the key folder's list-signing key
+// verifies with --root, carries its value sets, and is refused without
+// --root, with another CSCA, or once expired.
+func TestRulesSign(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "", "keys", "init", "--dir", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	record, err := os.ReadFile("../../examples/record.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	record = []byte(strings.NewReplacer("2021-08-15", "2026-04-10", "2021-09-05", "2026-05-01").Replace(string(record)))
+	recFile := filepath.Join(dir, "record.json")
+	if err := os.WriteFile(recFile, record, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, hc1, stderr := runCLI(t, "", "issue", "--keys", dir, "--record", recFile)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	vsDir := t.TempDir()
+	vs, err := os.ReadFile("../../schemas/valuesets/vaccine-medicinal-product.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vsDir, "vaccine-medicinal-product.json"), vs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "rules.jws")
+	code, stdout, stderr := runCLI(t, "", "rules", "sign", "--keys", dir, "--rules", "../../rules", "--value-sets", vsDir, "--sequence", "7", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "signed 14 rules, 1 value sets, sequence 7") {
+		t.Fatalf("sign: %d %s %s", code, stdout, stderr)
+	}
+	base := []string{"verify", "--trust-dir", dir, "--rules", out, "--country", "VN"}
+	if code, _, stderr := runCLI(t, hc1, append(base, "--root", filepath.Join(dir, "csca.pem"))...); code != exitOK {
+		t.Fatalf("signed rules: exit %d %s", code, stderr)
+	}
+	code, stdout, stderr = runCLI(t, hc1, append(base, "--root", filepath.Join(dir, "csca.pem"), "--at", "2026-06-04T00:00:00Z")...)
+	wantError(t, code, stdout, stderr, exitError) // expired: 48 h
+	code, stdout, stderr = runCLI(t, hc1, base...)
+	wantError(t, code, stdout, stderr, exitError) // no --root
+	other := t.TempDir()
+	if code, _, stderr := runCLI(t, "", "keys", "init", "--dir", other); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr = runCLI(t, hc1, append(base, "--root", filepath.Join(other, "csca.pem"))...)
+	wantError(t, code, stdout, stderr, exitError) // another CSCA
+	code, stdout, stderr = runCLI(t, hc1, append(base, "--root", filepath.Join(dir, "dsc.pem"))...)
+	wantError(t, code, stdout, stderr, exitError) // not a CA
+
+	for _, args := range [][]string{
+		{"rules", "sign", "--keys", dir, "--rules", "../../rules"},
+		{"rules", "sign", "--keys", dir, "--rules", t.TempDir(), "--out", out},
+		{"rules", "sign", "--keys", t.TempDir(), "--rules", "../../rules", "--out", out},
+		{"rules", "sign", "--keys", dir, "--rules", "../../rules", "--value-sets", t.TempDir(), "--out", out},
+	} {
+		code, stdout, stderr := runCLI(t, "", args...)
+		wantError(t, code, stdout, stderr, exitError)
+	}
+}

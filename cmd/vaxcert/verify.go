@@ -25,7 +25,7 @@ import (
 )
 
 const verifyUsage = `Usage:
-    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
+    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
 
 Verify an HC1 text offline: prefix, Base45, zlib, COSE_Sign1, signature,
 key usage, validity and schema. PAYLOAD is the HC1 text; "-" or no
@@ -47,6 +47,9 @@ Flags (at least one trust source is required; both repeat):
                        checks (check "rules")
     --country CC       the venue's country for --rules (e.g. VN)
     --region R         the venue's region, for rules that have one
+    --root CSCA        the pinned CSCA certificate that a signed rule set
+                       (vaxcert rules sign) must chain to; its value sets
+                       then replace the embedded ones unless --value-sets
     --json             print one JSON object (format in the README)
 
 Exit status: 0 valid, 1 invalid, 2 usage or input error.
@@ -72,6 +75,7 @@ func runVerify(e *env, args []string) error {
 	rulesArg := flags.String("rules", "", "")
 	country := flags.String("country", "", "")
 	region := flags.String("region", "", "")
+	rootPath := flags.String("root", "", "")
 	pos, err := parseFlags(flags, args)
 	if err != nil {
 		return err
@@ -100,11 +104,20 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var root *x509.Certificate
+	if *rootPath != "" {
+		if root, err = loadRoot(*rootPath); err != nil {
+			return err
+		}
+	}
 	opts := []verifier.Option{verifier.WithClockSkew(skew.d)}
 	if *rulesArg != "" || *country != "" || *region != "" {
-		check, err := loadRulesCheck(*rulesArg, *country, *region, vs)
+		check, signedVS, err := loadRulesCheck(rulesOptions{arg: *rulesArg, country: *country, region: *region, root: root, at: when}, vs)
 		if err != nil {
 			return err
+		}
+		if signedVS != nil && *vsDir == "" {
+			vs = signedVS // the value sets that travelled with the signed rules
 		}
 		opts = append(opts, verifier.WithCheck(check))
 	}

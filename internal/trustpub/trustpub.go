@@ -253,6 +253,13 @@ func (p *Publisher) etag() string {
 	return fmt.Sprintf(`"tl-%d-%d"`, p.trustSeq, p.trustAt.Unix())
 }
 
+// RuleSet signs a rule set (verifier/rules.KindRuleSet: the rules and
+// optional value-set files) with the list-signing key, issued now and valid
+// for the configured validity. seq must grow with every new rule set.
+func (p *Publisher) RuleSet(seq uint64, ruleJSON, valueSets []json.RawMessage) ([]byte, error) {
+	return p.signer.RuleSet(p.claims(seq, p.cfg.Clock()), ruleJSON, valueSets)
+}
+
 func (p *Publisher) claims(seq uint64, iat time.Time) lists.Claims {
 	return lists.Claims{Issuer: p.cfg.Issuer, Sequence: seq, IssuedAt: iat.Unix(), ExpiresAt: iat.Add(p.cfg.Validity).Unix()}
 }
