@@ -99,12 +99,12 @@ func TestRulesTest(t *testing.T) {
 	}
 }
 
-// TestVerifyRules: verify --rules with the repo's VN rule set, on a
-// certificate whose primary series (last dose 2026-05-01) counts at the
-// test clock (2026-06-01) and no longer does on 2027-02-01 (276 days
-// later); --json lists the failing rule with its descriptions.
-func TestVerifyRules(t *testing.T) {
-	dir := t.TempDir()
+// issueRecent creates a key folder and issues examples/record.json with
+// its doses moved to 2026-04-10 and 2026-05-01 (the test clock is
+// 2026-06-01): a primary series the VN rules count.
+func issueRecent(t *testing.T) (dir, hc1 string) {
+	t.Helper()
+	dir = t.TempDir()
 	if code, _, stderr := runCLI(t, "", "keys", "init", "--dir", dir); code != 0 {
 		t.Fatal(stderr)
 	}
@@ -121,6 +121,15 @@ func TestVerifyRules(t *testing.T) {
 	if code != 0 {
 		t.Fatal(stderr)
 	}
+	return dir, hc1
+}
+
+// TestVerifyRules: verify --rules with the repo's VN rule set, on a
+// certificate whose primary series (last dose 2026-05-01) counts at the
+// test clock (2026-06-01) and no longer does on 2027-02-01 (276 days
+// later); --json lists the failing rule with its descriptions.
+func TestVerifyRules(t *testing.T) {
+	dir, hc1 := issueRecent(t)
 	base := []string{"verify", "--trust-dir", dir, "--rules", "../../rules", "--country", "VN"}
 	code, out, stderr := runCLI(t, hc1, append(base, "--json")...)
 	if code != exitOK {
@@ -182,23 +191,7 @@ func TestVerifyRules(t *testing.T) {
 // verifies with --root, carries its value sets, and is refused without
 // --root, with another CSCA, or once expired.
 func TestRulesSign(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, stderr := runCLI(t, "", "keys", "init", "--dir", dir); code != 0 {
-		t.Fatal(stderr)
-	}
-	record, err := os.ReadFile("../../examples/record.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	record = []byte(strings.NewReplacer("2021-08-15", "2026-04-10", "2021-09-05", "2026-05-01").Replace(string(record)))
-	recFile := filepath.Join(dir, "record.json")
-	if err := os.WriteFile(recFile, record, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, hc1, stderr := runCLI(t, "", "issue", "--keys", dir, "--record", recFile)
-	if code != 0 {
-		t.Fatal(stderr)
-	}
+	dir, hc1 := issueRecent(t)
 	vsDir := t.TempDir()
 	vs, err := os.ReadFile("../../schemas/valuesets/vaccine-medicinal-product.json")
 	if err != nil {
