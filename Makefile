@@ -18,13 +18,14 @@ WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
 WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run demo build test crash race conformance fuzz bench ratios perf lint clean wasm browser
+.PHONY: help run demo build test crash chaos race conformance fuzz bench ratios perf lint clean wasm browser
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
 	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
 	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
+	@echo "make chaos        site-sync chaos test: concurrent site clients, SIGKILLs, readers (CHAOS_PERSONS=1500)"
 	@echo "make race         go test -race ./..."
 	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
@@ -83,6 +84,16 @@ test:
 crash:
 	$(GO) test -tags crash -count=1 -v -timeout 30m ./internal/crashtest
 
+# chaos: the site-sync chaos test (internal/chaostest, build tag "chaos"):
+# four sites upload at once with "vaxcert upload" (re-sent files, shots from
+# two sites, late doses, drafts, amendments, contradictions, disputed
+# identities) while the server is SIGKILLed 5 times and citizens read; every
+# person must end right and no reader may see a dose count go down. On
+# PostgreSQL too when VAXCERT_TEST_PG is set. CHAOS_PERSONS sets the size.
+CHAOS_PERSONS ?= 1500
+chaos:
+	VAXCERT_CHAOS_PERSONS=$(CHAOS_PERSONS) $(GO) test -tags chaos -count=1 -v -timeout 30m ./internal/chaostest
+
 race:
 	$(GO) test -race ./...
 
@@ -110,6 +121,7 @@ perf:
 lint:
 	$(GO) vet ./...
 	$(GO) vet -tags crash ./internal/crashtest
+	$(GO) vet -tags chaos ./internal/chaostest
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
 
