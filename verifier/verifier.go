@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"fmt"
 	"math"
@@ -58,8 +59,9 @@ type Verifier struct {
 	skew      time.Duration
 	valueSets *schemas.ValueSets
 	generic   PayloadValidator
-	extra     []CertificateCheck // configured checks, in pipeline order
-	order     []Check            // every check, in pipeline order
+	newCOSE   SignatureVerifierFunc // nil: cose.NewVerifier
+	extra     []CertificateCheck    // configured checks, in pipeline order
+	order     []Check               // every check, in pipeline order
 
 	// coseVerifiers caches one go-cose verifier per trust entry: building
 	// one validates the public key, which costs more than the rest of the
@@ -111,6 +113,28 @@ func WithGenericValidator(p PayloadValidator) Option {
 			return errors.New("verifier: nil generic validator")
 		}
 		v.generic = p
+		return nil
+	}
+}
+
+// SignatureVerifierFunc builds the signature verifier of a trusted key for
+// the algorithm the key decides (ES256 for P-256, PS256 for RSA; never the
+// message). The verifier it returns must fail with an error wrapping
+// cose.ErrVerification when a signature does not verify.
+type SignatureVerifierFunc func(alg cose.Algorithm, key crypto.PublicKey) (cose.Verifier, error)
+
+// WithSignatureVerifiers replaces go-cose's signature verifiers, for
+// example with the browser's WebCrypto under WebAssembly, where the Go
+// implementation of P-256 is many times slower than native code
+// (cmd/vaxcert-wasm). Everything else about the signature check is
+// unchanged: the kid lookup, the algorithm taken from the trusted key, and
+// the alg header checked against it.
+func WithSignatureVerifiers(f SignatureVerifierFunc) Option {
+	return func(v *Verifier) error {
+		if f == nil {
+			return errors.New("verifier: nil signature verifier func")
+		}
+		v.newCOSE = f
 		return nil
 	}
 }
@@ -405,7 +429,11 @@ func (v *Verifier) coseVerifier(e *keys.TrustEntry) (cose.Verifier, error) {
 	if cv, ok := v.coseVerifiers.Load(e); ok {
 		return cv.(cose.Verifier), nil
 	}
-	cv, err := cose.NewVerifier(cose.Algorithm(e.Alg), e.Key)
+	newVerifier := SignatureVerifierFunc(cose.NewVerifier)
+	if v.newCOSE != nil {
+		newVerifier = v.newCOSE
+	}
+	cv, err := newVerifier(cose.Algorithm(e.Alg), e.Key)
 	if err != nil {
 		return nil, err
 	}

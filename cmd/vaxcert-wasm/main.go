@@ -4,12 +4,20 @@
 // to WebAssembly (make wasm). It registers a global object vaxcert with:
 //
 //	vaxcert.load(root, trustList, revocations, nowMillis) → "" or an error message
-//	vaxcert.verify(qrText, nowMillis)                     → the venue answer as JSON text
-//	vaxcert.bench(qrText, nowMillis, n)                   → milliseconds per verify over n runs
+//	vaxcert.verify(qrText, nowMillis)                     → Promise of the venue answer as JSON text
+//	vaxcert.info(nowMillis)                               → the lists held, as JSON text
+//	vaxcert.bench(qrText, nowMillis, n)                   → Promise of milliseconds per verify over n runs
+//	vaxcert.signatures                                    → "webcrypto" or "go", once loaded
 //
-// root, trustList and revocations are strings or Uint8Arrays. verify
-// answers what the verifier service's POST /v1/verify answers, built by
-// the same code (package verifier/offline).
+// root (the CSCA certificate the page pins), trustList and revocations
+// (the signed lists of verifier/lists) are strings or Uint8Arrays; an empty
+// list keeps the one held. The first load pins the root; later loads only
+// take lists that check against it and are not older than those held.
+// verify answers what the verifier service's POST /v1/verify answers,
+// built by the same code (verifier/offline over verifier/venue).
+//
+// Signatures are checked with the browser's SubtleCrypto where the page
+// has it (webcrypto.go), which is why verify answers with a promise.
 package main
 
 import (
@@ -17,21 +25,26 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/offline"
 )
 
 var session *offline.Session
 
+// bytesOf returns a string's or a Uint8Array's bytes; nil when empty.
 func bytesOf(v js.Value) []byte {
+	var b []byte
 	switch v.Type() {
 	case js.TypeString:
-		return []byte(v.String())
+		b = []byte(v.String())
 	case js.TypeObject:
-		b := make([]byte, v.Get("length").Int())
+		b = make([]byte, v.Get("length").Int())
 		js.CopyBytesToGo(b, v)
-		return b
 	}
-	return nil
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func timeOf(v js.Value) time.Time { return time.UnixMilli(int64(v.Float())) }
@@ -43,7 +56,12 @@ func load(_ js.Value, args []js.Value) any {
 	now := timeOf(args[3])
 	var err error
 	if session == nil {
-		session, err = offline.NewSession(bytesOf(args[0]), bytesOf(args[1]), bytesOf(args[2]), now, offline.Options{})
+		opts, signatures := offline.Options{}, "go"
+		if f := webCrypto(); f != nil {
+			opts.Verifier, signatures = append(opts.Verifier, verifier.WithSignatureVerifiers(f)), "webcrypto"
+		}
+		js.Global().Get("vaxcert").Set("signatures", signatures)
+		session, err = offline.NewSession(bytesOf(args[0]), bytesOf(args[1]), bytesOf(args[2]), now, opts)
 	} else {
 		err = session.Update(bytesOf(args[1]), bytesOf(args[2]), now)
 	}
@@ -53,33 +71,60 @@ func load(_ js.Value, args []js.Value) any {
 	return ""
 }
 
+// promise runs f on a goroutine of its own (SubtleCrypto is asynchronous
+// and a JS callback must not block) and returns a promise of its result.
+func promise(f func() any) js.Value {
+	return js.Global().Get("Promise").New(js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve := args[0]
+		go func() { resolve.Invoke(f()) }()
+		return nil
+	}))
+}
+
 func verify(_ js.Value, args []js.Value) any {
 	if session == nil || len(args) != 2 {
-		return `{"error":"not loaded"}`
+		return promise(func() any { return `{"error":"not loaded"}` })
 	}
-	b, err := json.Marshal(session.Verify([]byte(args[0].String()), timeOf(args[1])))
+	qr, now := []byte(args[0].String()), timeOf(args[1])
+	return promise(func() any {
+		b, err := json.Marshal(session.Verify(qr, now))
+		if err != nil {
+			return `{"error":"encoding"}`
+		}
+		return string(b)
+	})
+}
+
+func info(_ js.Value, args []js.Value) any {
+	if session == nil || len(args) != 1 {
+		return `{"usable":false,"problem":"not loaded"}`
+	}
+	b, err := json.Marshal(session.Info(timeOf(args[0])))
 	if err != nil {
-		return `{"error":"encoding"}`
+		return `{"usable":false,"problem":"encoding"}`
 	}
 	return string(b)
 }
 
 func bench(_ js.Value, args []js.Value) any {
 	if session == nil || len(args) != 3 {
-		return -1
+		return promise(func() any { return -1 })
 	}
 	qr, now, n := []byte(args[0].String()), timeOf(args[1]), args[2].Int()
-	start := time.Now()
-	for range n {
-		session.Verify(qr, now)
-	}
-	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
+	return promise(func() any {
+		start := time.Now()
+		for range n {
+			session.Verify(qr, now)
+		}
+		return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
+	})
 }
 
 func main() {
 	js.Global().Set("vaxcert", js.ValueOf(map[string]any{
 		"load":   js.FuncOf(load),
 		"verify": js.FuncOf(verify),
+		"info":   js.FuncOf(info),
 		"bench":  js.FuncOf(bench),
 	}))
 	js.Global().Call("dispatchEvent", js.Global().Get("Event").New("vaxcert-ready"))

@@ -360,19 +360,15 @@ func printDevBanner(w io.Writer, addr, data string, tokens map[string]string, jw
 }
 
 // scanConfig is the /scan page of the issuer service: it pins the CSCA of
-// the key folder and, until the signed trust list is published, verifies
-// against the folder's DSC certificate.
+// the key folder and verifies in the browser against the service's signed
+// lists.
 func scanConfig(keyDir string, stderr io.Writer) (*scanpage.Config, error) {
 	root, err := os.ReadFile(filepath.Join(keyDir, keyfile.CSCACertFile))
 	if err != nil {
 		return nil, withHint(err, "the scan page pins the CSCA certificate of the key folder")
 	}
-	dsc, err := os.ReadFile(filepath.Join(keyDir, keyfile.DSCCertFile))
-	if err != nil {
-		return nil, withHint(err)
-	}
 	if err := scanpage.Check(); err != nil {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
-	return &scanpage.Config{Root: root, TrustList: "/scan/trust.pem", Interim: dsc}, nil
+	return &scanpage.Config{Root: root, TrustList: "/v1/trust-list", Revocations: "/v1/revocations"}, nil
 }

@@ -33,13 +33,10 @@ var assets embed.FS
 type Config struct {
 	// Root is the pinned CSCA certificate (PEM) the lists must chain to.
 	Root []byte
-	// TrustList and Revocations are the URLs of the lists the page fetches
-	// (Revocations may be empty).
+	// TrustList and Revocations are the URLs of the signed lists the page
+	// fetches (verifier/lists formats), e.g. /v1/trust-list and
+	// /v1/revocations.
 	TrustList, Revocations string
-	// Interim is the trust data served at /scan/trust.pem while the signed
-	// trust list is not published: a PEM bundle of DSCs (set TrustList to
-	// "/scan/trust.pem" to use it).
-	Interim []byte
 }
 
 // ErrNoWasm is returned by [Check] when the binary was built without
@@ -95,9 +92,6 @@ func Register(e *echo.Echo, cfg Config, mw ...echo.MiddlewareFunc) {
 		name := c.Param("file")
 		h := c.Response().Header()
 		h.Set(echo.HeaderCacheControl, "no-cache")
-		if name == "trust.pem" && cfg.Interim != nil {
-			return c.Blob(http.StatusOK, "application/x-pem-file", cfg.Interim)
-		}
 		if strings.Contains(name, "/") || name == "index.html" {
 			return echo.ErrNotFound
 		}

@@ -27,7 +27,7 @@ func get(t *testing.T, e *echo.Echo, path, acceptEncoding string) *httptest.Resp
 func TestRegister(t *testing.T) {
 	e := echo.New()
 	root := "-----BEGIN CERTIFICATE-----\nMIIB</script><script>alert(1)\n-----END CERTIFICATE-----\n"
-	Register(e, Config{Root: []byte(root), TrustList: "/scan/trust.pem", Interim: []byte("PEM")})
+	Register(e, Config{Root: []byte(root), TrustList: "/v1/trust-list", Revocations: "/v1/revocations"})
 
 	page := get(t, e, "/scan", "")
 	body := page.Body.String()
@@ -36,13 +36,13 @@ func TestRegister(t *testing.T) {
 		t.Fatalf("page: %d %v", page.Code, page.Header())
 	}
 	// The pinned root is in the page as JSON text that cannot end the script.
-	if strings.Contains(body, "</script><script>alert") || !strings.Contains(body, "BEGIN CERTIFICATE") {
+	if strings.Contains(body, "</script><script>alert") || !strings.Contains(body, "BEGIN CERTIFICATE") ||
+		!strings.Contains(body, `"revocations":"/v1/revocations"`) {
 		t.Fatalf("root not escaped in the page:\n%s", body)
 	}
 	for path, ct := range map[string]string{
 		"/scan/scan.js": "text/javascript", "/scan/sw.js": "text/javascript", "/scan/decoder.js": "text/javascript",
 		"/scan/jsQR.js": "text/javascript", "/scan/scan.css": "text/css", "/scan/jsQR.LICENSE": "text/plain",
-		"/scan/trust.pem": "application/x-pem-file",
 	} {
 		r := get(t, e, path, "")
 		if r.Code != http.StatusOK || !strings.HasPrefix(r.Header().Get("Content-Type"), ct) || r.Body.Len() == 0 {

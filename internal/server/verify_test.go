@@ -18,7 +18,7 @@ func TestVerifyEndpoint(t *testing.T) {
 	e := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
 	scanEnv := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) {
 		c.Scan = &scanpage.Config{Root: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.pki.CSCA.Cert.Raw}),
-			TrustList: "/scan/trust.pem", Interim: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.pki.DSC.Cert.Raw})}
+			TrustList: "/v1/trust-list", Revocations: "/v1/revocations"}
 	})
 	cert, err := e.pki.Issuer(t).Issue(testkit.RecentRecord(testkit.Now))
 	if err != nil {
@@ -65,7 +65,7 @@ func TestVerifyEndpoint(t *testing.T) {
 	}
 	page := scanEnv.do(req{method: http.MethodGet, path: "/scan"})
 	if page.status != http.StatusOK || !strings.Contains(string(page.body), "/scan/scan.js") ||
-		!strings.Contains(string(page.body), `"trust_list":"/scan/trust.pem"`) ||
+		!strings.Contains(string(page.body), `"trust_list":"/v1/trust-list"`) ||
 		!strings.Contains(string(page.body), "BEGIN CERTIFICATE") || page.header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("scan page: %d %s", page.status, page.body)
 	}

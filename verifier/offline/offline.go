@@ -1,139 +1,148 @@
-// Package offline is the verifier a browser (WebAssembly) or a phone app
-// (gomobile) embeds: it holds the pinned root, the current trust data and
-// the revocations, checks new lists against the root before using them, and
-// turns a QR text and a time into the venue answer: the JSON object the
-// verifier service's POST /v1/verify returns.
+// Package offline is the verifier a browser (WebAssembly, cmd/vaxcert-wasm)
+// or a phone app (gomobile, verifier/mobile) embeds: bytes in, the venue
+// answer out. It holds the pinned root (the CSCA certificate) and a
+// [venue.Checker]; new signed lists are checked against the root
+// ([lists.State]: signature, chain, rollback, expiry) before they are
+// used, so the answer is the one the verifier service gives for the same
+// lists: the same code builds it.
 //
-// Like the verifier library it does no I/O: callers fetch the lists and pass
-// bytes. A Session is safe for concurrent use; Update swaps the data
-// atomically, so a verification sees either the old lists or the new ones.
+// Like the rest of the verifier library it does no I/O: callers fetch the
+// lists and pass bytes. A Session is safe for concurrent use.
 package offline
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/policy"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
-
-// DefaultStaleAfter is how old the trust data may be before answers say it
-// is stale.
-const DefaultStaleAfter = 48 * time.Hour
 
 // Options configure a Session. The zero value means the defaults.
 type Options struct {
 	// StaleAfter is the data age past which answers are stale (default
-	// DefaultStaleAfter).
+	// venue.DefaultStaleAfter).
 	StaleAfter time.Duration
-	// ClockSkew is passed to verifier.WithClockSkew.
-	ClockSkew time.Duration
+	// Policy decides which certificates are accepted (default
+	// policy.Default()).
+	Policy *policy.Policy
+	// Verifier options, e.g. verifier.WithClockSkew.
+	Verifier []verifier.Option
 }
 
-// Errors of NewSession and Update. Each wraps the detail.
-var (
-	ErrRoot      = errors.New("offline: the pinned root certificate is not usable")
-	ErrTrustList = errors.New("offline: the trust list does not check against the pinned root")
-)
+// ErrRoot is returned by NewSession for a root that is not one CA
+// certificate (PEM or DER).
+var ErrRoot = errors.New("offline: the pinned root must be one CA certificate (the CSCA, PEM or DER)")
 
-// data is one consistent set of lists.
-type data struct {
-	ver    *verifier.Verifier
-	issued time.Time // when the trust data was produced (the data age counts from it)
-}
-
-// Session verifies QR texts against lists checked with a pinned root.
+// Session verifies QR texts against signed lists checked with a pinned
+// root.
 type Session struct {
-	root *x509.Certificate
-	opts Options
-
-	mu  sync.RWMutex
-	cur *data
+	update  sync.Mutex // serialises Update; Verify never waits for it
+	checker *venue.Checker
 }
 
-// NewSession checks root (a PEM or DER CSCA certificate) and the lists
-// against it at now, and returns a session that verifies with them.
+// NewSession pins root (the CSCA certificate, PEM or DER), checks the
+// trust list and the revocation list (the JWS documents of
+// verifier/lists) against it at now, and returns a session that answers
+// from them.
 func NewSession(root, trustList, revocations []byte, now time.Time, opts Options) (*Session, error) {
-	if opts.StaleAfter <= 0 {
-		opts.StaleAfter = DefaultStaleAfter
-	}
 	certs, err := keys.ParseCertificates(root)
-	if err != nil || len(certs) != 1 || !certs[0].IsCA {
-		return nil, fmt.Errorf("%w: want exactly one CA certificate (%v)", ErrRoot, err)
+	if err != nil || len(certs) != 1 {
+		return nil, fmt.Errorf("%w (%v)", ErrRoot, err)
 	}
-	s := &Session{root: certs[0], opts: opts}
+	st, err := lists.NewState(certs[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRoot, err)
+	}
+	c, err := venue.NewChecker(opts.Policy, opts.StaleAfter, opts.Verifier...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetState(st); err != nil {
+		return nil, err
+	}
+	s := &Session{checker: c}
 	if err := s.Update(trustList, revocations, now); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Update checks new lists against the pinned root at now and, when they
-// hold, uses them from then on. On error the session keeps its lists.
+// Update checks new lists against the pinned root at now and uses them
+// from then on; nil keeps the list held. A revocation list may be a delta
+// of the one held. On error the session keeps what it had.
 func (s *Session) Update(trustList, revocations []byte, now time.Time) error {
-	d, err := s.load(trustList, revocations, now)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.cur = d
-	s.mu.Unlock()
-	return nil
-}
-
-// load builds the data of one list set.
-//
-// Interim format until the signed trust list of issue 6 lands: a PEM
-// bundle of DSC certificates, each of which must chain to the pinned root
-// and be valid at now. The revocations are not yet read.
-func (s *Session) load(trustList, _ []byte, now time.Time) (*data, error) {
-	if len(trustList) > limits.MaxTrustList {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrTrustList, limits.MaxTrustList)
-	}
-	certs, err := keys.ParseCertificates(trustList)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTrustList, err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(s.root)
-	for _, c := range certs {
-		_, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrTrustList, err)
+	s.update.Lock()
+	defer s.update.Unlock()
+	st := s.checker.State()
+	var err error
+	if trustList != nil {
+		if st, err = st.WithTrustList(trustList, now); err != nil {
+			return err
 		}
 	}
-	tl, err := keys.NewTrustList(certs...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTrustList, err)
+	if revocations != nil {
+		if st, err = st.WithRevocations(revocations, now); err != nil {
+			return err
+		}
 	}
-	ver, err := verifier.New(tl, verifier.WithClockSkew(s.opts.ClockSkew))
-	if err != nil {
-		return nil, err
-	}
-	return &data{ver: ver, issued: now}, nil
+	return s.checker.SetState(st)
 }
 
 // Verify checks a QR text at now and returns the venue answer.
-func (s *Session) Verify(qr []byte, now time.Time) *Answer {
-	a, _ := s.Check(qr, now)
+func (s *Session) Verify(qr []byte, now time.Time) venue.Answer {
+	a, _ := s.checker.Check(qr, now)
 	return a
 }
 
-// Check verifies like Verify and also returns the library result, for
-// callers that show the payload of a valid certificate.
-func (s *Session) Check(qr []byte, now time.Time) (*Answer, *verifier.Result) {
-	s.mu.RLock()
-	d := s.cur
-	s.mu.RUnlock()
-	res, _ := d.ver.Verify(qr, now)
-	a := answerFor(res)
-	age := max(now.Sub(d.issued), 0)
-	a.DataAgeSeconds = int64(age / time.Second)
-	a.Stale = age > s.opts.StaleAfter
-	return a, res
+// Check is Verify that also returns the verifier's result (nil when the
+// session holds no usable lists), for callers that show the payload of a
+// valid certificate. It never overrides the answer.
+func (s *Session) Check(qr []byte, now time.Time) (venue.Answer, *verifier.Result) {
+	return s.checker.Check(qr, now)
+}
+
+// Info describes the lists a session holds.
+type Info struct {
+	// Usable is false when the session cannot answer at the time asked
+	// (a list missing or expired); Problem then says why.
+	Usable  bool   `json:"usable"`
+	Problem string `json:"problem,omitempty"`
+	// TrustSequence and RevocationSequence are the signed sequence
+	// numbers (0: none held).
+	TrustSequence      uint64 `json:"trust_sequence"`
+	RevocationSequence uint64 `json:"revocation_sequence"`
+	// DataAgeSeconds is the age of the older list, from its signed issue
+	// time; Stale is true past the session's limit.
+	DataAgeSeconds int64 `json:"data_age_seconds"`
+	Stale          bool  `json:"stale"`
+	// ExpiresAt is when the first of the two lists expires (Unix
+	// seconds, 0 when a list is missing): the session answers
+	// "unavailable" from then on until it gets new lists.
+	ExpiresAt int64 `json:"expires_at"`
+}
+
+// Info reports on the lists held, at now.
+func (s *Session) Info(now time.Time) Info {
+	st := s.checker.State()
+	age := st.Age(now)
+	in := Info{Usable: true, DataAgeSeconds: int64(age / time.Second), Stale: age > s.checker.StaleAfter()}
+	if err := st.Usable(now); err != nil {
+		in.Usable, in.Problem = false, err.Error()
+	}
+	if st.Trust != nil {
+		in.TrustSequence = st.Trust.Signed.Sequence
+	}
+	if st.Revocations != nil {
+		in.RevocationSequence = st.Revocations.Signed.Sequence
+	}
+	if st.Trust != nil && st.Revocations != nil {
+		in.ExpiresAt = min(st.Trust.Signed.ExpiresAt.Unix(), st.Revocations.Signed.ExpiresAt.Unix())
+	}
+	return in
 }

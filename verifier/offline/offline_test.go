@@ -1,116 +1,119 @@
 package offline_test
 
 import (
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/vaxcert/vaxcert/internal/listsign"
 	"github.com/vaxcert/vaxcert/internal/testkit"
-	"github.com/vaxcert/vaxcert/issuer"
-	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/internal/trustpub"
+	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/offline"
 )
 
+var now = testkit.Now
+
 func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
 
-func issue(t *testing.T, pki *testkit.PKI, rec issuer.Record) string {
+// signedLists returns a trust list of the PKI's DSC and a revocation list
+// of revoked, sequence seq, issued at iat.
+func signedLists(t *testing.T, pki *testkit.PKI, s *listsign.Signer, seq uint64, iat time.Time, revoked ...listsign.Revoked) (trust, rev []byte) {
 	t.Helper()
-	c, err := pki.Issuer(t).Issue(rec)
+	trust, err := s.TrustList(testkit.ListClaims(seq, iat), []listsign.DSC{{Cert: pki.DSC.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.HC1
-}
-
-func session(t *testing.T, pki *testkit.PKI) *offline.Session {
-	t.Helper()
-	s, err := offline.NewSession(pemOf(pki.CSCA.Cert.Raw), pemOf(pki.DSC.Cert.Raw), nil, testkit.Now, offline.Options{})
-	if err != nil {
+	if rev, err = s.RevocationList(testkit.ListClaims(seq, iat), 0, revoked); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return trust, rev
 }
 
-func TestVerifyAnswers(t *testing.T) {
+func TestSession(t *testing.T) {
 	pki := testkit.NewPKI(t)
-	s := session(t, pki)
-	full := issue(t, pki, testkit.Record())
-	partialRec := testkit.Record()
-	partialRec.Doses = partialRec.Doses[:1]
-	partial := issue(t, pki, partialRec)
-	later := testkit.Now.Add(time.Hour)
-
-	a := s.Verify([]byte(full), later)
-	if !a.Valid || a.Decision != offline.DecisionFull || a.Reason != "" || a.Message.EN != "Fully vaccinated" ||
-		a.Holder == nil || a.Holder.Name != "Nguyễn Văn Đức" || a.Holder.BirthDate != "1990-04-12" ||
-		a.DataAgeSeconds != 3600 || a.Stale || a.ValidUntil == "" {
-		t.Fatalf("full: %+v %+v", a, a.Holder)
+	signer := pki.ListSigner(t)
+	iss := pki.Issuer(t)
+	cert, err := iss.Issue(testkit.RecentRecord(now))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a := s.Verify([]byte(partial), later); !a.Valid || a.Decision != offline.DecisionPartial || a.Holder == nil {
-		t.Fatalf("partial: %+v", a)
+	root := pemOf(pki.CSCA.Cert.Raw)
+	trust, rev := signedLists(t, pki, signer, 1, now.Add(-time.Hour))
+	s, err := offline.NewSession(root, trust, rev, now, offline.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Expired: a year and a day later.
-	a = s.Verify([]byte(full), testkit.Now.AddDate(1, 0, 1))
-	if a.Valid || a.Decision != offline.DecisionInvalid || a.Reason != string(verifier.ReasonExpired) ||
-		a.Message.VI != "Chứng nhận đã hết hạn" || a.Holder != nil || !a.Stale {
-		t.Fatalf("expired: %+v", a)
+	a := s.Verify([]byte(cert.HC1), now)
+	if a.Decision != "full" || !a.Valid || a.Holder == nil || a.Holder.Name != "Nguyễn Văn Đức" || a.DataAgeSeconds != 3600 || a.Stale {
+		t.Fatalf("full: %+v", a)
 	}
-	a = s.Verify([]byte(testkit.Tamper(t, full)), later)
-	if a.Valid || a.Reason != string(verifier.ReasonBadSignature) || a.Holder != nil || a.ValidUntil != "" {
+	if a := s.Verify([]byte(testkit.Tamper(t, cert.HC1)), now); a.Decision != "invalid" || a.Reason != "bad_signature" || a.Holder != nil {
 		t.Fatalf("tampered: %+v", a)
 	}
-	// The JSON form has the members of the verifier service's answer, and
-	// no holder when invalid.
-	b, err := json.Marshal(a)
+	in := s.Info(now)
+	if !in.Usable || in.TrustSequence != 1 || in.RevocationSequence != 1 || in.DataAgeSeconds != 3600 ||
+		in.ExpiresAt != now.Add(47*time.Hour).Unix() {
+		t.Fatalf("info: %+v", in)
+	}
+
+	// A newer revocation list listing the certificate: revoked from then on.
+	hs, err := trustpub.Hashes(cert.UVCI, cert.COSE)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	_, rev2 := signedLists(t, pki, signer, 2, now, listsign.Revoked{Hashes: hs, Expires: cert.ExpiresAt})
+	if err := s.Update(nil, rev2, now); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"decision", "valid", "reason", "message", "data_age_seconds", "stale"} {
-		if _, ok := m[k]; !ok {
-			t.Errorf("answer JSON lacks %q: %s", k, b)
-		}
+	if a := s.Verify([]byte(cert.HC1), now); a.Decision != "revoked" || a.Valid || a.Holder != nil {
+		t.Fatalf("revoked: %+v", a)
 	}
-	if _, ok := m["holder"]; ok {
-		t.Errorf("invalid answer has a holder: %s", b)
+	// The older list again is a rollback: refused, the revocation stays.
+	if err := s.Update(nil, rev, now); !errors.Is(err, lists.ErrRollback) {
+		t.Fatalf("rollback: %v", err)
 	}
-	// Stale after DefaultStaleAfter, still verified.
-	if a := s.Verify([]byte(full), testkit.Now.Add(offline.DefaultStaleAfter+time.Minute)); !a.Stale || !a.Valid {
-		t.Fatalf("stale: %+v", a)
+	if a := s.Verify([]byte(cert.HC1), now); a.Decision != "revoked" {
+		t.Fatalf("after a refused rollback: %+v", a)
+	}
+	// Frozen: once the lists expire the session cannot answer.
+	if a := s.Verify([]byte(cert.HC1), now.Add(48*time.Hour)); a.Decision != "unavailable" || s.Info(now.Add(48*time.Hour)).Usable {
+		t.Fatalf("expired lists: %+v", a)
 	}
 }
 
-func TestListsCheckedAgainstRoot(t *testing.T) {
+func TestSessionRefusals(t *testing.T) {
 	pki, other := testkit.NewPKI(t), testkit.NewPKI(t)
 	root := pemOf(pki.CSCA.Cert.Raw)
-	_, err := offline.NewSession(root, pemOf(other.DSC.Cert.Raw), nil, testkit.Now, offline.Options{})
-	if !errors.Is(err, offline.ErrTrustList) {
-		t.Fatalf("DSC of another CSCA: %v", err)
+	trust, rev := signedLists(t, pki, pki.ListSigner(t), 1, now)
+	if _, err := offline.NewSession([]byte("not a certificate"), trust, rev, now, offline.Options{}); !errors.Is(err, offline.ErrRoot) {
+		t.Fatalf("garbage root: %v", err)
 	}
-	if _, err := offline.NewSession(pemOf(pki.DSC.Cert.Raw), pemOf(pki.DSC.Cert.Raw), nil, testkit.Now, offline.Options{}); !errors.Is(err, offline.ErrRoot) {
+	if _, err := offline.NewSession(pemOf(pki.DSC.Cert.Raw), trust, rev, now, offline.Options{}); !errors.Is(err, offline.ErrRoot) {
 		t.Fatalf("a DSC as root: %v", err)
 	}
-	if _, err := offline.NewSession(root, []byte("not PEM"), nil, testkit.Now, offline.Options{}); !errors.Is(err, offline.ErrTrustList) {
-		t.Fatalf("garbage list: %v", err)
+	// Lists signed under another CSCA do not check against the pinned one.
+	otherTrust, otherRev := signedLists(t, other, other.ListSigner(t), 1, now)
+	if _, err := offline.NewSession(root, otherTrust, otherRev, now, offline.Options{}); !errors.Is(err, lists.ErrWrongRoot) {
+		t.Fatalf("another CSCA's lists: %v", err)
 	}
-	// A refused update keeps the lists in use.
-	s := session(t, pki)
-	if err := s.Update(pemOf(other.DSC.Cert.Raw), nil, testkit.Now); !errors.Is(err, offline.ErrTrustList) {
-		t.Fatalf("update with a foreign DSC: %v", err)
-	}
-	if a := s.Verify([]byte(issue(t, pki, testkit.Record())), testkit.Now); !a.Valid {
-		t.Fatalf("after a refused update: %+v", a)
-	}
-	// An accepted update replaces them.
-	if err := s.Update(pemOf(pki.DSC.Cert.Raw), nil, testkit.Now.Add(time.Hour)); err != nil {
+	s, err := offline.NewSession(root, trust, rev, now, offline.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if a := s.Verify([]byte(issue(t, pki, testkit.Record())), testkit.Now.Add(time.Hour)); a.DataAgeSeconds != 0 {
-		t.Fatalf("after an update: %+v", a)
+	if err := s.Update(otherTrust, nil, now); !errors.Is(err, lists.ErrWrongRoot) {
+		t.Fatalf("update with another CSCA's list: %v", err)
+	}
+	if in := s.Info(now); !in.Usable || in.TrustSequence != 1 {
+		t.Fatalf("after a refused update: %+v", in)
+	}
+	// Without lists the session answers "unavailable", never valid.
+	empty, err := offline.NewSession(root, nil, nil, now, offline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := empty.Verify([]byte("HC1:x"), now); a.Decision != "unavailable" || a.Valid {
+		t.Fatalf("no lists: %+v", a)
 	}
 }

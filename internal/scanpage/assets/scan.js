@@ -37,32 +37,32 @@ async function fetchText(url, options) {
   return r.text();
 }
 
-// loadLists fetches the lists, checks them in the verifier against the
-// pinned root, and keeps the accepted ones in Cache Storage. Without a
-// network (or with lists the verifier refuses) it uses the last accepted
-// copy.
+// loadLists fetches the signed lists, has the verifier check them against
+// the pinned root (signature, chain, no rollback, not expired), and keeps
+// the accepted ones in Cache Storage. Without a network (or when the
+// verifier refuses what came) it uses the last accepted copy, which the
+// verifier checks again: an expired copy is refused, never trusted for ever.
 async function loadLists() {
   let fresh = null;
   try {
     const [trust, rev] = await Promise.all([fetchText(cfg.trust_list, {cache: "no-store"}),
-      cfg.revocations ? fetchText(cfg.revocations, {cache: "no-store"}) : Promise.resolve("")]);
-    fresh = {trust, rev, at: Date.now()};
+      fetchText(cfg.revocations, {cache: "no-store"})]);
+    fresh = {trust, rev};
   } catch (e) { /* offline: fall back to the cache */ }
   if (fresh) {
-    const err = vaxcert.load(cfg.root, fresh.trust, fresh.rev, fresh.at);
+    const err = vaxcert.load(cfg.root, fresh.trust, fresh.rev, Date.now());
     if (err === "") {
       await storeLists(fresh);
       page.listsFrom = "network";
-      return fresh.at;
+      return;
     }
     console.warn("lists refused:", err);
   }
   const cached = await cachedLists();
-  if (!cached) throw new Error("no trust list: connect to the network once");
-  const err = vaxcert.load(cfg.root, cached.trust, cached.rev, cached.at);
-  if (err !== "") throw new Error("cached lists refused: " + err);
+  if (!cached) throw new Error("no trust list yet");
+  const err = vaxcert.load(cfg.root, cached.trust, cached.rev, Date.now());
+  if (err !== "") throw new Error("stored lists refused: " + err);
   page.listsFrom = "cache";
-  return cached.at;
 }
 
 async function storeLists(l) {
@@ -80,18 +80,41 @@ async function cachedLists() {
 // ---- the answer ---------------------------------------------------------
 
 const COLOUR = {full: "green", booster: "green", recovered: "green", tested: "green",
-  partial: "amber", not_accepted: "amber", invalid: "red", revoked: "red"};
+  partial: "amber", not_accepted: "amber", unavailable: "amber", invalid: "red", revoked: "red"};
 const HEADLINE = {
   green: ["HỢP LỆ", "VALID"], amber: ["CHƯA ĐẠT", "NOT ACCEPTED"], red: ["KHÔNG HỢP LỆ", "INVALID"],
+  stale: ["DỮ LIỆU CŨ", "DATA OUT OF DATE"], unavailable: ["CHƯA KIỂM TRA ĐƯỢC", "CANNOT CHECK"],
 };
+// Words for a certificate that failed a technical check, by reason code
+// (the codes themselves are never shown).
+const INVALID = {
+  expired: ["Chứng nhận đã hết hạn", "Certificate expired"],
+  not_yet_valid: ["Chứng nhận chưa có hiệu lực", "Certificate not yet valid"],
+  bad_signature: ["Chữ ký không hợp lệ: mã có thể đã bị sửa", "Invalid signature: the code may have been altered"],
+  alg_mismatch: ["Chữ ký không hợp lệ", "Invalid signature"],
+  unknown_kid: ["Không rõ cơ quan cấp: không tin cậy", "Unknown issuer: not trusted"],
+  key_usage: ["Cơ quan ký không được cấp loại chứng nhận này", "The signer may not issue this kind of certificate"],
+  outside_signer_window: ["Chứng nhận ngoài thời hạn của khóa ký", "Certificate outside its signer's validity"],
+  bad_prefix: ["Không phải mã chứng nhận", "Not a certificate code"],
+  too_large: ["Mã quá dài: không phải mã chứng nhận", "Code too long: not a certificate"],
+  schema: ["Nội dung chứng nhận không hợp lệ", "Certificate content is invalid"],
+  value_set: ["Nội dung chứng nhận không hợp lệ", "Certificate content is invalid"],
+};
+const INVALID_OTHER = ["Mã bị hỏng hoặc không đọc được", "The code is damaged or unreadable"];
 
-// ddmmyyyy turns YYYY-MM-DD (or YYYY-MM, YYYY, an RFC 3339 time) into
-// dd/mm/yyyy, keeping the parts the date has.
+// ddmmyyyy turns YYYY-MM-DD, YYYY-MM or YYYY into dd/mm/yyyy, keeping the
+// parts the date has.
 function ddmmyyyy(s) {
-  if (!s) return "";
-  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?/.exec(s);
-  if (!m) return s;
-  return [m[3], m[2], m[1]].filter(Boolean).join("/");
+  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$/.exec(s || "");
+  return m ? [m[3], m[2], m[1]].filter(Boolean).join("/") : (s || "");
+}
+
+// localDate shows an RFC 3339 instant as a local dd/mm/yyyy.
+function localDate(s) {
+  const d = new Date(s);
+  if (isNaN(d)) return "";
+  const p = n => String(n).padStart(2, "0");
+  return p(d.getDate()) + "/" + p(d.getMonth() + 1) + "/" + d.getFullYear();
 }
 
 function ageText(sec) {
@@ -115,7 +138,7 @@ function show(state, words, answer) {
   const h = answer && answer.holder;
   $("name").textContent = h ? h.name : "";
   $("dob").textContent = h ? ddmmyyyy(h.birth_date) : "";
-  $("until").textContent = answer && answer.valid_until ? ddmmyyyy(answer.valid_until) : "";
+  $("until").textContent = answer && answer.valid_until ? localDate(answer.valid_until) : "";
   if (answer && typeof answer.data_age_seconds === "number") {
     const [vi, en] = ageText(answer.data_age_seconds);
     $("age").textContent = "Dữ liệu tin cậy: " + vi + " · Trust data: " + en;
@@ -137,7 +160,7 @@ function reset() {
   scanning = cameraOn;
 }
 
-function verify(text) {
+async function verify(text) {
   text = (text || "").trim();
   if (text === "") {
     show("empty", ["Chưa có mã: hãy quét hoặc nhập mã", "No code yet: scan or type the code"], null);
@@ -147,12 +170,20 @@ function verify(text) {
     show("empty", ["Chưa sẵn sàng, xin chờ", "Not ready yet, please wait"], null);
     return;
   }
-  const answer = JSON.parse(vaxcert.verify(text, Date.now()));
-  let colour = COLOUR[answer.decision] || "red";
-  if (colour === "green" && answer.stale) colour = "amber"; // do not silently trust old data
-  const head = HEADLINE[colour];
-  const m = answer.message || {};
-  show(colour, [head[0] + " — " + (m.vi || ""), head[1] + " — " + (m.en || "")], answer);
+  const answer = JSON.parse(await vaxcert.verify(text, Date.now()));
+  let colour = COLOUR[answer.decision] || "red", head = HEADLINE[colour], words;
+  if (answer.decision === "invalid") {
+    words = INVALID[answer.reason] || INVALID_OTHER;
+  } else {
+    const m = answer.message || {};
+    words = [m.vi || "", m.en || ""];
+  }
+  if (answer.decision === "unavailable") head = HEADLINE.unavailable;
+  if (answer.stale && colour !== "red") { // do not admit on old data alone
+    colour = "amber";
+    head = HEADLINE.stale;
+  }
+  show(colour, [head[0] + " — " + words[0], head[1] + " — " + words[1]], answer);
   page.last = answer;
 }
 
@@ -255,7 +286,14 @@ async function start() {
     await startWasm();
     await loadLists();
   } catch (e) {
-    status("error", "Không thể kiểm tra: " + e.message, "Cannot verify: connect to the network once and reload");
+    console.warn(e);
+    status("error", "Không thể kiểm tra: hãy kết nối mạng một lần rồi tải lại trang",
+      "Cannot verify: connect to the network once, then reload the page");
+    return;
+  }
+  const info = JSON.parse(vaxcert.info(Date.now()));
+  if (!info.usable) {
+    status("error", "Danh sách tin cậy không dùng được: hãy kết nối mạng", "Trust lists unusable: connect to the network");
     return;
   }
   page.ready = true;
