@@ -18,7 +18,7 @@ WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
 WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run demo build test crash chaos race conformance fuzz bench ratios perf lint clean wasm browser
+.PHONY: help run demo build test crash chaos race conformance fuzz bench ratios perf lint clean wasm browser rules
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
@@ -31,6 +31,7 @@ help:
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
 	@echo "make bench        benchmarks"
 	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
+	@echo "make rules        vaxcert rules test: the VN rule set (rules/) and the real EU/DE/AT/CZ rule sets in ../shared"
 	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS="--db postgres://... --wrk")"
 	@echo "make lint         go vet, gofmt, staticcheck"
 	@echo "make build        $(BIN) (runs make wasm first: the scan page embeds the verifier)"
@@ -56,6 +57,13 @@ demo: build
 	@echo "QR code: $(DATA)/demo-qr.png"
 	@echo
 	./$(BIN) verify --trust-dir $(KEYS) < $(DATA)/demo-hc1.txt
+
+# rules: the rule author's check, on the repo's VN rule set and, when
+# present, the real rule sets in ../shared/testdata/rules.
+rules:
+	$(GO) run ./cmd/vaxcert rules test rules
+	@if [ -d ../shared/testdata/rules ]; then $(GO) run ./cmd/vaxcert rules test ../shared/testdata/rules; \
+	 else echo "../shared/testdata/rules absent: real rule sets skipped"; fi
 
 build: wasm
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vaxcert
