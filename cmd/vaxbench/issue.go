@@ -33,18 +33,7 @@ const pollEvery = 200 * time.Millisecond
 var errJob = errors.New("the batch issuance did not issue every certificate")
 
 // jobStatus is the API's issuance job resource.
-type jobStatus struct {
-	ID         string    `json:"id"`
-	State      string    `json:"state"`
-	Total      int64     `json:"total"`
-	Done       int64     `json:"done"`
-	Issued     int64     `json:"issued"`
-	Blocked    int64     `json:"blocked"`
-	Failed     int64     `json:"failed"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
-	Error      string    `json:"error"`
-}
+type jobStatus = service.JobStatus
 
 // issueAll starts the batch issuance job and polls it until it ends; done
 // follows the persons it has processed. It returns the finished job, whose
@@ -55,7 +44,7 @@ func (h *harness) issueAll(ctx context.Context, want int64, done *atomic.Int64) 
 		http.StatusAccepted, &job); err != nil {
 		return job, err
 	}
-	for job.State == "running" {
+	for job.State == service.JobRunning {
 		done.Store(job.Done)
 		select {
 		case <-ctx.Done():
@@ -68,7 +57,7 @@ func (h *harness) issueAll(ctx context.Context, want int64, done *atomic.Int64) 
 		}
 	}
 	done.Store(job.Done)
-	if job.State != "done" || job.Issued != want {
+	if job.State != service.JobDone || job.Issued != want {
 		return job, fmt.Errorf("%w: job %s, %d of %d issued, %d blocked, %d failed (%s)", errJob, job.State,
 			job.Issued, want, job.Blocked, job.Failed, job.Error)
 	}

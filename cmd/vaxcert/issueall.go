@@ -15,17 +15,24 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/service"
 )
 
 const issueAllUsage = `Usage:
-    vaxcert issue-all [--server URL] [--token T] [--interval 1s]
+    vaxcert issue-all [--server URL] [--token T] [--interval 1s] [--join]
+    vaxcert issue-all --list [--server URL] [--token T]
 
 Start the batch issuance on a running issuer service (vaxcert serve) for
 every person whose finalised records changed since their last issuance, and
 follow its progress until it ends: a progress bar on a terminal, a line
-every few seconds otherwise. Only one batch issuance runs at a time; an
-interrupted one is resumed by running issue-all again. Stopping issue-all
-does not stop the job.
+every few seconds otherwise. Only one batch issuance runs at a time: while
+one runs, issue-all names it and says when to try again. An interrupted one
+(every server working on it stopped) is resumed by running issue-all again.
+Stopping issue-all does not stop the job.
+
+On PostgreSQL several servers can share the running job: --join adds the
+server at --server to it (each person is still issued exactly once), then
+follows it.
 
 Flags:
     --server URL     the service (default $VAXCERT_SERVER, else
@@ -33,6 +40,8 @@ Flags:
     --token T        a finaliser's staff token (default $VAXCERT_TOKEN; prefer
                      the variable: command lines are visible to other users)
     --interval DUR   how often to poll the progress (default 1s)
+    --join           join the running job instead of starting one
+    --list           list the recent jobs with their state, newest first
 
 Exit status: 0 when the job finished, 1 when it failed or was cancelled or
 interrupted, 2 for a usage, connection or server error.
@@ -53,18 +62,7 @@ const (
 const plainEvery = 5
 
 // jobStatus is the issuance job resource of the API.
-type jobStatus struct {
-	ID         string  `json:"id"`
-	State      string  `json:"state"`
-	Total      int64   `json:"total"`
-	Done       int64   `json:"done"`
-	Issued     int64   `json:"issued"`
-	Blocked    int64   `json:"blocked"`
-	Failed     int64   `json:"failed"`
-	Rate       float64 `json:"rate"`
-	ETASeconds float64 `json:"eta_seconds"`
-	Error      string  `json:"error"`
-}
+type jobStatus = service.JobStatus
 
 func runIssueAll(e *env, args []string) error {
 	flags := newFlagSet("issue-all")
@@ -72,6 +70,8 @@ func runIssueAll(e *env, args []string) error {
 	token := flags.String("token", os.Getenv(envToken), "")
 	interval := durationFlag{time.Second}
 	flags.Var(&interval, "interval", "")
+	join := flags.Bool("join", false, "")
+	list := flags.Bool("list", false, "")
 	pos, err := parseFlags(flags, args)
 	switch {
 	case err != nil:
@@ -82,6 +82,8 @@ func runIssueAll(e *env, args []string) error {
 		return withHint(errors.New("a staff token is required"), "set "+envToken+" to a finaliser's token, or pass --token")
 	case interval.d <= 0:
 		return commandUsageError("issue-all", errors.New("--interval must be positive"))
+	case *join && *list:
+		return commandUsageError("issue-all", errors.New("--join and --list exclude each other"))
 	}
 	base, err := url.Parse(strings.TrimSuffix(*serverURL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -89,19 +91,34 @@ func runIssueAll(e *env, args []string) error {
 	}
 	c := &apiClient{base: base.String(), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 
-	job, err := c.do(http.MethodPost, "/v1/issuance-jobs")
+	if *list {
+		return listJobs(e, c)
+	}
+	var job jobStatus
+	if *join {
+		var running *jobStatus
+		if running, err = c.runningJob(); err != nil {
+			return err
+		}
+		if running == nil {
+			return withHint(errors.New("no batch issuance is running"), "start one with vaxcert issue-all")
+		}
+		err = c.do(http.MethodPost, "/v1/issuance-jobs/"+url.PathEscape(running.ID)+"/workers", &job)
+	} else {
+		err = c.do(http.MethodPost, "/v1/issuance-jobs", &job)
+	}
 	if err != nil {
 		return err
 	}
 	tty := isTerminal(e.stderr)
-	for polls := 1; job.State == "running"; polls++ {
+	for polls := 1; job.State == service.JobRunning; polls++ {
 		if tty {
 			fmt.Fprintf(e.stderr, "\r%s", progressLine(job))
 		} else if polls%plainEvery == 1 {
 			fmt.Fprintln(e.stderr, progressLine(job))
 		}
 		time.Sleep(interval.d)
-		if job, err = c.do(http.MethodGet, "/v1/issuance-jobs/"+url.PathEscape(job.ID)); err != nil {
+		if err = c.do(http.MethodGet, "/v1/issuance-jobs/"+url.PathEscape(job.ID), &job); err != nil {
 			return err
 		}
 	}
@@ -110,7 +127,7 @@ func runIssueAll(e *env, args []string) error {
 	}
 	summary := fmt.Sprintf("job %s %s: %s persons processed, %s issued, %s blocked (contradictory records), %s failed",
 		job.ID, job.State, thousands(job.Done), thousands(job.Issued), thousands(job.Blocked), thousands(job.Failed))
-	if job.State != "done" {
+	if job.State != service.JobDone {
 		err := errors.New(summary)
 		if job.Error != "" {
 			err = fmt.Errorf("%s: %s", summary, job.Error)
@@ -165,46 +182,85 @@ type apiClient struct {
 	http        *http.Client
 }
 
-// do sends a bodiless request and decodes the job in the answer; an error
+// jobList is the answer of GET /v1/issuance-jobs.
+type jobList struct {
+	Jobs []jobStatus `json:"jobs"`
+}
+
+// runningJob returns the running job, or nil.
+func (c *apiClient) runningJob() (*jobStatus, error) {
+	var l jobList
+	if err := c.do(http.MethodGet, "/v1/issuance-jobs?limit=5", &l); err != nil {
+		return nil, err
+	}
+	for i := range l.Jobs {
+		if l.Jobs[i].State == service.JobRunning {
+			return &l.Jobs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// listJobs prints the recent jobs, newest first.
+func listJobs(e *env, c *apiClient) error {
+	var l jobList
+	if err := c.do(http.MethodGet, "/v1/issuance-jobs?limit=20", &l); err != nil {
+		return err
+	}
+	for _, j := range l.Jobs {
+		fmt.Fprintf(e.stdout, "%s  %-11s %s  %s/%s done, %s issued, %d workers\n", j.ID, j.State,
+			j.StartedAt.Format(time.RFC3339), thousands(j.Done), thousands(j.Total), thousands(j.Issued), j.Workers)
+	}
+	return nil
+}
+
+// do sends a bodiless request and decodes the answer into out; an error
 // answer becomes an error with the service's message and hint.
-func (c *apiClient) do(method, path string) (jobStatus, error) {
-	var j jobStatus
+func (c *apiClient) do(method, path string, out any) error {
 	req, err := http.NewRequest(method, c.base+path, nil)
 	if err != nil {
-		return j, withHint(err)
+		return withHint(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	res, err := c.http.Do(req)
 	if err != nil {
-		return j, withHint(fmt.Errorf("failed to reach the service: %w", err),
+		return withHint(fmt.Errorf("failed to reach the service: %w", err),
 			"is vaxcert serve running at "+c.base+"? (--server)")
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, limits.MaxAPIBody))
 	if err != nil {
-		return j, withHint(fmt.Errorf("failed to read the answer: %w", err))
+		return withHint(fmt.Errorf("failed to read the answer: %w", err))
 	}
 	if res.StatusCode/100 != 2 {
 		var e struct {
-			Error struct{ Code, Message, Hint string }
+			Error struct {
+				Code, Message, Hint string
+				Job                 *jobStatus
+			}
 		}
 		if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
-			return j, withHint(fmt.Errorf("the service answered %s", res.Status))
+			return withHint(fmt.Errorf("the service answered %s", res.Status))
 		}
 		hints := []string{}
 		if e.Error.Hint != "" {
 			hints = append(hints, e.Error.Hint)
 		}
-		switch res.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
+		switch {
+		case res.StatusCode == http.StatusUnauthorized, res.StatusCode == http.StatusForbidden:
 			hints = append(hints, "issue-all needs a finaliser's token ("+envToken+" or --token)")
-		case http.StatusConflict:
-			hints = append(hints, "another batch issuance is running; wait for it to end")
+		case e.Error.Job != nil:
+			hints = append(hints, fmt.Sprintf("job %s: %s/%s persons done; try again in %s s, or follow it with "+
+				"vaxcert issue-all --join (PostgreSQL)", e.Error.Job.ID, thousands(e.Error.Job.Done),
+				thousands(e.Error.Job.Total), res.Header.Get("Retry-After")))
 		}
-		return j, withHint(fmt.Errorf("the service refused: %s (%s)", e.Error.Message, e.Error.Code), hints...)
+		return withHint(fmt.Errorf("the service refused: %s (%s)", e.Error.Message, e.Error.Code), hints...)
 	}
-	if err := json.Unmarshal(body, &j); err != nil || j.ID == "" {
-		return j, withHint(errors.New("the service's answer is not an issuance job"))
+	if err := json.Unmarshal(body, out); err != nil {
+		return withHint(errors.New("the service's answer is not an issuance job"))
 	}
-	return j, nil
+	if j, ok := out.(*jobStatus); ok && j.ID == "" {
+		return withHint(errors.New("the service's answer is not an issuance job"))
+	}
+	return nil
 }

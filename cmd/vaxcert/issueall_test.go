@@ -105,6 +105,11 @@ func TestIssueAll(t *testing.T) {
 	if s, _ := svc.Stats(ctx); s.CertificatesIssued != 2 || s.PendingIssuance != 0 {
 		t.Errorf("stats after issue-all: %+v", s)
 	}
+	code, stdout, stderr = runCLI(t, "", "issue-all", "--server", ts.URL, "--token", finaliser, "--list")
+	if code != exitOK || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, " done ") ||
+		!strings.Contains(stdout, "2/2 done, 2 issued, 0 workers") {
+		t.Fatalf("--list: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
 
 	t.Setenv(envToken, reviewer)
 	code, stdout, stderr = runCLI(t, "", "issue-all", "--server", ts.URL)
@@ -124,9 +129,14 @@ func fakeJobs(t *testing.T, start int, states ...jobStatus) *httptest.Server {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.Method == "POST" && r.URL.Path == "/v1/issuance-jobs" && start != http.StatusAccepted:
+			w.Header().Set("Retry-After", "5")
 			w.WriteHeader(start)
-			w.Write([]byte(`{"error":{"code":"conflict","message":"busy","hint":"retry later"}}`))
-		case r.Method == "POST" && r.URL.Path == "/v1/issuance-jobs":
+			w.Write([]byte(`{"error":{"code":"job_running","message":"issuance job j1 is running","hint":"retry later",` +
+				`"job":{"id":"j1","state":"running","total":10,"done":4}}}`))
+		case r.Method == "GET" && r.URL.Path == "/v1/issuance-jobs":
+			json.NewEncoder(w).Encode(map[string]any{"jobs": states[:1]})
+		case r.Method == "POST" && r.URL.Path == "/v1/issuance-jobs/"+states[0].ID+"/workers",
+			r.Method == "POST" && r.URL.Path == "/v1/issuance-jobs":
 			w.WriteHeader(http.StatusAccepted)
 			json.NewEncoder(w).Encode(states[0])
 		case r.Method == "GET" && r.URL.Path == "/v1/issuance-jobs/"+states[0].ID:
@@ -149,6 +159,8 @@ func TestIssueAllOutcomes(t *testing.T) {
 		states   []jobStatus
 		code     int
 		progress int // progress lines on stderr (not a terminal)
+		join     bool
+		stderr   string // in the error output
 	}{
 		{name: "done", start: 202, code: exitOK, progress: 2, states: []jobStatus{running(0), running(1), running(2),
 			running(3), running(4), running(5), running(6), {ID: "j1", State: "done", Total: 10, Done: 10, Issued: 9, Blocked: 1}}},
@@ -156,20 +168,31 @@ func TestIssueAllOutcomes(t *testing.T) {
 			{ID: "j1", State: "failed", Total: 10, Done: 4, Error: "store: failed"}}},
 		{name: "interrupted", start: 202, code: exitInvalid, progress: 1, states: []jobStatus{running(0),
 			{ID: "j1", State: "interrupted", Total: 10, Done: 4}}},
-		{name: "busy", start: 409, code: exitError, states: []jobStatus{{ID: "j1"}}},
+		{name: "busy", start: 409, code: exitError, states: []jobStatus{{ID: "j1"}}, stderr: "job j1: 4/10 persons done; try again in 5 s"},
+		{name: "join", join: true, start: 409, code: exitOK, progress: 1, states: []jobStatus{running(4),
+			{ID: "j1", State: "done", Total: 10, Done: 10, Issued: 9, Blocked: 1}}},
+		{name: "join without a running job", join: true, start: 202, code: exitError,
+			states: []jobStatus{{ID: "j1", State: "done"}}, stderr: "no batch issuance is running"},
 		{name: "not a job", start: 202, code: exitError, states: []jobStatus{{}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := fakeJobs(t, tc.start, tc.states...)
 			defer ts.Close()
-			code, stdout, stderr := runCLI(t, "", "issue-all", "--server", ts.URL+"/", "--token", "vxs_x", "--interval", "1ms")
+			args := []string{"issue-all", "--server", ts.URL + "/", "--token", "vxs_x", "--interval", "1ms"}
+			if tc.join {
+				args = append(args, "--join")
+			}
+			code, stdout, stderr := runCLI(t, "", args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
 			}
 			if code != exitOK {
 				if n := strings.Count(stderr, "vaxcert: error: "); n != 1 {
 					t.Errorf("stderr has %d error lines:\n%s", n, stderr)
+				}
+				if !strings.Contains(stderr, tc.stderr) {
+					t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr)
 				}
 				return
 			}

@@ -166,6 +166,7 @@ var accessCases = []accessCase{
 	{method: "POST", path: static("/v1/issuance-jobs"), want: 202, allowed: []string{credFinaliser}},
 	{method: "GET", path: func(f fixture) string { return "/v1/issuance-jobs/" + f.job }, want: 200,
 		allowed: []string{credFinaliser}},
+	{method: "GET", path: static("/v1/issuance-jobs?limit=5"), want: 200, allowed: []string{credFinaliser}},
 
 	{method: "GET", path: static("/v1/me/certificates"), want: 200, allowed: []string{credCitizenA, credCitizenB}},
 	{method: "GET", path: certPath(""), want: 200, allowed: []string{credCitizenA},

@@ -199,25 +199,11 @@ func citizenCert(c *service.Certificate, full bool) certificateJSON {
 	return out
 }
 
-type jobJSON struct {
-	ID         string           `json:"id"`
-	State      service.JobState `json:"state"`
-	Total      int64            `json:"total"`
-	Done       int64            `json:"done"`
-	Issued     int64            `json:"issued"`
-	Blocked    int64            `json:"blocked"`
-	Failed     int64            `json:"failed"`
-	Rate       float64          `json:"rate"`
-	ETASeconds float64          `json:"eta_seconds"`
-	StartedAt  time.Time        `json:"started_at"`
-	FinishedAt time.Time        `json:"finished_at,omitzero"`
-	Error      string           `json:"error,omitempty"`
-}
-
-func jobOf(j service.JobStatus) jobJSON {
-	return jobJSON{ID: j.ID, State: j.State, Total: j.Total, Done: j.Done, Issued: j.Issued, Blocked: j.Blocked,
-		Failed: j.Failed, Rate: j.Rate, ETASeconds: j.ETA.Seconds(), StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
-		Error: j.Error}
+type revocationJSON struct {
+	ID        int64     `json:"id"`
+	UVCI      string    `json:"uvci"`
+	Reason    string    `json:"reason"`
+	RevokedAt time.Time `json:"revoked_at"`
 }
 
 // correctionJSON is a correction request. Person and DecidedBy are in

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,6 +29,8 @@ const (
 	codeMalformed        = "malformed"
 	codeInvalid          = "invalid"
 	codeConflict         = "conflict"
+	codeJobRunning       = "job_running"
+	codeCannotJoin       = "cannot_join"
 	codeImmutable        = "immutable"
 	codeContradictory    = "contradictory"
 	codeNoRecords        = "no_records"
@@ -57,6 +60,8 @@ type apiError struct {
 	Message string      `json:"message"`
 	Hint    string      `json:"hint,omitempty"`
 	Fields  []fieldJSON `json:"fields,omitempty"`
+	// Job is the running job that refused a new one (job_running).
+	Job *service.JobStatus `json:"job,omitempty"`
 	// retryAfter is the Retry-After header in seconds (429, 503, 409), when
 	// positive.
 	retryAfter int
@@ -99,6 +104,7 @@ func toAPIError(err error) *apiError {
 	var fe *issuer.FieldError
 	var he *echo.HTTPError
 	var mbe *http.MaxBytesError
+	var jre *service.JobRunningError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -129,6 +135,15 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, service.ErrUVCIReused):
 		return newError(http.StatusConflict, codeUVCIReused, "the derived uvci belongs to an earlier certificate",
 			"retry; UVCIs carry a revision, so this means a bug or a changed UVCI secret: report it")
+	case errors.As(err, &jre):
+		e := newError(http.StatusConflict, codeJobRunning, "issuance job "+jre.Job.ID+" is running",
+			"follow it at GET "+jobPath(jre.Job.ID)+", add this server to it with POST "+jobPath(jre.Job.ID)+
+				"/workers (PostgreSQL), or start again after Retry-After seconds")
+		e.Job, e.retryAfter = &jre.Job, int(max(time.Second, jre.RetryAfter)/time.Second)
+		return e
+	case errors.Is(err, service.ErrCannotJoin):
+		return newError(http.StatusConflict, codeCannotJoin, "this database has a single writer: a job runs in one process",
+			"run several issuance processes on PostgreSQL only")
 	case errors.Is(err, service.ErrBusy):
 		e := newError(http.StatusServiceUnavailable, codeBusy, "the database is busy with concurrent writes",
 			"retry after the seconds in Retry-After with the same Idempotency-Key; nothing was stored by this attempt")

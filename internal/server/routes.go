@@ -89,7 +89,9 @@ func (s *Server) routes() {
 
 	v1(post, "/persons/issue", s.issueForPerson, issue, bodyAPI)
 	v1(post, "/issuance-jobs", s.startIssuanceJob, issue, bodyAPI)
+	v1(get, "/issuance-jobs", s.listIssuanceJobs, issue, bodyAPI)
 	v1(get, "/issuance-jobs/:id", s.issuanceJob, issue, bodyAPI)
+	v1(post, "/issuance-jobs/:id/workers", s.joinIssuanceJob, issue, bodyAPI)
 
 	v1(get, "/me/certificates", s.myCertificates, citizenOnly, bodyAPI)
 	v1(get, "/me/certificates/:uvci", s.myCertificate, citizenOnly, bodyAPI)

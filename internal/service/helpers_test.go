@@ -30,6 +30,8 @@ type fakeIssuer struct {
 	signs atomic.Int64
 	gate  chan struct{}
 	fail  error
+	// onSign, when set, is called as Sign starts (before the gate).
+	onSign func()
 }
 
 func newFakeIssuer(now func() time.Time) *fakeIssuer {
@@ -44,6 +46,9 @@ func (f *fakeIssuer) PayloadRevision(rec issuer.Record, revision int) (*schemas.
 }
 
 func (f *fakeIssuer) Sign(dcc *schemas.DCC) (*issuer.Certificate, error) {
+	if f.onSign != nil {
+		f.onSign()
+	}
 	if f.gate != nil {
 		<-f.gate
 	}
@@ -96,6 +101,9 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test clock moves by hand: leases last longer than any test
+	// advances it, unless a test shortens them.
+	s.leaseTTL = time.Hour
 	t.Cleanup(func() { s.Close() })
 	// The test sites finalise at the source, except S9 (see
 	// TestFinaliseIsASitePermission).

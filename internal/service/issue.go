@@ -105,41 +105,48 @@ const (
 func (s *Service) loadIssuances(ctx context.Context, ids []int64) ([]*issuance, error) {
 	var out []*issuance
 	err := s.st.Read(ctx, func(tx *store.Tx) error {
-		persons, err := tx.PersonsByID(ctx, ids, false)
-		if err != nil {
-			return err
-		}
-		doses, err := tx.DosesOfPersons(ctx, ids, true)
-		if err != nil {
-			return err
-		}
-		current, err := tx.CurrentCertificates(ctx, ids)
-		if err != nil {
-			return err
-		}
-		counts, err := tx.CertificateCounts(ctx, ids)
-		if err != nil {
-			return err
-		}
-		reviews, err := tx.OpenReviews(ctx, ids)
-		if err != nil {
-			return err
-		}
-		pending, err := tx.PendingOf(ctx, ids)
-		if err != nil {
-			return err
-		}
-		out = out[:0]
-		for _, id := range ids {
-			if persons[id] == nil {
-				continue
-			}
-			out = append(out, &issuance{person: persons[id], doses: doses[id], current: current[id],
-				issued: counts[id], review: reviews[id], pending: store.Pending{PersonID: id, Seq: pending[id]}})
-		}
-		return nil
+		var err error
+		out, err = s.loadIssuancesTx(ctx, tx, ids)
+		return err
 	})
 	return out, err
+}
+
+// loadIssuancesTx reads what issuing for the persons needs in tx.
+func (s *Service) loadIssuancesTx(ctx context.Context, tx *store.Tx, ids []int64) ([]*issuance, error) {
+	persons, err := tx.PersonsByID(ctx, ids, false)
+	if err != nil {
+		return nil, err
+	}
+	doses, err := tx.DosesOfPersons(ctx, ids, true)
+	if err != nil {
+		return nil, err
+	}
+	current, err := tx.CurrentCertificates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := tx.CertificateCounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	reviews, err := tx.OpenReviews(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := tx.PendingOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*issuance, 0, len(ids))
+	for _, id := range ids {
+		if persons[id] == nil {
+			continue
+		}
+		out = append(out, &issuance{person: persons[id], doses: doses[id], current: current[id],
+			issued: counts[id], review: reviews[id], pending: store.Pending{PersonID: id, Seq: pending[id]}})
+	}
+	return out, nil
 }
 
 // decide computes the payload and signs a new certificate when the content

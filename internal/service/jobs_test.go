@@ -1,6 +1,7 @@
 package service
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,12 +42,20 @@ func TestIssueAllJob(t *testing.T) {
 		}
 		_, err = e.s.StartIssueAll(e.ctx, finaliser)
 		wantErr(t, "a second job while one runs", err, ErrConflict)
+		var running *JobRunningError
+		if !errors.As(err, &running) || running.Job.ID != id || running.RetryAfter < time.Second {
+			t.Fatalf("refusal %v does not name the running job %s with a Retry-After", err, id)
+		}
+		if js, err := e.s.Jobs(e.ctx, finaliser, "", 10); err != nil || len(js) != 1 || js[0].ID != id || js[0].State != JobRunning {
+			t.Fatalf("Jobs = %+v, %v; want the running job", js, err)
+		}
 		// Progress is readable while the job runs (signing is blocked).
 		st, err := e.s.Job(e.ctx, finaliser, id)
 		if err != nil || st.State != JobRunning || st.Total != 41 || st.Done != 0 {
 			t.Fatalf("job while blocked: %+v (%v), want running, 0/41", st, err)
 		}
-		for range 10 {
+		// Two chunks' worth: on PostgreSQL two lanes sign at once.
+		for range 2 * e.s.issueChunk {
 			e.iss.gate <- struct{}{}
 		}
 		e.clock.Advance(10 * time.Second)
@@ -54,12 +63,12 @@ func TestIssueAllJob(t *testing.T) {
 			st, _ = e.s.Job(e.ctx, finaliser, id)
 			time.Sleep(time.Millisecond)
 		}
-		if st.State != JobRunning || st.Rate <= 0 || st.ETA <= 0 {
+		if st.State != JobRunning || st.Rate <= 0 || st.ETASeconds <= 0 || st.Workers != 1 {
 			t.Errorf("job in progress: %+v, want running with a rate and an ETA", st)
 		}
 		close(e.iss.gate)
 		st = e.waitJob(id)
-		if st.State != JobDone || st.Done != 41 || st.Issued != 40 || st.Blocked != 1 || st.Failed != 0 || st.ETA != 0 {
+		if st.State != JobDone || st.Done != 41 || st.Issued != 40 || st.Blocked != 1 || st.Failed != 0 || st.ETASeconds != 0 {
 			t.Fatalf("finished job %+v: want done, 41 processed, 40 issued, 1 blocked", st)
 		}
 		stats := e.stats()
@@ -114,47 +123,69 @@ func currentUVCIs(t *testing.T, e *env) map[int64]string {
 	return out
 }
 
+// TestIssueAllResumesAfterCrash: a job left "running" by a process that
+// died is interrupted as soon as anyone looks (its worker's lease belongs
+// to a dead process: on PostgreSQL its session is gone, on SQLite it is
+// not this process), without waiting for the lease to lapse; a new job
+// starts at once and resumes the work.
 func TestIssueAllResumesAfterCrash(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		e.uploadPersons(5)
-		// A job left "running" by a process that died: its heartbeat is old.
+		now := e.clock.Now()
 		crashed := store.Job{ID: "crashed", Kind: jobIssueAll, State: store.JobRunning, ActorID: finaliser.ID,
-			StartedAt: e.clock.Now(), HeartbeatAt: e.clock.Now(), Total: 6, Done: 2}
-		if err := e.st.Write(e.ctx, func(tx *store.Tx) error { return tx.InsertJob(e.ctx, &crashed) }); err != nil {
+			StartedAt: now, HeartbeatAt: now, Total: 6, Done: 2}
+		err := e.st.Write(e.ctx, func(tx *store.Tx) error {
+			if err := tx.InsertJob(e.ctx, &crashed); err != nil {
+				return err
+			}
+			return tx.InsertWorker(e.ctx, &store.Worker{JobID: "crashed", ID: "deadbeef.00000000", StartedAt: now,
+				LeaseUntil: now.Add(time.Hour)})
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.s.StartIssueAll(e.ctx, finaliser)
-		wantErr(t, "start while a fresh job runs", err, ErrConflict)
-		e.clock.Advance(e.s.staleJob)
-		if st, err := e.s.Job(e.ctx, finaliser, "crashed"); err != nil || st.State != JobInterrupted {
-			t.Fatalf("stale job %+v (%v), want interrupted", st, err)
+		if st, err := e.s.Job(e.ctx, finaliser, "crashed"); err != nil || st.State != JobInterrupted || st.Workers != 0 {
+			t.Fatalf("job of a dead process %+v (%v), want interrupted", st, err)
 		}
+		e.clock.Advance(time.Second)
 		id, err := e.s.StartIssueAll(e.ctx, finaliser)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st := e.waitJob(id); st.State != JobDone || st.Issued != 5 {
-			t.Fatalf("resumed job %+v, want 5 issued", st)
+			t.Fatalf("resumed job %+v, want 5 issued\n%s", st, e.logs)
 		}
 		if st, _ := e.s.Job(e.ctx, finaliser, "crashed"); st.State != JobInterrupted || st.FinishedAt.IsZero() {
 			t.Errorf("crashed job %+v, want interrupted and finished", st)
+		}
+		js, err := e.s.Jobs(e.ctx, finaliser, "", 10)
+		if err != nil || len(js) != 2 || js[0].ID != id || js[1].ID != "crashed" || js[0].State != JobDone {
+			t.Fatalf("Jobs = %+v, %v; want the new job, then the interrupted one", js, err)
+		}
+		if js, err := e.s.Jobs(e.ctx, finaliser, id, 10); err != nil || len(js) != 1 || js[0].ID != "crashed" {
+			t.Fatalf("Jobs before %s = %+v, %v; want the interrupted one", id, js, err)
 		}
 		_, err = e.s.Job(e.ctx, finaliser, "nope")
 		wantErr(t, "unknown job", err, ErrNotFound)
 		_, err = e.s.StartIssueAll(e.ctx, uploader("S1"))
 		wantErr(t, "job by an uploader", err, ErrForbidden)
+		_, err = e.s.Jobs(e.ctx, uploader("S1"), "", 10)
+		wantErr(t, "jobs listed by an uploader", err, ErrForbidden)
 	})
 }
 
 func TestJobStatusRate(t *testing.T) {
 	s := &Service{now: func() time.Time { return time.Unix(1010, 0) }}
-	st := s.status(store.Job{State: store.JobRunning, Total: 100, Done: 25, StartedAt: time.Unix(1000, 0)})
-	if st.Rate != 2.5 || st.ETA != 30*time.Second {
-		t.Errorf("rate %v, ETA %v; want 2.5/s, 30s", st.Rate, st.ETA)
+	st := s.status(store.Job{State: store.JobRunning, Total: 100, Done: 25, StartedAt: time.Unix(1000, 0)}, 1)
+	if st.Rate != 2.5 || st.ETASeconds != 30 || st.State != JobRunning {
+		t.Errorf("rate %v, ETA %v; want 2.5/s, 30s", st.Rate, st.ETASeconds)
+	}
+	if st := s.status(store.Job{State: store.JobRunning, StartedAt: time.Unix(1000, 0)}, 0); st.State != JobInterrupted {
+		t.Errorf("running job without a live worker: %s, want interrupted", st.State)
 	}
 	st = s.status(store.Job{State: string(JobDone), Total: 100, Done: 100, StartedAt: time.Unix(1000, 0),
-		FinishedAt: time.Unix(1004, 0)})
-	if st.Rate != 25 || st.ETA != 0 {
-		t.Errorf("finished: rate %v, ETA %v; want 25/s, 0", st.Rate, st.ETA)
+		FinishedAt: time.Unix(1004, 0)}, 0)
+	if st.Rate != 25 || st.ETASeconds != 0 || st.State != JobDone {
+		t.Errorf("finished: rate %v, ETA %v; want 25/s, 0", st.Rate, st.ETASeconds)
 	}
 }

@@ -95,12 +95,15 @@ type Service struct {
 	maxBatchRows int
 	maxLine      int
 	workers      int
-	// staleJob is how long a running job's heartbeat may stand still
-	// before the job is taken for dead (interrupted) and a new one may
-	// start. The heartbeat moves with every committed chunk, a few times
-	// a second; a live job wrongly taken for dead fails at its next commit
-	// (one running job per kind), losing nothing.
-	staleJob time.Duration
+	// issueLanes is the number of issuance transactions a worker runs at
+	// once on PostgreSQL (one signs while another commits).
+	issueLanes int
+	// leaseTTL is how long a job worker's lease lasts unless renewed (it
+	// is renewed every quarter of it). A live worker wrongly taken for
+	// dead loses nothing: its persons are locked while it works on them.
+	leaseTTL time.Duration
+	// instance names this Service in worker ids.
+	instance string
 
 	ctx    context.Context // cancelled by Close; parent of job contexts
 	cancel context.CancelFunc
@@ -122,7 +125,9 @@ func New(cfg Config) (*Service, error) {
 		maxBatchRows: limits.MaxBatchRows,
 		maxLine:      limits.MaxBatchLine,
 		workers:      runtime.GOMAXPROCS(0),
-		staleJob:     15 * time.Second,
+		issueLanes:   2,
+		leaseTTL:     defaultLeaseTTL,
+		instance:     newBatchID()[:8],
 		jobs:         map[string]*runningJob{},
 	}
 	if s.now == nil {

@@ -306,20 +306,43 @@ func (s *Store) migrate(ctx context.Context) error {
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 			return fmt.Errorf("store: failed to create schema_migrations: %w", err)
 		}
-		var current int
-		if err := tx.queryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		// A migration is applied when its version is not recorded, so
+		// migrations written on parallel branches apply whatever order
+		// they land in.
+		applied := map[int]bool{}
+		rows, err := tx.query(ctx, "SELECT version FROM schema_migrations")
+		if err != nil {
 			return fmt.Errorf("store: failed to read schema version: %w", err)
 		}
-		if current > len(files) {
-			return fmt.Errorf("%w: database version %d, known %d", ErrSchemaVersion, current, len(files))
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: failed to read schema version: %w", err)
+			}
+			applied[v] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: failed to read schema version: %w", err)
+		}
+		known := map[int]bool{}
+		for _, f := range files {
+			v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f, "migrations/"), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("store: bad migration name %s", f)
+			}
+			known[v] = true
+		}
+		for v := range applied {
+			if !known[v] {
+				return fmt.Errorf("%w: database has migration %d, this program knows %d migrations", ErrSchemaVersion, v, len(files))
+			}
 		}
 		for _, f := range files {
 			name := strings.TrimPrefix(f, "migrations/")
-			version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-			if err != nil {
-				return fmt.Errorf("store: bad migration name %s", name)
-			}
-			if version <= current {
+			version, _ := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			if applied[version] {
 				continue
 			}
 			body, err := migrations.ReadFile(f)

@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"hash/fnv"
+	"time"
+)
+
+// Worker is one process's part in a job: its lease, renewed while it works.
+type Worker struct {
+	JobID, ID  string
+	StartedAt  time.Time
+	LeaseUntil time.Time
+	FinishedAt time.Time // zero while it works
+}
+
+// InsertWorker records a worker joining a job.
+func (t *Tx) InsertWorker(ctx context.Context, w *Worker) error {
+	_, err := t.exec(ctx, "INSERT INTO job_workers (job_id, worker_id, started_at, lease_until, finished_at) VALUES (?, ?, ?, ?, ?)",
+		w.JobID, w.ID, micros(w.StartedAt), micros(w.LeaseUntil), nullMicros(w.FinishedAt))
+	if err != nil {
+		if classify(err) == errUnique {
+			return fmt.Errorf("%w: the worker already takes part in the job", ErrConflict)
+		}
+		return fmt.Errorf("store: failed to insert job worker: %w", err)
+	}
+	return nil
+}
+
+// RenewWorker extends a working worker's lease; it reports false when the
+// worker has finished or does not exist.
+func (t *Tx) RenewWorker(ctx context.Context, jobID, workerID string, until time.Time) (bool, error) {
+	n, err := t.execN(ctx, "UPDATE job_workers SET lease_until = ? WHERE job_id = ? AND worker_id = ? AND finished_at IS NULL",
+		micros(until), jobID, workerID)
+	if err != nil {
+		return false, fmt.Errorf("store: failed to renew job worker: %w", err)
+	}
+	return n == 1, nil
+}
+
+// FinishWorker ends a worker's part in a job.
+func (t *Tx) FinishWorker(ctx context.Context, jobID, workerID string, at time.Time) error {
+	_, err := t.exec(ctx, "UPDATE job_workers SET finished_at = ?, lease_until = ? WHERE job_id = ? AND worker_id = ?",
+		micros(at), micros(at), jobID, workerID)
+	if err != nil {
+		return fmt.Errorf("store: failed to finish job worker: %w", err)
+	}
+	return nil
+}
+
+// Workers returns the workers of a job that have not finished.
+func (t *Tx) Workers(ctx context.Context, jobID string) ([]*Worker, error) {
+	rows, err := t.query(ctx, "SELECT worker_id, started_at, lease_until FROM job_workers WHERE job_id = ? AND finished_at IS NULL ORDER BY worker_id", jobID)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read job workers: %w", err)
+	}
+	defer rows.Close()
+	var out []*Worker
+	for rows.Next() {
+		w := &Worker{JobID: jobID}
+		var started, lease int64
+		if err := rows.Scan(&w.ID, &started, &lease); err != nil {
+			return nil, fmt.Errorf("store: failed to read job workers: %w", err)
+		}
+		w.StartedAt, w.LeaseUntil = fromMicros(started), fromMicros(lease)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// AddJobProgress adds one worker's progress to a job's counts and moves
+// its heartbeat; several workers add to the same job.
+func (t *Tx) AddJobProgress(ctx context.Context, id string, done, issued, blocked, failed int64, at time.Time) error {
+	_, err := t.exec(ctx, `UPDATE jobs SET done = done + ?, issued = issued + ?, blocked = blocked + ?, failed = failed + ?,
+		heartbeat_at = ? WHERE id = ?`, done, issued, blocked, failed, micros(at), id)
+	if err != nil {
+		return fmt.Errorf("store: failed to update job: %w", err)
+	}
+	return nil
+}
+
+// FinishJob ends a running job in state (not "running"); it reports false
+// when the job was no longer running.
+func (t *Tx) FinishJob(ctx context.Context, id, state, errText string, at time.Time) (bool, error) {
+	n, err := t.execN(ctx, "UPDATE jobs SET state = ?, error = ?, finished_at = ?, heartbeat_at = ? WHERE id = ? AND state = '"+
+		JobRunning+"'", state, errText, micros(at), micros(at), id)
+	if err != nil {
+		return false, fmt.Errorf("store: failed to finish job: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ListJobs returns up to limit jobs of the kind, newest first, started
+// before the job beforeID (all when empty).
+func (t *Tx) ListJobs(ctx context.Context, kind, beforeID string, limit int) ([]*Job, error) {
+	q := "SELECT " + jobCols + " FROM jobs WHERE kind = ?"
+	args := []any{kind}
+	if beforeID != "" {
+		q += " AND (started_at, id) < (SELECT started_at, id FROM jobs WHERE id = ?)"
+		args = append(args, beforeID)
+	}
+	rows, err := t.query(ctx, q+" ORDER BY started_at DESC, id DESC LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: failed to list jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// ClaimPending takes up to limit persons waiting for issuance whose key is
+// greater than afterPersonID, in key order, and locks them until the end
+// of the transaction. On PostgreSQL persons another transaction holds are
+// skipped (FOR UPDATE SKIP LOCKED), so concurrent workers take disjoint
+// persons and none waits for another; a worker that dies releases its
+// persons with its transaction. The lock is on the person row, which
+// every change of a person's records also takes first, so claiming cannot
+// deadlock with intake. SQLite has one writer, so nothing is skipped.
+func (t *Tx) ClaimPending(ctx context.Context, afterPersonID int64, limit int) ([]Pending, error) {
+	q := "SELECT q.person_id, q.seq FROM pending_issuance q WHERE q.person_id > ? ORDER BY q.person_id LIMIT ?"
+	if t.s.d.postgres {
+		q = `SELECT q.person_id, q.seq FROM pending_issuance q JOIN persons p ON p.id = q.person_id
+			WHERE q.person_id > ? ORDER BY q.person_id LIMIT ? FOR UPDATE OF p SKIP LOCKED`
+	}
+	rows, err := t.query(ctx, q, afterPersonID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to claim pending issuance: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		if err := rows.Scan(&p.PersonID, &p.Seq); err != nil {
+			return nil, fmt.Errorf("store: failed to claim pending issuance: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// LockJob locks a job's row until the end of the transaction, so that the
+// workers of a job finish one after the other.
+func (t *Tx) LockJob(ctx context.Context, id string) error {
+	var got string
+	if err := t.queryRow(ctx, "SELECT id FROM jobs WHERE id = ?"+t.forUpdate(true), id).Scan(&got); err != nil {
+		return fmt.Errorf("store: failed to lock job: %w", err)
+	}
+	return nil
+}
+
+// SkipsLocked reports whether [Tx.ClaimPending] lets several workers claim
+// at once (PostgreSQL); otherwise one worker at a time writes.
+func (s *Store) SkipsLocked() bool { return s.d.postgres }
+
+// sessionKey maps a name to a PostgreSQL advisory lock key.
+func sessionKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("vaxcert-session:" + name))
+	return int64(h.Sum64() >> 1)
+}
+
+// HoldSession marks name (a worker id) as alive for as long as this
+// process holds it: on PostgreSQL a session advisory lock on a connection
+// of its own, which the server releases the moment the process dies and
+// its connection closes. Call release when done. On SQLite it holds
+// nothing ([Tx.SessionHeld] cannot tell; the lease must).
+func (s *Store) HoldSession(ctx context.Context, name string) (release func(), err error) {
+	if !s.d.postgres {
+		return func() {}, nil
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to hold session: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", sessionKey(name)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: failed to hold session: %w", err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", sessionKey(name))
+		// Raw closes the connection for good: a pooled one would keep
+		// the lock if the unlock failed.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
+	}, nil
+}
+
+// SessionHeld reports whether some process holds name with
+// [Store.HoldSession]: on PostgreSQL exactly; on SQLite it cannot tell and
+// reports true.
+func (t *Tx) SessionHeld(ctx context.Context, name string) (bool, error) {
+	if !t.s.d.postgres {
+		return true, nil
+	}
+	var free bool
+	if err := t.queryRow(ctx, "SELECT pg_try_advisory_xact_lock(?)", sessionKey(name)).Scan(&free); err != nil {
+		return false, fmt.Errorf("store: failed to check session: %w", err)
+	}
+	return !free, nil
+}
