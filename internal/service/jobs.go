@@ -594,7 +594,7 @@ func (s *Service) issuePipelined(ctx context.Context, rj *runningJob, by auditAc
 			var pend []store.Pending
 			readErr = s.st.Read(ctx, func(tx *store.Tx) error {
 				var err error
-				pend, err = tx.PendingAfter(ctx, after, s.issueChunk)
+				pend, err = tx.ClaimPending(ctx, after, s.issueChunk)
 				return err
 			})
 			if readErr != nil || len(pend) == 0 {

@@ -262,26 +262,6 @@ func (t *Tx) PendingOf(ctx context.Context, personIDs []int64) (map[int64]int64,
 	return out, nil
 }
 
-// PendingAfter returns up to limit persons waiting for issuance whose key
-// is greater than afterPersonID, in key order.
-func (t *Tx) PendingAfter(ctx context.Context, afterPersonID int64, limit int) ([]Pending, error) {
-	rows, err := t.query(ctx, "SELECT person_id, seq FROM pending_issuance WHERE person_id > ? ORDER BY person_id LIMIT ?",
-		afterPersonID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to read pending issuance: %w", err)
-	}
-	defer rows.Close()
-	var out []Pending
-	for rows.Next() {
-		var p Pending
-		if err := rows.Scan(&p.PersonID, &p.Seq); err != nil {
-			return nil, fmt.Errorf("store: failed to read pending issuance: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // ClearPending removes the person's pending-issuance marker if it is still
 // the one read (seq): a change made meanwhile keeps the person pending.
 func (t *Tx) ClearPending(ctx context.Context, p Pending) error {

@@ -124,7 +124,8 @@ func (t *Tx) ListJobs(ctx context.Context, kind, beforeID string, limit int) ([]
 // persons and none waits for another; a worker that dies releases its
 // persons with its transaction. The lock is on the person row, which
 // every change of a person's records also takes first, so claiming cannot
-// deadlock with intake. SQLite has one writer, so nothing is skipped.
+// deadlock with intake. SQLite has one writer, so nothing is skipped nor
+// locked, and a read-only transaction may call it to read the queue.
 func (t *Tx) ClaimPending(ctx context.Context, afterPersonID int64, limit int) ([]Pending, error) {
 	q := "SELECT q.person_id, q.seq FROM pending_issuance q WHERE q.person_id > ? ORDER BY q.person_id LIMIT ?"
 	if t.s.d.postgres {

@@ -152,7 +152,7 @@ func TestPendingSeqGuard(t *testing.T) {
 				return err
 			}
 			var err error
-			first, err = tx.PendingAfter(ctx, 0, 10)
+			first, err = tx.ClaimPending(ctx, 0, 10)
 			if err != nil {
 				return err
 			}
@@ -166,15 +166,15 @@ func TestPendingSeqGuard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var left []store.Pending
+		var left map[int64]int64
 		if err := s.Read(ctx, func(tx *store.Tx) error {
 			var err error
-			left, err = tx.PendingAfter(ctx, 0, 10)
+			left, err = tx.PendingOf(ctx, []int64{p})
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if len(left) != 1 || left[0].PersonID != p || left[0].Seq == first[0].Seq {
+		if len(left) != 1 || left[p] == 0 || left[p] == first[0].Seq {
 			t.Fatalf("pending after stale clear = %+v, want person %d with a newer seq than %d", left, p, first[0].Seq)
 		}
 	})
