@@ -29,8 +29,8 @@ var (
 	// limits.MaxTrustEntries certificates.
 	ErrTooManyEntries = errors.New("keys: trust list exceeds entry limit")
 
-	// ErrNotSigner is returned for a CA certificate (BasicConstraints CA,
-	// such as a CSCA): it signs certificates, not DCCs, and is never a
-	// trust entry.
+	// ErrNotSigner is returned for a CA certificate without the
+	// digitalSignature key usage (a CSCA, see [IsCSCA]): it signs
+	// certificates, not DCCs, and is never a trust entry.
 	ErrNotSigner = errors.New("keys: ca certificate cannot sign dccs")
 )

@@ -36,14 +36,18 @@ type TrustEntry struct {
 }
 
 // NewTrustEntry builds the trust entry of a DSC. It fails with [ErrNotSigner]
-// if the certificate's KeyUsage extension is present without
-// digitalSignature (a CSCA, for example). A key of an unsupported type or
-// size is not an error: the entry gets [AlgNone] and verifies nothing.
+// for a CA certificate whose KeyUsage omits digitalSignature (a CSCA), which
+// signs certificates, not DCCs. Any other certificate given as trusted is
+// trusted for its key, even when its KeyUsage extension omits
+// digitalSignature ([CanSign] is false): verifiers then warn rather than
+// refuse. (One EU test vector's DSC is marked CA, with digitalSignature.) A key of an unsupported
+// type or size is not an error either: the entry gets [AlgNone] and
+// verifies nothing.
 func NewTrustEntry(cert *x509.Certificate) (*TrustEntry, error) {
 	if cert == nil || len(cert.Raw) == 0 {
 		return nil, fmt.Errorf("%w: nil certificate", ErrMalformed)
 	}
-	if !CanSign(cert) {
+	if IsCSCA(cert) {
 		return nil, ErrNotSigner
 	}
 	e := &TrustEntry{
@@ -62,8 +66,15 @@ func NewTrustEntry(cert *x509.Certificate) (*TrustEntry, error) {
 	return e, nil
 }
 
+// IsCSCA reports whether cert is a CA certificate that may not sign
+// documents (BasicConstraints cA and no digitalSignature): a CSCA, never a
+// trust entry.
+func IsCSCA(cert *x509.Certificate) bool { return cert.IsCA && !CanSign(cert) }
+
 // CanSign reports whether cert may sign documents by its KeyUsage
-// extension: the extension is absent or includes digitalSignature.
+// extension: the extension is absent or includes digitalSignature. The
+// verifier warns ((warning signer_key_usage)) when a trusted DSC
+// fails it.
 func CanSign(cert *x509.Certificate) bool {
 	return cert.KeyUsage == 0 || cert.KeyUsage&x509.KeyUsageDigitalSignature != 0
 }

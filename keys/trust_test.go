@@ -49,9 +49,6 @@ func TestNewTrustEntryErrors(t *testing.T) {
 		{"nil", nil, keys.ErrMalformed},
 		{"empty", &x509.Certificate{}, keys.ErrMalformed},
 		{"csca", pki.CSCA.Cert, keys.ErrNotSigner},
-		{"key usage without digitalSignature", makeCert(t, p256Key(t), func(c *x509.Certificate) {
-			c.KeyUsage = x509.KeyUsageKeyEncipherment
-		}), keys.ErrNotSigner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,6 +57,12 @@ func TestNewTrustEntryErrors(t *testing.T) {
 				t.Fatalf("NewTrustEntry = %v, %v; want error %v", e, err, tc.want)
 			}
 		})
+	}
+	// A certificate given as trusted whose KeyUsage omits digitalSignature
+	// is trusted (the verifier warns); CanSign tells.
+	noDS := makeCert(t, p256Key(t), func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageKeyEncipherment })
+	if e, err := keys.NewTrustEntry(noDS); err != nil || e.Alg != keys.AlgES256 || keys.CanSign(noDS) {
+		t.Errorf("KeyUsage without digitalSignature: %v, %v", e, err)
 	}
 	// A certificate without a KeyUsage extension may sign.
 	if _, err := keys.NewTrustEntry(makeCert(t, p256Key(t), func(c *x509.Certificate) { c.KeyUsage = 0 })); err != nil {

@@ -13,29 +13,37 @@
 // LICENSE-eu-dcc in this directory give per-file provenance):
 //
 //   - dcc/1.3/DCC.combined-schema.json: eu-dcc-schema, schema version 1.3.3
-//     ([SchemaVersion]; the same rules as 1.3.2).
-//   - valuesets/*.json: eu-dcc-valuesets, release 2.x snapshot:
-//     vaccine-prophylaxis 2023-01-25 (value sets 2.11+: J07BX03 inactive),
-//     vaccine-medicinal-product and vaccine-mah-manf 2022-01-26 (release
-//     2.8, 36 products, 30 holders), vaccine-encoding-instructions (Annex A)
-//     2022-12-13, country-2-codes 2019-11-01 (250 codes), test-manf
-//     2021-06-30 (88 rapid tests), and disease-agent-targeted, test-type
-//     and test-result 2021-04-27 (EU DCC Gateway copies).
+//     ([SchemaVersion]; the same rules as 1.3.2); dcc/1.2 and dcc/1.0: the
+//     1.2.1 and 1.0.1 releases, for payloads that declare those versions
+//     ([Schemas], [SchemaFor]).
+//   - valuesets/*.json: eu-dcc-valuesets release 2.12.0 ([ValueSetsRelease],
+//     the last before the repository was frozen in 2023):
+//     vaccine-prophylaxis 2023-01-25 (J07BX03 inactive),
+//     vaccine-medicinal-product 2022-11-30 (39 products, Bimervax
+//     EU/1/22/1709 the newest), vaccine-mah-manf 2022-01-26 (31 holders),
+//     vaccine-encoding-instructions (Annex A) 2023-05-05, country-2-codes
+//     2019-11-01 (250 codes), test-manf 2021-06-30 (88 rapid tests; the
+//     repository has only an example, the Gateway lists them), and
+//     disease-agent-targeted, test-type and test-result 2021-04-27 (EU DCC
+//     Gateway copies).
 //
-// The EU DCC Gateway is the authoritative, current source of value sets;
-// the embedded ones are a snapshot. Products added after 2022-01-26
-// (COVID-19 Vaccine Valneva EU/1/21/1624, VidPrevtyn Beta EU/1/21/1580) and
-// rapid tests listed after 2021-06-30 are not in it: load the Gateway's
-// files with [LoadValueSetsDir] to verify certificates that use them.
+// The EU DCC Gateway (now the WHO's) is the authoritative source of value
+// sets; rapid tests listed after 2021-06-30 are not embedded: load the
+// Gateway's files with [LoadValueSetsDir] to verify certificates that use
+// them.
 //
 // # Validation semantics
 //
-// [DCC.Validate] implements the embedded schema with plain Go checks plus
-// value-set membership, as EU verifiers do (the EU test vectors expect
-// value-set violations to fail schema validation). Decisions:
+// [DCC.ValidateSchema] implements the 1.3 schema with plain Go checks;
+// [DCC.ValidateValueSets] checks value-set membership, a separate verdict
+// (the verifier's value_sets check); [DCC.Validate] is both. Payloads that
+// declare 1.0.x or 1.2.x are validated by subpackage jsonschema against the
+// schema of their version. Decisions:
 //
 //   - "format": "date" and "date-time" are asserted (RFC 3339 full-date and
-//     date-time). JSON Schema 2020-12 makes format an annotation unless
+//     date-time) for 1.3; for 1.0 and 1.2 they are annotations, as JSON
+//     Schema 2020-12 has it, since issuers of that time wrote date-times in
+//     dt. Every version must hold exactly one of v, t and r. JSON Schema 2020-12 makes format an annotation unless
 //     asserted; the schema's descriptions ask for ISO 8601 complete dates,
 //     and every EU test vector expected to pass carries such dates. Both
 //     validators share one implementation of the two formats.

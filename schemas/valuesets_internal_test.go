@@ -55,7 +55,7 @@ func TestEmbeddedFilesAreJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 10 {
-		t.Errorf("embedded %d files, want 10 (the schema and 9 value sets)", n)
+	if n != 12 {
+		t.Errorf("embedded %d files, want 12 (the schemas 1.0, 1.2, 1.3 and 9 value sets)", n)
 	}
 }

@@ -21,13 +21,13 @@ func TestDefaultValueSets(t *testing.T) {
 	}{
 		{schemas.SetDisease, "2021-04-27", "840539006"},
 		{schemas.SetVaccineProphylaxis, "2023-01-25", "1119349007"},
-		{schemas.SetVaccineProduct, "2022-01-26", "EU/1/20/1528"},
-		{schemas.SetVaccineMAH, "2022-01-26", "ORG-100030215"},
+		{schemas.SetVaccineProduct, "2022-11-30", "EU/1/22/1709"}, // Bimervax, release 2.12.0
+		{schemas.SetVaccineMAH, "2022-01-26", "ORG-100036914"},    // Hipra, release 2.12.0
 		{schemas.SetCountry, "2019-11-01", "VN"},
 		{schemas.SetTestType, "2021-04-27", "LP6464-4"},
 		{schemas.SetTestResult, "2021-04-27", "260415000"},
 		{schemas.SetTestManf, "2021-06-30", "1232"},
-		{schemas.SetVaccineEncoding, "2022-12-13", ""},
+		{schemas.SetVaccineEncoding, "2023-05-05", ""},
 	}
 	for _, tc := range tests {
 		s := vs.Set(tc.set)

@@ -475,7 +475,18 @@ func (v *Verifier) checkValidity(r *Result) {
 // into the schema's Go types. The typed checks are exact unless an empty
 // string may stand for an absent member, which the generic form settles.
 // raw is the eu_dcc_v1 CBOR, or nil to take it from r's claims.
+//
+// The typed checks implement schema 1.3; a payload declaring an older
+// version (1.0.x, 1.2.x) goes to the generic validator, which validates it
+// against the schema of its version.
 func (v *Verifier) checkTyped(r *Result, dcc *schemas.DCC, raw []byte) {
+	if !schemas.IsLatestSchema(dcc.Ver) {
+		if raw == nil {
+			raw = r.cert.RawDCC()
+		}
+		v.checkGenericForm(r, raw, dcc)
+		return
+	}
 	r.cert.DCC, r.cert.Type = dcc, dcc.Type()
 	var doc any // the generic form, only when needed
 	err := dcc.ValidateSchema()
@@ -514,15 +525,19 @@ func (v *Verifier) checkGeneric(r *Result, raw []byte) {
 			return
 		}
 	}
+	dcc, _ := hcert.DecodeDCC(raw) // for display; the verdict is the generic one
+	v.checkGenericForm(r, raw, dcc)
+}
+
+// checkGenericForm runs the schema and value_sets checks on the generic
+// form of a payload (dcc is its typed form for display, or nil).
+func (v *Verifier) checkGenericForm(r *Result, raw []byte, dcc *schemas.DCC) {
 	doc, err := hcert.DecodeGeneric(raw)
 	if err != nil {
 		r.schemaFail(iSchema, ReasonSchema, err)
 		return
 	}
-	r.cert.Type = genericType(doc)
-	if dcc, err := hcert.DecodeDCC(raw); err == nil {
-		r.cert.DCC = dcc // for display; the verdict below is the generic one
-	}
+	r.cert.Type, r.cert.DCC = genericType(doc), dcc
 	switch {
 	case holdsNull(doc):
 		r.fail(iSchema, ReasonSchema, "the payload holds a null or undefined value", nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/schemas/jsonschema"
 	"github.com/vaxcert/vaxcert/verifier"
 )
 
@@ -287,5 +288,63 @@ func TestReport(t *testing.T) {
 	if rep.Valid || rep.Reason != verifier.ReasonBadPrefix || rep.Checks["prefix"] != "fail" || rep.Checks["schema"] != "skip" ||
 		rep.Errors["prefix"] == "" || rep.KID != "" || rep.Certificate != nil {
 		t.Fatalf("invalid report: %+v", rep)
+	}
+}
+
+// Payloads the EU accepts: a Bimervax certificate (value-set release 2.12.0)
+// and a schema 1.0 payload with two vaccination entries and a date-time in
+// dt, judged by the schema of the version it declares (issue 9 item 14).
+func TestVerifyEUPayloads(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	rec := testkit.Record()
+	for i := range rec.Doses {
+		rec.Doses[i].Product, rec.Doses[i].Manufacturer = "EU/1/22/1709", "ORG-100036914"
+	}
+	bimervax, err := pki.Issuer(t).Issue(rec)
+	if err != nil {
+		t.Fatalf("issue Bimervax: %v", err)
+	}
+	cert := issue(t, pki)
+	old := *cert.Payload
+	old.Ver = "1.0.0"
+	first := old.V[0]
+	first.DN, first.DT = 1, "2021-08-15T00:00:00Z"
+	second := old.V[0]
+	second.DT = "2021-09-05T00:00:00Z"
+	old.V = []schemas.Vaccination{first, second}
+	oldQR := craft(t, pki.DSC.Signer(), cose.AlgorithmES256,
+		cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: pki.DSC.KID()}, nil,
+		claimsFor(t, cert.IssuedAt, cert.ExpiresAt, &old))
+	as13 := old
+	as13.Ver = "1.3.0"
+	as13QR := craft(t, pki.DSC.Signer(), cose.AlgorithmES256,
+		cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: pki.DSC.KID()}, nil,
+		claimsFor(t, cert.IssuedAt, cert.ExpiresAt, &as13))
+
+	full, err := verifier.New(pki.Trust, verifier.WithGenericValidator(jsonschema.Generic{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typedOnly, err := verifier.New(pki.Trust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		v      *verifier.Verifier
+		qr     string
+		reason verifier.Reason
+	}{
+		{"Bimervax", typedOnly, bimervax.HC1, ""},
+		{"schema 1.0, two entries, date-time dt", full, string(oldQR), ""},
+		{"the same declared as 1.3", full, string(as13QR), verifier.ReasonSchema},
+		{"schema 1.0 without a generic validator", typedOnly, string(oldQR), verifier.ReasonSchema},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, _ := tc.v.Verify([]byte(tc.qr), testkit.Now)
+			if res.Reason() != tc.reason {
+				t.Fatalf("reason %q (%v), want %q", res.Reason(), res.Err(), tc.reason)
+			}
+		})
 	}
 }

@@ -124,8 +124,9 @@ func TestVersion(t *testing.T) {
 	if code != exitOK || stderr != "" {
 		t.Fatalf("exit status %d, stderr %q", code, stderr)
 	}
-	if !regexp.MustCompile(`^vaxcert \S+ go\S+\n$`).MatchString(stdout) {
-		t.Errorf("stdout = %q, want \"vaxcert <version> <go version>\"", stdout)
+	want := "\nEU DCC schema 1.0.1, 1.2.1, 1.3.3; EU value sets 2.12.0 (eu-dcc-valuesets)\n"
+	if !regexp.MustCompile(`^vaxcert \S+ go\S+\n`).MatchString(stdout) || !strings.HasSuffix(stdout, want) {
+		t.Errorf("stdout = %q, want \"vaxcert <version> <go version>\" and the EU releases", stdout)
 	}
 }
 

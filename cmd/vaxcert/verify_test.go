@@ -21,17 +21,21 @@ import (
 
 // verifyOut mirrors the verify --json contract, for strict decoding.
 type verifyOut struct {
-	Valid       bool              `json:"valid"`
-	Reason      string            `json:"reason"`
-	Checks      map[string]string `json:"checks"`
-	Errors      map[string]string `json:"errors"`
-	KID         string            `json:"kid"`
-	Alg         string            `json:"alg"`
-	Issuer      string            `json:"issuer"`
-	IssuedAt    string            `json:"issued_at"`
-	ExpiresAt   string            `json:"expires_at"`
-	Type        string            `json:"type"`
-	Certificate json.RawMessage   `json:"certificate"`
+	Valid     bool              `json:"valid"`
+	Reason    string            `json:"reason"`
+	Checks    map[string]string `json:"checks"`
+	Errors    map[string]string `json:"errors"`
+	KID       string            `json:"kid"`
+	Alg       string            `json:"alg"`
+	Issuer    string            `json:"issuer"`
+	IssuedAt  string            `json:"issued_at"`
+	ExpiresAt string            `json:"expires_at"`
+	Type      string            `json:"type"`
+	Warnings  []struct {
+		Code   string `json:"code"`
+		Detail string `json:"detail"`
+	} `json:"warnings"`
+	Certificate json.RawMessage `json:"certificate"`
 }
 
 // dcc decodes the certificate member strictly into the schema types.

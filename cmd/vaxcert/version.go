@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
+
+	"github.com/vaxcert/vaxcert/schemas"
 )
 
 const versionUsage = `Usage:
     vaxcert version
 
-Print the vaxcert version and the Go version it was built with.
+Print the vaxcert version and the Go version it was built with, then the
+embedded EU DCC schema releases and EU value-set release.
 `
 
 // version is set at link time: go build -ldflags "-X main.version=v1.0.0".
@@ -31,6 +35,11 @@ func runVersion(e *env, args []string) error {
 			v = bi.Main.Version
 		}
 	}
-	_, err = fmt.Fprintf(e.stdout, "vaxcert %s %s\n", v, runtime.Version())
+	var rel []string
+	for _, s := range schemas.Schemas() {
+		rel = append(rel, s.Version)
+	}
+	_, err = fmt.Fprintf(e.stdout, "vaxcert %s %s\nEU DCC schema %s; EU value sets %s (eu-dcc-valuesets)\n",
+		v, runtime.Version(), strings.Join(rel, ", "), schemas.ValueSetsRelease)
 	return err
 }

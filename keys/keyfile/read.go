@@ -111,9 +111,9 @@ var certExts = map[string]bool{".pem": true, ".crt": true, ".cer": true, ".der":
 // ReadTrustDir reads the DSCs of a trust folder: every regular file named
 // *.pem, *.crt, *.cer or *.der (in any case; hidden files excepted), each in
 // any form [keys.ParseCertificates] accepts, in file-name order. Other files,
-// such as *.key, are not opened. Certificates that cannot sign DCCs
-// ([keys.CanSign] is false: a CSCA, for example) are left out, so the
-// directory [WriteDir] writes yields its DSC. It fails with
+// such as *.key, are not opened. CSCAs ([keys.IsCSCA]), which cannot be
+// trust entries, are left out, so the directory [WriteDir] writes yields
+// its DSC. It fails with
 // [keys.ErrNoCertificate] when no DSC is found, and with
 // [keys.ErrTooManyEntries] beyond limits.MaxTrustEntries.
 func ReadTrustDir(dir string) ([]*x509.Certificate, error) {
@@ -132,7 +132,7 @@ func ReadTrustDir(dir string) ([]*x509.Certificate, error) {
 			return nil, err
 		}
 		for _, c := range certs {
-			if keys.CanSign(c) {
+			if !keys.IsCSCA(c) {
 				out = append(out, c)
 			}
 		}

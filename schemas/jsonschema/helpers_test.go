@@ -97,16 +97,23 @@ func decodeDCC(data []byte) (*schemas.DCC, error) {
 // the typed verdict invalid.
 func verdicts(data []byte) (typed, oracle error, decodeErr error) {
 	typed = errors.New("decode failed")
-	if d, err := decodeDCC(data); err != nil {
+	d, err := decodeDCC(data)
+	if err != nil {
 		decodeErr = err
 	} else {
-		typed = d.Validate(nil)
+		typed = d.ValidateSchema()
 	}
 	doc, err := sjs.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return typed, err, decodeErr
 	}
-	return typed, jsonschema.Validate(doc), decodeErr
+	oracle = jsonschema.ValidateSchema(doc)
+	if d != nil && !schemas.IsLatestSchema(d.Ver) {
+		// The typed validator implements 1.3 only; older payloads are the
+		// oracle's alone (the verifier sends them to it).
+		typed = oracle
+	}
+	return typed, oracle, decodeErr
 }
 
 // known lists the members the Go types hold, per object.

@@ -14,36 +14,52 @@ import (
 	"github.com/vaxcert/vaxcert/schemas/internal/rfc3339"
 )
 
-// compiled is the embedded schema, compiled once.
-var compiled = sync.OnceValue(func() *sjs.Schema {
-	sch, err := compile()
-	if err != nil {
-		// The schema is embedded and compiled by the tests.
-		panic(err)
+// compiled holds the embedded schemas, each compiled once, keyed by
+// release.
+var compiled = sync.OnceValue(func() map[string]*sjs.Schema {
+	out := make(map[string]*sjs.Schema)
+	for _, s := range schemas.Schemas() {
+		sch, err := compile(s)
+		if err != nil {
+			// The schemas are embedded and compiled by the tests.
+			panic(err)
+		}
+		out[s.Version] = sch
 	}
-	return sch
+	return out
 })
 
-func compile() (*sjs.Schema, error) {
-	data, err := schemas.FS.ReadFile(schemas.SchemaFile)
+// schemaFor returns the compiled schema for a document, by its "ver".
+func schemaFor(doc any) *sjs.Schema {
+	ver := ""
+	if m, ok := doc.(map[string]any); ok {
+		ver, _ = m["ver"].(string)
+	}
+	return compiled()[schemas.SchemaFor(ver).Version]
+}
+
+func compile(s schemas.Schema) (*sjs.Schema, error) {
+	data, err := schemas.FS.ReadFile(s.File)
 	if err != nil {
-		return nil, fmt.Errorf("schemas/jsonschema: failed to read embedded schema: %w", err)
+		return nil, fmt.Errorf("schemas/jsonschema: failed to read embedded schema %s: %w", s.Version, err)
 	}
 	doc, err := sjs.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("schemas/jsonschema: failed to parse embedded schema: %w", err)
+		return nil, fmt.Errorf("schemas/jsonschema: failed to parse embedded schema %s: %w", s.Version, err)
 	}
 	c := sjs.NewCompiler()
 	c.UseLoader(refuseLoader{})
-	c.AssertFormat()
-	c.RegisterFormat(&sjs.Format{Name: "date", Validate: formatCheck(rfc3339.IsDate)})
-	c.RegisterFormat(&sjs.Format{Name: "date-time", Validate: formatCheck(rfc3339.IsDateTime)})
-	if err := c.AddResource(schemas.SchemaID, doc); err != nil {
-		return nil, fmt.Errorf("schemas/jsonschema: failed to add embedded schema: %w", err)
+	if s.AssertFormat {
+		c.AssertFormat()
+		c.RegisterFormat(&sjs.Format{Name: "date", Validate: formatCheck(rfc3339.IsDate)})
+		c.RegisterFormat(&sjs.Format{Name: "date-time", Validate: formatCheck(rfc3339.IsDateTime)})
 	}
-	sch, err := c.Compile(schemas.SchemaID)
+	if err := c.AddResource(s.ID, doc); err != nil {
+		return nil, fmt.Errorf("schemas/jsonschema: failed to add embedded schema %s: %w", s.Version, err)
+	}
+	sch, err := c.Compile(s.ID)
 	if err != nil {
-		return nil, fmt.Errorf("schemas/jsonschema: failed to compile embedded schema: %w", err)
+		return nil, fmt.Errorf("schemas/jsonschema: failed to compile embedded schema %s: %w", s.Version, err)
 	}
 	return sch, nil
 }
@@ -72,9 +88,9 @@ func formatCheck(ok func(string) bool) func(any) error {
 // schema and the default value sets; see [ValidateWith].
 func Validate(doc any) error { return ValidateWith(doc, nil) }
 
-// ValidateWith checks doc against the embedded DCC schema (version
-// [schemas.SchemaVersion], formats "date" and "date-time" asserted as in
-// [schemas.DCC.Validate]) and checks the value-set membership of the same
+// ValidateWith checks doc against the embedded DCC schema of its declared
+// version ([ValidateSchema]; for 1.3.x, formats "date" and "date-time"
+// asserted as in [schemas.DCC.Validate]) and checks the value-set membership of the same
 // members as [schemas.DCC.Validate], using vs (nil means
 // [schemas.DefaultValueSets]).
 //
@@ -97,15 +113,33 @@ func ValidateWith(doc any, vs *schemas.ValueSets) error {
 	return schemas.ValidateValueSetsGeneric(doc, vs)
 }
 
-// ValidateSchema checks doc against the embedded DCC schema only, without
-// value-set membership; otherwise as [ValidateWith].
+// ValidateSchema checks doc against the embedded DCC schema of the version
+// it declares in "ver" ([schemas.SchemaFor]: 1.0.x against 1.0.1, 1.1.x and
+// 1.2.x against 1.2.1, everything else against 1.3.3), without value-set
+// membership; otherwise as [ValidateWith]. "format" is asserted for 1.3
+// only (see [schemas.Schema]).
+//
+// Payloads of every version must hold exactly one of v, t and r: the rule
+// of the EU regulation that schema 1.3.0 wrote down as "oneOf" (the EU test
+// vectors expect a 1.2.1 payload holding v, t and r to fail).
 func ValidateSchema(doc any) error {
-	if err := compiled().Validate(doc); err != nil {
+	if err := schemaFor(doc).Validate(doc); err != nil {
 		var ve *sjs.ValidationError
 		if !errors.As(err, &ve) {
 			return &schemas.ValidationError{Rule: schemas.RuleType}
 		}
 		return firstViolation(ve)
+	}
+	if m, ok := doc.(map[string]any); ok {
+		n := 0
+		for _, g := range []string{"v", "t", "r"} {
+			if _, ok := m[g]; ok {
+				n++
+			}
+		}
+		if n != 1 {
+			return &schemas.ValidationError{Rule: schemas.RuleOneOf}
+		}
 	}
 	return nil
 }
