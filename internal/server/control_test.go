@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
@@ -157,7 +158,9 @@ func TestControlCharactersInJSON(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		f := e.seed()
 		cases := append(slices.Clone(accessCases), accessCase{method: "POST", path: static("/v1/verify"),
-			body: jsonOf(`{"qr":"HC1:NCF"}`), public: true})
+			body: jsonOf(`{"qr":"HC1:NCF"}`), public: true},
+			accessCase{method: "PUT", path: static("/v1/sites/HN-001/permissions"),
+				body: jsonOf(`{"finalise_at_source":true}`), allowed: []string{credAdmin}})
 		n := 0
 		for _, tc := range cases {
 			if tc.body == nil {
@@ -175,6 +178,11 @@ func TestControlCharactersInJSON(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &doc); err != nil {
 				t.Fatal(err)
 			}
+			// A key with a control character: the body itself is named.
+			keyed := strings.Replace(body, "{", `{"k\u0000":1,`, 1)
+			res := e.do(req{method: tc.method, path: tc.path(f), cred: cred, body: strings.NewReader(keyed)})
+			wantControl(t, tc.method+" "+tc.path(f)+" bad key", res, "body")
+			n++
 			for _, path := range jsonStringPaths(doc, "") {
 				for _, bad := range []string{"evil\x00", "\x1b[2Jevil", "evil\u0085", "evil\x7f", "evil\n"} {
 					var d any
@@ -195,6 +203,20 @@ func TestControlCharactersInJSON(t *testing.T) {
 		}
 		if n < 150 {
 			t.Errorf("only %d JSON probes", n)
+		}
+		// Every route that takes a body is probed: a new one needs its
+		// valid request in accessCases.
+		probed := map[string]bool{}
+		for _, tc := range cases {
+			hr := httptest.NewRequest(tc.method, tc.path(f), nil)
+			c := e.srv.e.NewContext(hr, nil)
+			e.srv.e.Router().Find(tc.method, hr.URL.EscapedPath(), c)
+			probed[tc.method+" "+c.Path()] = true
+		}
+		for _, r := range e.srv.e.Routes() {
+			if (r.Method == http.MethodPost || r.Method == http.MethodPut) && !probed[r.Method+" "+r.Path] {
+				t.Errorf("%s %s takes a body but has no case in accessCases", r.Method, r.Path)
+			}
 		}
 
 		// The multipart form of a correction request, and the text form
