@@ -40,10 +40,10 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
-// TestIssueAll runs issue-all against a real service with two persons
-// pending issuance.
-func TestIssueAll(t *testing.T) {
-	ctx := context.Background()
+// newTestService returns a service on a fresh SQLite store and its API on
+// a test server; wrap, if not nil, wraps the API's handler.
+func newTestService(t *testing.T, wrap func(http.Handler) http.Handler) (*service.Service, *httptest.Server) {
+	t.Helper()
 	st := storetest.Open(t, "sqlite")
 	pki := testkit.NewPKI(t)
 	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName), issuer.WithUVCISecret(bytes.Repeat([]byte{1}, 32)),
@@ -55,7 +55,7 @@ func TestIssueAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer svc.Close()
+	t.Cleanup(func() { svc.Close() })
 	dir := t.TempDir()
 	if err := auth.GenerateDevIdentity(dir); err != nil {
 		t.Fatal(err)
@@ -72,9 +72,20 @@ func TestIssueAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return svc, ts
+}
 
+// TestIssueAll runs issue-all against a real service with two persons
+// pending issuance.
+func TestIssueAll(t *testing.T) {
+	ctx := context.Background()
+	svc, ts := newTestService(t, nil)
 	uploader := service.Actor{Kind: service.ActorStaff, ID: "tok_up", Role: auth.RoleUploader, Site: "HN-001"}
 	if _, err := svc.SetSitePermission(ctx, service.Actor{Kind: service.ActorSystem, ID: "test"}, "HN-001", true); err != nil {
 		t.Fatal(err)

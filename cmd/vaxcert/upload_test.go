@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +10,7 @@ import (
 	"testing"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
-	"github.com/vaxcert/vaxcert/internal/server"
 	"github.com/vaxcert/vaxcert/internal/service"
-	"github.com/vaxcert/vaxcert/internal/store/storetest"
-	"github.com/vaxcert/vaxcert/internal/testkit"
-	"github.com/vaxcert/vaxcert/issuer"
 )
 
 // TestUpload runs the site client against a real service whose first
@@ -25,44 +19,17 @@ import (
 // stores nothing twice.
 func TestUpload(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.Open(t, "sqlite")
-	pki := testkit.NewPKI(t)
-	iss, err := issuer.New(pki.DSC.Signer(), pki.DSC.Cert, issuer.WithIssuerName(testkit.IssuerName),
-		issuer.WithUVCISecret(bytes.Repeat([]byte{1}, 32)), issuer.WithClock(testkit.Clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: testkit.Clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	dir := t.TempDir()
-	if err := auth.GenerateDevIdentity(dir); err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := os.ReadFile(filepath.Join(dir, auth.DevJWKSFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	citizens, err := auth.NewCitizenVerifier(jwks, auth.WithIssuer(devIssuer), auth.WithAudience(defaultAudience))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Citizens: citizens}, svc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var calls atomic.Int64
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.Header().Set("Retry-After", "0")
-			http.Error(w, `{"error":{"code":"busy"}}`, http.StatusServiceUnavailable)
-			return
-		}
-		srv.Handler().ServeHTTP(w, r)
-	}))
-	defer ts.Close()
+	svc, ts := newTestService(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.Header().Set("Retry-After", "0")
+				http.Error(w, `{"error":{"code":"busy"}}`, http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
 	system := service.Actor{Kind: service.ActorSystem, ID: "test"}
 	token, _, err := svc.CreateToken(ctx, system, auth.RoleUploader, "HN-001", "site")
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/auth"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
+	"github.com/vaxcert/vaxcert/internal/testkit"
 )
 
 // seed fixes the scenario and the chaos (kill times, file order).
@@ -46,25 +47,13 @@ var vaxcertBin string
 func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
 
 func buildAndRun(m *testing.M) int {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || len(bytes.TrimSpace(gomod)) == 0 {
-		fmt.Fprintf(os.Stderr, "chaostest: cannot find the module root: %v\n", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "chaostest-")
+	bin, cleanup, err := testkit.BuildBinary("./cmd/vaxcert")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaostest:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	vaxcertBin = filepath.Join(dir, "vaxcert")
-	build := exec.Command("go", "build", "-o", vaxcertBin, "./cmd/vaxcert")
-	build.Dir = filepath.Dir(string(bytes.TrimSpace(gomod)))
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "chaostest: go build ./cmd/vaxcert:", err)
-		return 1
-	}
+	defer cleanup()
+	vaxcertBin = bin
 	return m.Run()
 }
 

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
+	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
@@ -35,25 +35,13 @@ func TestMain(m *testing.M) {
 // buildAndRun builds the vaxcert binary into a temporary folder, from the
 // module root, and runs the tests.
 func buildAndRun(m *testing.M) int {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || len(bytes.TrimSpace(gomod)) == 0 {
-		fmt.Fprintf(os.Stderr, "crashtest: cannot find the module root (go env GOMOD): %v\n", err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "crashtest-")
+	bin, cleanup, err := testkit.BuildBinary("./cmd/vaxcert")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crashtest:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	vaxcertBin = filepath.Join(dir, "vaxcert")
-	build := exec.Command("go", "build", "-o", vaxcertBin, "./cmd/vaxcert")
-	build.Dir = filepath.Dir(string(bytes.TrimSpace(gomod)))
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "crashtest: go build ./cmd/vaxcert:", err)
-		return 1
-	}
+	defer cleanup()
+	vaxcertBin = bin
 	return m.Run()
 }
 
