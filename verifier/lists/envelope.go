@@ -264,3 +264,24 @@ func (v Version) Check(s *Signed) error {
 	}
 	return nil
 }
+
+// PeekIssuedAt returns the iat a signed list claims, WITHOUT verifying
+// anything. It serves only to replay a chain of lists kept on disk (a full
+// revocation list and its deltas) at the instants they were accepted;
+// every list is then verified with [Open].
+func PeekIssuedAt(data []byte) (time.Time, error) {
+	_, rest, ok := bytes.Cut(bytes.TrimSpace(data), []byte{'.'})
+	p64, _, ok2 := bytes.Cut(rest, []byte{'.'})
+	if !ok || !ok2 {
+		return time.Time{}, fail(ReasonMalformed, "not a JWS in compact serialization", nil)
+	}
+	payload, err := b64(p64)
+	if err != nil {
+		return time.Time{}, fail(ReasonMalformed, "payload is not base64url", err)
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return time.Time{}, fail(ReasonMalformed, "payload", err)
+	}
+	return time.Unix(c.IssuedAt, 0).UTC(), nil
+}
