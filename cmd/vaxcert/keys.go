@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/keys"
 	"github.com/vaxcert/vaxcert/keys/issuing"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
@@ -16,6 +17,15 @@ import (
 
 const keysUsage = `Usage:
     vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
+    vaxcert keys rotate --dir D
+    vaxcert keys retire --dir D --kid KID
+
+"keys rotate" has the CSCA issue a new DSC for D/dsc.pem and dsc.key; the
+old DSC moves to D/previous/, so it stays on the signed trust list and the
+certificates it signed keep verifying (no gap). Restart the issuer to sign
+with the new key; venue verifiers get the new DSC at their next sync.
+"keys retire" takes a rotated-out DSC off the trust list (to D/retired/):
+after the next sync the certificates it signed stop verifying.
 
 Create a key folder: a self-signed CSCA (csca.pem, csca.key), a document
 signer certificate it issued (dsc.pem, dsc.key) and the UVCI secret
@@ -41,15 +51,19 @@ var errKeysExist = errors.New("the key folder already holds keys")
 
 func runKeys(e *env, args []string) error {
 	if len(args) == 0 {
-		return commandUsageError("keys", errors.New("missing subcommand (want: keys init)"))
+		return commandUsageError("keys", errors.New("missing subcommand (want: keys init, rotate or retire)"))
 	}
 	switch args[0] {
 	case "init":
 		return keysInit(e, args[1:])
+	case "rotate":
+		return keysRotate(e, args[1:])
+	case "retire":
+		return keysRetire(e, args[1:])
 	case "-h", "-help", "--help":
 		return flag.ErrHelp
 	}
-	return commandUsageError("keys", fmt.Errorf("unknown subcommand %q (want: keys init)", args[0]))
+	return commandUsageError("keys", fmt.Errorf("unknown subcommand %q (want: keys init, rotate or retire)", args[0]))
 }
 
 func keysInit(e *env, args []string) error {
@@ -121,4 +135,44 @@ func keysInit(e *env, args []string) error {
 // isCountryCode reports whether s is two upper-case ASCII letters.
 func isCountryCode(s string) bool {
 	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
+
+func keysRotate(e *env, args []string) error {
+	flags := newFlagSet("keys")
+	dir := flags.String("dir", "", "")
+	pos, err := parseFlags(flags, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) > 0 || *dir == "":
+		return commandUsageError("keys", errors.New("keys rotate takes --dir D only"))
+	}
+	old, cur, err := trustpub.Rotate(*dir, now())
+	if err != nil {
+		return withHint(err, "the key folder needs csca.pem, csca.key, dsc.pem and dsc.key (\"vaxcert keys init\")")
+	}
+	fmt.Fprintf(e.stdout, "new kid: %s\nold kid: %s (still trusted; \"vaxcert keys retire --dir %s --kid %s\" takes it off the list)\n",
+		keys.KIDString(keys.KID(cur.Raw)), keys.KIDString(keys.KID(old.Raw)), *dir, keys.KIDString(keys.KID(old.Raw)))
+	fmt.Fprintln(e.stdout, "restart the issuer to sign with the new DSC")
+	return nil
+}
+
+func keysRetire(e *env, args []string) error {
+	flags := newFlagSet("keys")
+	dir := flags.String("dir", "", "")
+	kid := flags.String("kid", "", "")
+	pos, err := parseFlags(flags, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) > 0 || *dir == "" || *kid == "":
+		return commandUsageError("keys", errors.New("keys retire takes --dir D --kid KID"))
+	}
+	c, err := trustpub.Retire(*dir, *kid)
+	if err != nil {
+		return withHint(err, "the kid must be one \"vaxcert keys rotate\" printed as old (see "+*dir+"/previous/)")
+	}
+	fmt.Fprintf(e.stdout, "retired %s: off the trust list from the next sync; certificates it signed stop verifying\n",
+		keys.KIDString(keys.KID(c.Raw)))
+	return nil
 }

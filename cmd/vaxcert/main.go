@@ -11,9 +11,13 @@ import (
 
 const usage = `Usage:
     vaxcert keys init --dir D [--country VN] [--alg ES256|PS256] [--force]
+    vaxcert keys rotate --dir D | keys retire --dir D --kid KID
     vaxcert issue --keys D --record FILE.json [--png OUT.png] [--validity 365d]
-    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
+    vaxcert verify (--trust-cert CERT | --trust-dir D | --trust-list FILE|URL --root CSCA.pem)... [--revocations FILE|URL]
+                   [--policy FILE] [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R]] [--json] [PAYLOAD|-]
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL] (--jwks FILE --idp-issuer URL | --dev)
+    vaxcert serve-verifier --issuer URL --root CSCA.pem [--sync-interval D] [--data DIR] [--addr A]
+    vaxcert trust export --keys D --out FILE
     vaxcert issue-all [--server URL] [--token T]
     vaxcert upload [--server URL] [--token T] FILE...
     vaxcert tokens (create --role ROLE [--site S] --name N | list | revoke ID) [--data D | --db URL]
@@ -24,9 +28,12 @@ const usage = `Usage:
 
 Commands:
     keys init   Create a CSCA, a document signer (DSC) and the UVCI secret.
+    keys rotate Replace the DSC (the old one stays trusted); keys retire untrusts it.
     issue       Sign a dose record; print the HC1 text, optionally write the QR PNG.
     verify      Verify an HC1 text offline against trusted DSCs.
     serve       Run the issuer service's HTTP API.
+    serve-verifier  Run the standalone venue verifier (syncs the signed lists).
+    trust export    Write the signed trust list to a file, for offline venues.
     issue-all   Run the batch issuance on the service and follow its progress.
     upload      Upload a site's dose records (NDJSON, CSV): parts, retries, resume.
     tokens      Create, list and revoke the service's staff API tokens.
@@ -61,15 +68,17 @@ type command struct {
 
 // commands maps subcommand names to their implementation, one file each.
 var commands = map[string]command{
-	"keys":      {runKeys, keysUsage},
-	"issue":     {runIssue, issueUsage},
-	"verify":    {runVerify, verifyUsage},
-	"serve":     {runServe, serveUsage},
-	"issue-all": {runIssueAll, issueAllUsage},
-	"upload":    {runUpload, uploadUsage},
-	"rules":     {runRules, rulesUsage},
-	"tokens":    {runTokens, tokensUsage},
-	"version":   {runVersion, versionUsage},
+	"keys":           {runKeys, keysUsage},
+	"issue":          {runIssue, issueUsage},
+	"verify":         {runVerify, verifyUsage},
+	"serve-verifier": {runServeVerifier, serveVerifierUsage},
+	"trust":          {runTrust, trustUsage},
+	"serve":          {runServe, serveUsage},
+	"issue-all":      {runIssueAll, issueAllUsage},
+	"upload":         {runUpload, uploadUsage},
+	"rules":          {runRules, rulesUsage},
+	"tokens":         {runTokens, tokensUsage},
+	"version":        {runVersion, versionUsage},
 }
 
 // now is the clock of every command. Tests replace it with a fixed clock.

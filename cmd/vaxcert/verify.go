@@ -21,21 +21,36 @@ import (
 	"github.com/vaxcert/vaxcert/keys/keyfile"
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/policy"
 	"github.com/vaxcert/vaxcert/verifier/rules"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 const verifyUsage = `Usage:
-    vaxcert verify (--trust-cert CERT | --trust-dir D)... [--at TIME] [--skew DUR] [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
+    vaxcert verify (--trust-cert CERT | --trust-dir D | --trust-list FILE|URL --root CSCA.pem | --gateway FILE)...
+                   [--revocations FILE|URL] [--policy FILE] [--at TIME] [--skew DUR]
+                   [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
 
 Verify an HC1 text offline: prefix, Base45, zlib, COSE_Sign1, signature,
 key usage, validity and schema. PAYLOAD is the HC1 text; "-" or no
 argument reads it from standard input (one trailing newline is ignored).
 
-Flags (at least one trust source is required; both repeat):
+Flags (at least one trust source is required; --trust-cert and --trust-dir repeat):
     --trust-cert CERT  trust a DSC: a PEM or DER file, or, when no file has
                        that name, base64 DER text
     --trust-dir D      trust every certificate file in D (*.pem, *.crt, *.cer,
                        *.der), e.g. a folder written by "vaxcert keys init"
+    --trust-list SRC   trust the DSCs of a signed trust list: a file written by
+                       "vaxcert trust export", or the issuer's URL
+                       http://HOST/v1/trust-list; it must verify against --root
+                       and be unexpired at TIME
+    --gateway FILE     trust the DSCs of an EU-gateway-style trust list file (a
+                       JSON array of {kid, country, certificateType, rawData})
+    --revocations SRC  refuse revoked certificates: a signed revocation list
+                       file or http://HOST/v1/revocations (check "revocation")
+    --policy FILE      the vaccination policy (JSON, verifier/policy); default:
+                       the safe defaults. It gives "decision"
     --at TIME          verify at TIME instead of now: RFC 3339, or with a
                        zone of +hhmm, or none for UTC
     --value-sets DIR   newer EU value-set files (*.json) over the embedded ones
@@ -47,16 +62,23 @@ Flags (at least one trust source is required; both repeat):
                        checks (check "rules")
     --country CC       the venue's country for --rules (e.g. VN)
     --region R         the venue's region, for rules that have one
-    --root CSCA        the pinned CSCA certificate that a signed rule set
-                       (vaxcert rules sign) must chain to; its value sets
+    --root CSCA        the pinned CSCA certificate that --trust-list,
+                       --revocations and a signed rule set (vaxcert rules
+                       sign) must chain to; a signed rule set's value sets
                        then replace the embedded ones unless --value-sets
     --json             print one JSON object (format in the README)
+
+The decision (full, partial, booster, recovered, tested, not_accepted for a
+valid certificate; invalid or revoked otherwise) is the one the venue
+verifier service gives; the exit status follows the technical checks.
 
 Exit status: 0 valid, 1 invalid, 2 usage or input error.
 
 Example:
     $ vaxcert verify --trust-dir keys "$(cat hc1.txt)"
     $ vaxcert verify --trust-cert dsc.pem --at 2021-06-01T00:00:00Z --json - < hc1.txt
+    $ vaxcert verify --trust-list http://127.0.0.1:8080/v1/trust-list --root data/keys/csca.pem \
+          --revocations http://127.0.0.1:8080/v1/revocations --json - < hc1.txt
 `
 
 // errNoTrust is returned when verify has no trust source.
@@ -75,7 +97,11 @@ func runVerify(e *env, args []string) error {
 	rulesArg := flags.String("rules", "", "")
 	country := flags.String("country", "", "")
 	region := flags.String("region", "", "")
+	trustListSrc := flags.String("trust-list", "", "")
 	rootPath := flags.String("root", "", "")
+	gatewayPath := flags.String("gateway", "", "")
+	revSrc := flags.String("revocations", "", "")
+	policyPath := flags.String("policy", "", "")
 	pos, err := parseFlags(flags, args)
 	if err != nil {
 		return err
@@ -86,8 +112,12 @@ func runVerify(e *env, args []string) error {
 	if skew.d > verifier.MaxClockSkew {
 		return commandUsageError("verify", fmt.Errorf("--skew %v exceeds %v", skew.d, verifier.MaxClockSkew))
 	}
-	if len(certs) == 0 && len(dirs) == 0 {
-		return withHint(errNoTrust, "pass --trust-cert CERT or --trust-dir D (the folder of \"vaxcert keys init\" works)")
+	if len(certs) == 0 && len(dirs) == 0 && *trustListSrc == "" && *gatewayPath == "" {
+		return withHint(errNoTrust, "pass --trust-cert CERT or --trust-dir D (the folder of \"vaxcert keys init\" works)",
+			"or --trust-list FILE|URL --root CSCA.pem")
+	}
+	if (*trustListSrc != "" || *revSrc != "") && *rootPath == "" {
+		return commandUsageError("verify", errors.New("--trust-list and --revocations need --root CSCA.pem"))
 	}
 	when := now()
 	if *at != "" {
@@ -96,13 +126,13 @@ func runVerify(e *env, args []string) error {
 		}
 	}
 
-	trust, err := loadTrust(certs, dirs)
-	if err != nil {
-		return err
-	}
-	vs, err := loadValueSets(*vsDir)
-	if err != nil {
-		return err
+	var trust lists.Stores
+	if len(certs) > 0 || len(dirs) > 0 {
+		t, err := loadTrust(certs, dirs)
+		if err != nil {
+			return err
+		}
+		trust = append(trust, t)
 	}
 	var root *x509.Certificate
 	if *rootPath != "" {
@@ -110,7 +140,23 @@ func runVerify(e *env, args []string) error {
 			return err
 		}
 	}
+	signed, err := loadSignedLists(*trustListSrc, *revSrc, root, *gatewayPath, when)
+	if err != nil {
+		return err
+	}
+	trust = append(trust, signed.stores...)
+	pol, err := loadPolicy(*policyPath)
+	if err != nil {
+		return err
+	}
+	vs, err := loadValueSets(*vsDir)
+	if err != nil {
+		return err
+	}
 	opts := []verifier.Option{verifier.WithClockSkew(skew.d)}
+	if signed.revocations != nil {
+		opts = append(opts, verifier.WithCheck(lists.RevocationCheck{List: signed.revocations}))
+	}
 	if *rulesArg != "" || *country != "" || *region != "" {
 		check, signedVS, err := loadRulesCheck(rulesOptions{arg: *rulesArg, country: *country, region: *region, root: root, at: when}, vs)
 		if err != nil {
@@ -144,10 +190,14 @@ func runVerify(e *env, args []string) error {
 	}
 
 	res, verr := v.Verify(qr, when)
+	decision := decide(res, pol, when)
 	if *asJSON {
-		err = writeJSON(e.stdout, res, *country)
+		err = writeJSON(e.stdout, res, *country, decision)
 	} else {
 		err = writeHuman(e.stdout, res)
+		if err == nil {
+			_, err = fmt.Fprintf(e.stdout, "decision: %s\n", decision)
+		}
 	}
 	if err != nil {
 		return err
@@ -260,10 +310,10 @@ func reasonHints(r verifier.Reason) []string {
 
 // writeJSON prints the verify --json output, verifier.Report: a public
 // contract documented in the README.
-func writeJSON(w io.Writer, r *verifier.Result, country string) error {
+func writeJSON(w io.Writer, r *verifier.Result, country, decision string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	out := verifyJSON{Report: r.Report()}
+	out := verifyJSON{Report: r.Report(), Decision: decision}
 	if _, ok := r.Outcome(verifier.CheckRules); ok {
 		out.Rules = &rulesJSON{Country: country, Failed: rules.FailedRules(r)}
 		if out.Rules.Failed == nil {
@@ -277,7 +327,8 @@ func writeJSON(w io.Writer, r *verifier.Result, country string) error {
 // that failed.
 type verifyJSON struct {
 	verifier.Report
-	Rules *rulesJSON `json:"rules,omitempty"`
+	Decision string     `json:"decision"`
+	Rules    *rulesJSON `json:"rules,omitempty"`
 }
 
 type rulesJSON struct {
@@ -410,4 +461,64 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// decide is the venue decision for a verification: the policy's decision
+// for a valid certificate, "revoked" for one on the revocation list,
+// "invalid" for any other failure.
+func decide(r *verifier.Result, pol *policy.Policy, at time.Time) string {
+	switch {
+	case r.Reason() == lists.ReasonRevoked:
+		return venue.DecisionRevoked
+	case !r.Valid():
+		return venue.DecisionInvalid
+	}
+	return string(pol.Decide(r.DCC(), at).Decision)
+}
+
+// signedLists are the trust sources and revocations from signed lists.
+type signedLists struct {
+	stores      lists.Stores
+	revocations *lists.Revocations
+}
+
+// loadSignedLists reads --trust-list, --revocations (checked against
+// --root at the verification time) and --gateway.
+func loadSignedLists(trustSrc, revSrc string, root *x509.Certificate, gatewayPath string, at time.Time) (signedLists, error) {
+	var out signedLists
+	hint := "fetch a current list from the issuer (Tải danh sách mới từ đơn vị cấp / fetch a fresh list), and check --root is its csca.pem"
+	if trustSrc != "" || revSrc != "" {
+		if trustSrc != "" {
+			b, err := readSource("trust-list", trustSrc, limits.MaxTrustList)
+			if err != nil {
+				return out, err
+			}
+			l, err := lists.ParseTrustList(b, root, at)
+			if err != nil {
+				return out, withHint(fmt.Errorf("--trust-list: %w", err), hint)
+			}
+			out.stores = append(out.stores, l)
+		}
+		if revSrc != "" {
+			b, err := readSource("revocations", revSrc, lists.MaxRevocationList)
+			if err != nil {
+				return out, err
+			}
+			if out.revocations, err = lists.ParseRevocations(b, root, at); err != nil {
+				return out, withHint(fmt.Errorf("--revocations: %w", err), hint)
+			}
+		}
+	}
+	if gatewayPath != "" {
+		b, err := readSource("gateway", gatewayPath, limits.MaxGatewayFile)
+		if err != nil {
+			return out, err
+		}
+		l, err := lists.ParseGateway(b)
+		if err != nil {
+			return out, withHint(fmt.Errorf("--gateway: %w", err), "the file must be a JSON array of {kid, country, certificateType, rawData}")
+		}
+		out.stores = append(out.stores, l)
+	}
+	return out, nil
 }

@@ -36,6 +36,7 @@ type verifyOut struct {
 		Detail string `json:"detail"`
 	} `json:"warnings"`
 	Certificate json.RawMessage `json:"certificate"`
+	Decision    string          `json:"decision"`
 }
 
 // dcc decodes the certificate member strictly into the schema types.
@@ -80,7 +81,7 @@ func decodeVerifyJSON(t *testing.T, stdout string) *verifyOut {
 	if _, err := dec.Token(); err != io.EOF {
 		t.Fatalf("stdout holds more than one JSON value:\n%s", stdout)
 	}
-	for _, m := range []string{"valid", "reason", "checks", "errors"} {
+	for _, m := range []string{"valid", "reason", "checks", "errors", "decision"} {
 		if _, ok := members[m]; !ok {
 			t.Errorf("member %q missing", m)
 		}
@@ -242,7 +243,7 @@ func TestVerifyValidOutput(t *testing.T) {
 
 	res := verifyJSONOut(t, exitOK, "", "verify", "--trust-dir", dir, "--json", hc1)
 	want := verifyOut{Valid: true, Reason: "", Errors: map[string]string{}, KID: kid, Alg: "ES256", Issuer: "VN",
-		IssuedAt: "2026-06-01T12:00:00Z", ExpiresAt: "2027-06-01T12:00:00Z", Type: "vaccination"}
+		IssuedAt: "2026-06-01T12:00:00Z", ExpiresAt: "2027-06-01T12:00:00Z", Type: "vaccination", Decision: "not_accepted"}
 	got := *res
 	got.Checks, got.Certificate = nil, nil
 	if got.Errors == nil || len(got.Errors) != 0 {
@@ -289,6 +290,7 @@ VALID vaccination certificate
   signed by  VN, kid ` + kid + ` (ES256)
   issued     2026-06-01T12:00:00Z
   expires    2027-06-01T12:00:00Z
+decision: not_accepted
 `
 	if stdout != wantHuman {
 		t.Errorf("human output:\n%s\nwant:\n%s", stdout, wantHuman)
@@ -310,6 +312,7 @@ schema      skip
 value_sets  skip
 
 INVALID: unknown_kid
+decision: invalid
 `
 	if code != exitInvalid || stdout != want {
 		t.Errorf("exit status %d, stdout:\n%s\nwant 1 and:\n%s", code, stdout, want)

@@ -298,4 +298,3 @@ func (s *Syncer) Status(now time.Time) Status {
 	}
 	return out
 }
-

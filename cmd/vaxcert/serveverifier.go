@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/netguard"
+	"github.com/vaxcert/vaxcert/internal/verifysvc"
+	"github.com/vaxcert/vaxcert/internal/verifysync"
+	"github.com/vaxcert/vaxcert/verifier/venue"
+)
+
+const serveVerifierUsage = `Usage:
+    vaxcert serve-verifier --issuer URL --root CSCA.pem [--sync-interval 5m] [--data ./verifier-data]
+                           [--addr 127.0.0.1:8090] [--stale-after 24h] [--policy FILE] [--gateway FILE]
+                           [--privileged-tokens FILE] [--rate 100:300] [--trusted-proxies CIDRS]
+
+Run the standalone venue verifier: it syncs the issuer's signed trust list
+and revocation list every --sync-interval, keeps the last good copy in
+--data (replaced atomically), and answers POST /v1/verify from it, also
+when the issuer cannot be reached and after a restart. It has no database
+and keeps no personal data; logs hold routes, statuses and durations only.
+
+POST /v1/verify takes the QR text (text/plain, or {"qr": "HC1:…"}) and
+answers {"decision", "valid", "reason", "message": {"vi", "en"},
+"holder": {"name", "birth_date"}, "valid_until", "data_age_seconds",
+"stale"}. decision is full, partial, booster, recovered, tested or
+not_accepted (the vaccination policy, for a valid certificate), invalid,
+revoked, or unavailable (no unexpired lists held). Past --stale-after the
+answer has "stale": true and "valid": false. Also: /healthz, /readyz (200
+only with unexpired lists), /metrics (Prometheus, with the lists' ages).
+
+Flags:
+    --issuer URL             the issuer service, e.g. http://127.0.0.1:8080 (required)
+    --root CSCA.pem          the issuer's CSCA certificate, pinned (required)
+    --sync-interval D        time between syncs (default 5m)
+    --data DIR               where the last good lists are kept (default ./verifier-data)
+    --addr HOST:PORT         listen address (default 127.0.0.1:8090)
+    --stale-after D          data age past which answers are stale (default 24h)
+    --policy FILE            vaccination policy JSON (default: the safe defaults)
+    --gateway FILE           also trust the DSCs of an EU-gateway-style trust list
+                             file (JSON array of {kid, country, certificateType, rawData})
+    --privileged-tokens FILE bearer tokens, one a line, whose requests get the
+                             full payload ("certificate"); the file should be 0600
+    --rate R                 POST /v1/verify per client, "PER_SECOND:BURST" (default 100:300)
+    --trusted-proxies CIDRS  reverse proxies whose X-Forwarded-For names the client
+
+Example:
+    $ vaxcert serve-verifier --issuer http://127.0.0.1:8080 --root data/keys/csca.pem --sync-interval 10s
+    $ curl -sS localhost:8090/v1/verify -H 'Content-Type: text/plain' --data-binary @hc1.txt
+`
+
+func runServeVerifier(e *env, args []string) error {
+	flags := newFlagSet("serve-verifier")
+	issuerURL := flags.String("issuer", "", "")
+	rootPath := flags.String("root", "", "")
+	var interval, staleAfter durationFlag
+	interval.d, staleAfter.d = verifysync.DefaultInterval, venue.DefaultStaleAfter
+	flags.Var(&interval, "sync-interval", "")
+	flags.Var(&staleAfter, "stale-after", "")
+	data := flags.String("data", "verifier-data", "")
+	addr := flags.String("addr", verifysvc.DefaultAddr, "")
+	policyPath := flags.String("policy", "", "")
+	gatewayPath := flags.String("gateway", "", "")
+	tokensPath := flags.String("privileged-tokens", "", "")
+	rate := verifysvc.DefaultRate
+	flags.Var(netguard.RateFlag{Rate: &rate}, "rate", "")
+	proxyList := flags.String("trusted-proxies", "", "")
+	pos, err := parseFlags(flags, args)
+	switch {
+	case err != nil:
+		return err
+	case len(pos) > 0:
+		return commandUsageError("serve-verifier", fmt.Errorf("unexpected argument %q", pos[0]))
+	case *issuerURL == "" || *rootPath == "":
+		return commandUsageError("serve-verifier", errors.New("--issuer and --root are required"))
+	case interval.d < time.Second || staleAfter.d < time.Minute:
+		return commandUsageError("serve-verifier", errors.New("--sync-interval must be at least 1s and --stale-after at least 1m"))
+	}
+	root, err := loadRoot(*rootPath)
+	if err != nil {
+		return err
+	}
+	pol, err := loadPolicy(*policyPath)
+	if err != nil {
+		return err
+	}
+	var gateway []byte
+	if *gatewayPath != "" {
+		if gateway, err = readSource("gateway", *gatewayPath, limits.MaxGatewayFile); err != nil {
+			return err
+		}
+	}
+	privileged, err := readTokens(*tokensPath)
+	if err != nil {
+		return err
+	}
+	proxies, err := netguard.ParseProxies(*proxyList)
+	if err != nil {
+		return commandUsageError("serve-verifier", err)
+	}
+	vs, err := loadValueSets("")
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	checker, err := venue.NewChecker(pol, staleAfter.d, verifierOptions(vs)...)
+	if err != nil {
+		return withHint(err)
+	}
+	sy, err := verifysync.New(verifysync.Config{Issuer: *issuerURL, Root: root, Dir: *data, Foreign: gateway,
+		Interval: interval.d, Clock: now, Logger: logger}, checker)
+	if err != nil {
+		return withHint(err, "--gateway must be an EU-gateway-style JSON array; --data must be a writable folder")
+	}
+	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
+		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger})
+	if err != nil {
+		return withHint(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go sy.Run(ctx)
+	fmt.Fprintf(e.stdout, "venue verifier on http://%s (issuer %s, sync every %v, data in %s)\n", *addr, *issuerURL, interval.d, *data)
+	if err := srv.Run(ctx); err != nil {
+		return withHint(err)
+	}
+	return nil
+}
+
+// readTokens reads the privileged bearer tokens, one a line, as SHA-256
+// digests.
+func readTokens(path string) ([][sha256.Size]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := readSource("privileged-tokens", path, limits.MaxKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	var out [][sha256.Size]byte
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if t := strings.TrimSpace(sc.Text()); t != "" && !strings.HasPrefix(t, "#") {
+			out = append(out, sha256.Sum256([]byte(t)))
+		}
+	}
+	return out, nil
+}
