@@ -150,18 +150,7 @@ func decodeVerifyJSON(t *testing.T, stdout string) *verifyOut {
 // re-encodes it, leaving the signature as it was.
 func tamper(t *testing.T, hc1, old, new string) string {
 	t.Helper()
-	b45, err := hcert.TrimPrefix([]byte(hc1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, err := hcert.AppendBase45Decode(nil, b45)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := hcert.AppendInflate(nil, z, limits.MaxCOSE)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg := coseOf(t, hc1)
 	i := bytes.Index(msg, []byte(old))
 	if i < 0 || len(old) != len(new) {
 		t.Fatalf("cannot replace %q in the COSE message", old)
