@@ -2,7 +2,6 @@ package rules
 
 import (
 	"encoding/base64"
-	"sync"
 	"time"
 
 	"github.com/vaxcert/vaxcert/schemas"
@@ -45,15 +44,10 @@ func Data(payload any, ext External) map[string]any {
 	return map[string]any{"payload": payload, "external": e}
 }
 
-var valueSetsCache sync.Map // *schemas.ValueSets → map[string]any
-
 // ValueSetsData returns vs in the form rules see (external.valueSets): each
-// valueSetId with the array of its codes, active or not. The result is
-// cached per vs and must not be modified.
+// valueSetId with the array of its codes, active or not. Build it once per
+// value-set release ([NewCheck] does) and do not modify it.
 func ValueSetsData(vs *schemas.ValueSets) map[string]any {
-	if m, ok := valueSetsCache.Load(vs); ok {
-		return m.(map[string]any)
-	}
 	m := map[string]any{}
 	for _, id := range vs.IDs() {
 		codes := vs.Set(id).Codes()
@@ -66,7 +60,6 @@ func ValueSetsData(vs *schemas.ValueSets) map[string]any {
 		}
 		m[id] = arr
 	}
-	valueSetsCache.Store(vs, m)
 	return m
 }
 
