@@ -189,3 +189,35 @@ func TestRulesCheck(t *testing.T) {
 		t.Error("empty set accepted")
 	}
 }
+
+// TestCheckConcurrent: one Check serves concurrent verifications (run
+// with -race).
+func TestCheckConcurrent(t *testing.T) {
+	check, err := rules.NewCheck(loadVN(t), "VN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2022, 3, 1, 9, 0, 0, 0, time.UTC)
+	certs := generated(at)[:400]
+	want := make([]bool, len(certs))
+	for i, d := range certs {
+		want[i] = check.Check(&verifier.Certificate{DCC: d, Type: d.Type(), Issuer: "VN", CheckedAt: at}) == nil
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i, d := range certs {
+				if got := check.Check(&verifier.Certificate{DCC: d, Type: d.Type(), Issuer: "VN", CheckedAt: at}) == nil; got != want[i] {
+					done <- fmt.Errorf("certificate %d: %v, want %v", i, got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
