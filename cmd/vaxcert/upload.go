@@ -32,6 +32,9 @@ again: the service reports the rows it already committed as
 already_stored_by_this_batch and stores the rest. A busy or unreachable
 service is retried with backoff (honouring Retry-After).
 
+A part an earlier run completed is not sent again: its stored outcome is
+read from the service (GET /v1/dose-records/batches/KEY).
+
 At the end it prints a summary (stored, duplicate, rejected) and, when rows
 were rejected, writes FILE.rejected.csv or FILE.rejected.ndjson (the
 rejected rows, ready to fix and re-send) and FILE.rejected.txt (the line
@@ -271,6 +274,11 @@ func (u *uploader) part(path, key, header string, part []uploadRow) ([]uploadOut
 	if header != "" {
 		ctype = "text/csv"
 	}
+	// A part an earlier run completed is not sent again: its stored
+	// outcome is read instead.
+	if outs, ok := u.completed(key); ok {
+		return outs, nil
+	}
 	wait := time.Second
 	var last error
 	for attempt := 1; attempt <= u.attempts; attempt++ {
@@ -287,6 +295,41 @@ func (u *uploader) part(path, key, header string, part []uploadRow) ([]uploadOut
 	}
 	return nil, withHint(fmt.Errorf("%s: gave up after %d attempts: %w", path, u.attempts, last),
 		"run the same command again later: the rows already stored are not sent twice")
+}
+
+// completed returns the stored outcome of the part uploaded under key, if
+// an earlier run completed it (GET /v1/dose-records/batches/{key}, paged).
+// Any failure means "not known to be complete": the part is sent.
+func (u *uploader) completed(key string) ([]uploadOutcome, bool) {
+	var outs []uploadOutcome
+	after := 0
+	for {
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/dose-records/batches/%s?limit=1000&after_row=%d",
+			u.base, url.PathEscape(key), after), nil)
+		if err != nil {
+			return nil, false
+		}
+		req.Header.Set("Authorization", "Bearer "+u.token)
+		res, err := u.http.Do(req)
+		if err != nil {
+			return nil, false
+		}
+		var b struct {
+			Complete  bool            `json:"complete"`
+			Rows      []uploadOutcome `json:"rows"`
+			NextAfter int             `json:"next_after_row"`
+		}
+		err = json.NewDecoder(io.LimitReader(res.Body, 16<<20)).Decode(&b)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK || !b.Complete {
+			return nil, false
+		}
+		outs = append(outs, b.Rows...)
+		if b.NextAfter == 0 {
+			return outs, true
+		}
+		after = b.NextAfter
+	}
 }
 
 // send makes one attempt: POST the part, read the streamed report.

@@ -14,15 +14,15 @@ import (
 )
 
 // TestUpload runs the site client against a real service whose first
-// request is answered 503 busy: the client retries, splits the file in
+// upload is answered 503 busy: the client retries, splits the file in
 // parts, and writes the rejected row with its reason; run again, it
 // stores nothing twice.
 func TestUpload(t *testing.T) {
 	ctx := context.Background()
-	var calls atomic.Int64
+	var posts atomic.Int64
 	svc, ts := newTestService(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
+			if r.Method == http.MethodPost && posts.Add(1) == 1 {
 				w.Header().Set("Retry-After", "0")
 				http.Error(w, `{"error":{"code":"busy"}}`, http.StatusServiceUnavailable)
 				return
@@ -49,8 +49,9 @@ func TestUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Run twice: the second run (a resume) is answered from the stored
-	// outcomes of the same keys.
+	// outcomes of the same keys, without sending the parts again.
 	for run := range 2 {
+		before := posts.Load()
 		want := "4 stored (0 merged with another site's copy), 0 duplicate, 1 rejected"
 		code, stdout, stderr := runCLI(t, "", "upload", "--server", ts.URL, "--token", token, "--part-rows", "2", file)
 		if code != exitInvalid || !strings.Contains(stdout, want) {
@@ -58,6 +59,9 @@ func TestUpload(t *testing.T) {
 		}
 		if run == 0 && !strings.Contains(stderr, "503") {
 			t.Errorf("no retry reported: %s", stderr)
+		}
+		if sent := posts.Load() - before; run == 0 && sent != 4 || run == 1 && sent != 0 {
+			t.Errorf("run %d: %d uploads sent (3 parts, one retried; then none)", run+1, sent)
 		}
 	}
 	rej, err := os.ReadFile(file + ".rejected.csv")

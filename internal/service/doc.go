@@ -36,24 +36,49 @@
 // (int64) everywhere; [Service.FindPerson] maps a national ID number to it.
 //
 // Intake ([Service.SubmitRecord], [Service.IngestBatch]) is idempotent by
-// (site, record_id): the same row again is unchanged; a draft with new
-// content gets a new version; a finalised record with new content is
-// rejected ([ErrImmutable]) and changes only through
+// (site, record_id): the same row again is duplicate_of_existing (or
+// already_stored_by_this_batch when the same upload stored it); a draft
+// with new content gets a new version; a finalised record with new content
+// is rejected ([ErrImmutable]) and changes only through
 // [Service.AmendRecord] (reason required) or [Service.VoidRecord]. The
 // same shot — person, product, lot, date, dose number — reported under two
 // record keys (two sites syncing the same vaccination) is stored and
-// merged: linked to the canonical (first) record and counted once. Bulk
-// uploads are NDJSON (one [issuer.Record] per line) or CSV ([CSVColumns]),
-// streamed in constant memory, at most limits.MaxBatchRows rows of at most
-// limits.MaxBatchLine bytes, committed in chunks, with a [RowResult] per
-// dose: accepted, unchanged, merged or rejected with field errors
-// ([issuer.FieldError]; [Code] gives the API code).
+// merged (merged_with_other_site): linked to the canonical (first) record
+// and counted once. The copies are one logical shot: amending or voiding
+// any of them applies to all, and [Service.RecordHistory] shows every
+// copy's versions. Bulk uploads are NDJSON (one [issuer.Record] per line)
+// or CSV ([CSVColumns]), streamed in constant memory, at most
+// limits.MaxBatchRows rows of at most limits.MaxBatchLine bytes, committed
+// in transactions that start small (64 doses) and grow to 4,000, with a
+// [RowResult] per dose reported as each transaction commits ([Outcome],
+// [Note], field errors as [issuer.FieldError]; [Code] gives the API code).
+//
+// Uploads, single record posts and correction requests take an
+// idempotency key ([IngestOptions], [Service.SubmitRecordKey],
+// [Service.FileCorrectionKey]): a request sent again with the same key is
+// applied at most once, continuing where an interrupted one stopped, and
+// [Service.Batch] returns an upload's stored outcome, per row, also after
+// a restart. Each transaction first locks the upload's batch row, then the
+// persons in id order, and inserts new persons in national-ID order with
+// ON CONFLICT DO NOTHING, so that concurrent uploads of the same persons
+// neither deadlock nor abort each other; a lock or serialization failure
+// that outlasts the store's retries is [ErrBusy] (HTTP 503, Retry-After).
 //
 // Records are validated with issuance's own rules (issuer.BuildPayload:
 // required fields, formats, value sets, dates), plus: national ID shaped
 // like a CCCD or CMND number, no dose in the future, bounded site, record id
-// and lot. A person's names and birth date follow the uploads until they
-// have a finalised record, then change only by [Service.AmendPerson].
+// and lot. An uploader's "finalised" row is finalised only for a site an
+// admin allowed to finalise at the source ([Service.SetSitePermission]);
+// otherwise it is stored as a draft ([NoteStoredAsDraft]).
+//
+// A person's names and birth date follow the uploads only while every
+// record of theirs is a draft of the uploading site; after that, and
+// always for another site, an upload never changes them. Names that
+// differ only in diacritics or case (same ICAO transliteration, same birth
+// date) are the same person ([NoteNameVariant]); any other difference is
+// stored as an identity claim ([Service.IdentityClaims],
+// [NoteIdentityReview]) that opens the person's review and blocks issuance
+// until a reviewer decides with [Service.AmendPerson].
 //
 // # Contradictions and reviews
 //
@@ -61,8 +86,11 @@
 // the same transaction. Two finalised shots claiming one dose number, or a
 // dose dated before a lower-numbered one, put the person in the review
 // queue ([Service.ListReviewQueue]) and block issuance ([ErrContradictory])
-// — the service never picks one. [Service.ResolveReview] amends or voids a
-// record; the review closes when the records agree.
+// — the service never picks one — and the person's current certificate is
+// revoked ([ReasonUnderReview]): nobody shows a status the records no
+// longer support. [Service.ResolveReview] amends or voids a record; the
+// review closes when the records agree (and no identity claim is open),
+// and the person is issued again.
 //
 // # Issuance
 //

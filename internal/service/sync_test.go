@@ -389,3 +389,25 @@ func TestConcurrentSitesNeverConflict(t *testing.T) {
 		}
 	})
 }
+
+// TestRowsReportedAsTheyCommit: an upload commits small transactions first,
+// growing, and reports each one's rows as soon as it commits.
+func TestRowsReportedAsTheyCommit(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		var body strings.Builder
+		if err := WriteSyntheticNDJSON(&body, "S1", 300, 1, 4_000_000_000); err != nil {
+			t.Fatal(err)
+		}
+		emitted := 0
+		var atCommit []int
+		sum, err := e.s.IngestBatchWith(e.ctx, uploader("S1"), FormatNDJSON, strings.NewReader(body.String()),
+			func(RowResult) error { emitted++; return nil },
+			IngestOptions{Key: "grow", Committed: func() error { atCommit = append(atCommit, emitted); return nil }})
+		if err != nil || sum.Stored != 300 {
+			t.Fatalf("%+v %v", sum, err)
+		}
+		if want := []int{firstChunk, 3 * firstChunk, 300}; !slices.Equal(atCommit, want) {
+			t.Errorf("rows reported at each commit %v, want %v", atCommit, want)
+		}
+	})
+}
