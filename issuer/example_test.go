@@ -1,7 +1,6 @@
 package issuer_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,8 +11,7 @@ import (
 	"github.com/vaxcert/vaxcert/verifier"
 )
 
-// Issue a certificate from finalised dose records, verify it offline, then
-// show that a tampered payload fails with a typed reason.
+// Issue a certificate from finalised dose records and verify it offline.
 func Example() {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	csca, _ := issuing.NewCSCA(issuing.CSCAOptions{Country: "VN", NotBefore: now.AddDate(0, -1, 0)})
@@ -38,19 +36,9 @@ func Example() {
 	v, _ := verifier.New(trust)
 	res, err := v.Verify([]byte(cert.HC1), now)
 	fmt.Println(strings.HasPrefix(cert.HC1, "HC1:"), err, res.Type(), res.DCC().Nam.FNT, res.DCC().Nam.GNT)
+	// (The verifier package's Example shows a tampered certificate failing
+	// with bad_signature.)
 
-	// Flip one Base45 character in the middle of the signed data.
-	b := []byte(cert.HC1)
-	i := len(b) / 2
-	if b[i] == '0' {
-		b[i] = '1'
-	} else {
-		b[i] = '0'
-	}
-	_, err = v.Verify(b, now)
-	var verr *verifier.Error
-	fmt.Println(errors.As(err, &verr))
 	// Output:
 	// true <nil> vaccination NGUYEN VAN<DUC
-	// true
 }

@@ -5,12 +5,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/vaxcert/vaxcert/internal/dates"
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/schemas"
 )
@@ -325,41 +325,7 @@ func doseField(i int, field string) string {
 // YYYY) with a year in 1900–2099, as the schema's dob pattern requires, and a
 // real calendar month and day.
 func validDate(s string, partial bool) bool {
-	if len(s) != 10 && (!partial || len(s) != 7 && len(s) != 4) {
-		return false
-	}
-	year, ok := digits(s[0:4])
-	if !ok || year < 1900 || year > 2099 {
-		return false
-	}
-	if len(s) == 4 {
-		return true
-	}
-	month, ok := digits(s[5:7])
-	if s[4] != '-' || !ok || month < 1 || month > 12 {
-		return false
-	}
-	if len(s) == 7 {
-		return true
-	}
-	day, ok := digits(s[8:10])
-	if s[7] != '-' || !ok || day < 1 {
-		return false
-	}
-	// time.Date normalises day 31 of a 30-day month into the next month.
-	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() == day
-}
-
-// digits parses s, made of ASCII digits only.
-func digits(s string) (int, bool) {
-	n := 0
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n, true
+	return (partial || len(s) == 10) && dates.Partial(s, true)
 }
 
 // revisionKey is the UVCI input for a revision: empty for the first

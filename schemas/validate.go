@@ -3,7 +3,7 @@ package schemas
 import (
 	"unicode/utf8"
 
-	"github.com/vaxcert/vaxcert/schemas/internal/rfc3339"
+	"github.com/vaxcert/vaxcert/internal/dates"
 )
 
 // maxLength is the schema's maxLength for names, issuer, UVCI, test name and
@@ -203,7 +203,7 @@ func (v *Vaccination) validate() error {
 		return &ValidationError{Field: "v[0].dn", Rule: RuleMinimum}
 	case v.SD < 1:
 		return &ValidationError{Field: "v[0].sd", Rule: RuleMinimum}
-	case !rfc3339.IsDate(v.DT):
+	case !dates.IsDate(v.DT):
 		return &ValidationError{Field: "v[0].dt", Rule: RuleFormat}
 	case !hasUpper(v.CO):
 		return &ValidationError{Field: "v[0].co", Rule: RulePattern}
@@ -219,7 +219,7 @@ func (t *Test) validate() error {
 	switch {
 	case tooLong(t.NM):
 		return &ValidationError{Field: "t[0].nm", Rule: RuleMaxLength}
-	case !rfc3339.IsDateTime(t.SC):
+	case !dates.IsDateTime(t.SC):
 		return &ValidationError{Field: "t[0].sc", Rule: RuleFormat}
 	case tooLong(t.TC):
 		return &ValidationError{Field: "t[0].tc", Rule: RuleMaxLength}
@@ -235,15 +235,15 @@ func (t *Test) validate() error {
 
 func (r *Recovery) validate() error {
 	switch {
-	case !rfc3339.IsDate(r.FR):
+	case !dates.IsDate(r.FR):
 		return &ValidationError{Field: "r[0].fr", Rule: RuleFormat}
 	case !hasUpper(r.CO):
 		return &ValidationError{Field: "r[0].co", Rule: RulePattern}
 	case tooLong(r.IS):
 		return &ValidationError{Field: "r[0].is", Rule: RuleMaxLength}
-	case !rfc3339.IsDate(r.DF):
+	case !dates.IsDate(r.DF):
 		return &ValidationError{Field: "r[0].df", Rule: RuleFormat}
-	case !rfc3339.IsDate(r.DU):
+	case !dates.IsDate(r.DU):
 		return &ValidationError{Field: "r[0].du", Rule: RuleFormat}
 	case tooLong(r.CI):
 		return &ValidationError{Field: "r[0].ci", Rule: RuleMaxLength}
@@ -284,24 +284,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // isDOB matches the dob pattern ^((19|20)\d\d(-\d\d){0,2}){0,1}$: "", YYYY,
 // YYYY-MM or YYYY-MM-DD with a year 1900-2099. Month and day are not
 // range-checked; the schema does not check them either.
-func isDOB(s string) bool {
-	switch len(s) {
-	case 0:
-		return true
-	case 4, 7, 10:
-	default:
-		return false
-	}
-	if (s[:2] != "19" && s[:2] != "20") || !isDigit(s[2]) || !isDigit(s[3]) {
-		return false
-	}
-	for i := 4; i < len(s); i += 3 {
-		if s[i] != '-' || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
-			return false
-		}
-	}
-	return true
-}
+func isDOB(s string) bool { return s == "" || dates.Partial(s, false) }
 
 // isVersion matches the ver pattern ^\d+.\d+.\d+$, where "." is the regular
 // expression wildcard: any character except a line feed. The pattern is

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vaxcert/vaxcert/internal/dates"
 	"github.com/vaxcert/vaxcert/internal/limits"
-	"github.com/vaxcert/vaxcert/schemas/internal/rfc3339"
 )
 
 // Value-set identifiers: the "valueSetId" of each EU DCC value set.
@@ -121,7 +121,7 @@ func ParseValueSet(data []byte) (*ValueSet, error) {
 	switch {
 	case f.ID == nil || *f.ID == "":
 		return nil, fmt.Errorf("%w: missing valueSetId", ErrValueSet)
-	case f.Date == nil || !rfc3339.IsDate(*f.Date):
+	case f.Date == nil || !dates.IsDate(*f.Date):
 		return nil, fmt.Errorf("%w: valueSetDate is not a full date", ErrValueSet)
 	case f.Values == nil:
 		return nil, fmt.Errorf("%w: missing valueSetValues", ErrValueSet)

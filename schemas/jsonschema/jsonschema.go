@@ -10,8 +10,8 @@ import (
 	sjs "github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
+	"github.com/vaxcert/vaxcert/internal/dates"
 	"github.com/vaxcert/vaxcert/schemas"
-	"github.com/vaxcert/vaxcert/schemas/internal/rfc3339"
 )
 
 // compiled holds the embedded schemas, each compiled once, keyed by
@@ -51,8 +51,8 @@ func compile(s schemas.Schema) (*sjs.Schema, error) {
 	c.UseLoader(refuseLoader{})
 	if s.AssertFormat {
 		c.AssertFormat()
-		c.RegisterFormat(&sjs.Format{Name: "date", Validate: formatCheck(rfc3339.IsDate)})
-		c.RegisterFormat(&sjs.Format{Name: "date-time", Validate: formatCheck(rfc3339.IsDateTime)})
+		c.RegisterFormat(&sjs.Format{Name: "date", Validate: formatCheck(dates.IsDate)})
+		c.RegisterFormat(&sjs.Format{Name: "date-time", Validate: formatCheck(dates.IsDateTime)})
 	}
 	if err := c.AddResource(s.ID, doc); err != nil {
 		return nil, fmt.Errorf("schemas/jsonschema: failed to add embedded schema %s: %w", s.Version, err)

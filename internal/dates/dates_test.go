@@ -1,4 +1,4 @@
-package rfc3339
+package dates
 
 import (
 	"testing"
@@ -98,4 +98,34 @@ func FuzzIsDateTime(f *testing.F) {
 			t.Fatalf("IsDateTime(%q) = true, but time.Parse fails: %v", s, err)
 		}
 	})
+}
+
+func TestPartial(t *testing.T) {
+	for _, tc := range []struct {
+		s              string
+		pattern, exact bool
+	}{
+		{"1990", true, true},
+		{"1990-04", true, true},
+		{"1990-04-12", true, true},
+		{"2000-02-29", true, true},
+		{"1900-02-29", true, false}, // not a leap year
+		{"1990-13", true, false},
+		{"1990-04-31", true, false},
+		{"1990-00-00", true, false},
+		{"1899-01-01", false, false},
+		{"2100", false, false},
+		{"", false, false},
+		{"1990-4-12", false, false},
+		{"1990/04/12", false, false},
+		{"199a", false, false},
+		{"1990-04-12T00:00:00Z", false, false},
+	} {
+		if got := Partial(tc.s, false); got != tc.pattern {
+			t.Errorf("Partial(%q, false) = %v", tc.s, got)
+		}
+		if got := Partial(tc.s, true); got != tc.exact {
+			t.Errorf("Partial(%q, true) = %v", tc.s, got)
+		}
+	}
 }

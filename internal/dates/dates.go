@@ -1,10 +1,14 @@
-// Package rfc3339 checks the two JSON Schema formats the DCC schema uses,
-// "date" (RFC 3339 full-date) and "date-time" (RFC 3339 date-time). Both
-// validators of package schemas use these functions, so they read the formats
-// the same way.
+// Package dates is vaxcert's one date validator: the two JSON Schema
+// formats the DCC schema uses, "date" (RFC 3339 full-date) and "date-time"
+// (RFC 3339 date-time), and the DCC's partial dates (YYYY, YYYY-MM,
+// YYYY-MM-DD in 1900-2099: the dob pattern, and dose-record dates). Both
+// validators of package schemas, the value-set parser and the issuer's
+// record checks use it, so they read dates the same way. Hand-written
+// rather than time.Parse: time.Parse accepts forms RFC 3339 does not and
+// allocates on errors, and the checks are on the verifier's hot path.
 //
 // Reference: https://www.rfc-editor.org/rfc/rfc3339#section-5.6
-package rfc3339
+package dates
 
 // IsDate reports whether s is an RFC 3339 full-date, YYYY-MM-DD, naming a day
 // that exists in the proleptic Gregorian calendar.
@@ -69,6 +73,35 @@ func IsDateTime(s string) bool {
 		return false
 	}
 	return sec < 60 || utc == 23*60+59
+}
+
+// Partial reports whether s is YYYY, YYYY-MM or YYYY-MM-DD with a year in
+// 1900-2099: the DCC dob pattern ^(19|20)\d\d(-\d\d){0,2}$. With calendar,
+// the month must be 01-12 and the day must exist in that month (the issuer
+// requires it of records); without, month and day are any two digits, as
+// the schema's pattern has it.
+func Partial(s string, calendar bool) bool {
+	switch len(s) {
+	case 4, 7, 10:
+	default:
+		return false
+	}
+	year, ok := digits(s[0:4])
+	if !ok || year < 1900 || year > 2099 {
+		return false
+	}
+	if len(s) == 4 {
+		return true
+	}
+	month, ok := digits(s[5:7])
+	if s[4] != '-' || !ok || calendar && (month < 1 || month > 12) {
+		return false
+	}
+	if len(s) == 7 {
+		return true
+	}
+	day, ok := digits(s[8:10])
+	return s[7] == '-' && ok && (!calendar || day >= 1 && day <= daysIn(month, year))
 }
 
 // digits parses s, which must consist of ASCII digits only.
