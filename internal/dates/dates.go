@@ -16,13 +16,13 @@ func IsDate(s string) bool {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return false
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
+	year, ok1 := Digits(s[0:4])
+	month, ok2 := Digits(s[5:7])
+	day, ok3 := Digits(s[8:10])
 	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 {
 		return false
 	}
-	return day <= daysIn(month, year)
+	return day <= DaysIn(month, year)
 }
 
 // IsDateTime reports whether s is an RFC 3339 date-time:
@@ -38,9 +38,9 @@ func IsDateTime(s string) bool {
 	if t[2] != ':' || t[5] != ':' {
 		return false
 	}
-	hour, ok1 := digits(t[0:2])
-	minute, ok2 := digits(t[3:5])
-	sec, ok3 := digits(t[6:8])
+	hour, ok1 := Digits(t[0:2])
+	minute, ok2 := Digits(t[3:5])
+	sec, ok3 := Digits(t[6:8])
 	if !ok1 || !ok2 || !ok3 || hour > 23 || minute > 59 || sec > 60 {
 		return false
 	}
@@ -59,8 +59,8 @@ func IsDateTime(s string) bool {
 	switch {
 	case t == "Z" || t == "z":
 	case len(t) == 6 && (t[0] == '+' || t[0] == '-') && t[3] == ':':
-		oh, ok1 := digits(t[1:3])
-		om, ok2 := digits(t[4:6])
+		oh, ok1 := Digits(t[1:3])
+		om, ok2 := Digits(t[4:6])
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return false
 		}
@@ -86,26 +86,27 @@ func Partial(s string, calendar bool) bool {
 	default:
 		return false
 	}
-	year, ok := digits(s[0:4])
+	year, ok := Digits(s[0:4])
 	if !ok || year < 1900 || year > 2099 {
 		return false
 	}
 	if len(s) == 4 {
 		return true
 	}
-	month, ok := digits(s[5:7])
+	month, ok := Digits(s[5:7])
 	if s[4] != '-' || !ok || calendar && (month < 1 || month > 12) {
 		return false
 	}
 	if len(s) == 7 {
 		return true
 	}
-	day, ok := digits(s[8:10])
-	return s[7] == '-' && ok && (!calendar || day >= 1 && day <= daysIn(month, year))
+	day, ok := Digits(s[8:10])
+	return s[7] == '-' && ok && (!calendar || day >= 1 && day <= DaysIn(month, year))
 }
 
-// digits parses s, which must consist of ASCII digits only.
-func digits(s string) (int, bool) {
+// Digits parses s, which must consist of ASCII digits only (at most 9 of
+// them, so no overflow).
+func Digits(s string) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -117,7 +118,9 @@ func digits(s string) (int, bool) {
 	return n, true
 }
 
-func daysIn(month, year int) int {
+// DaysIn returns the number of days in a month (1-12) of a year, in the
+// proleptic Gregorian calendar.
+func DaysIn(month, year int) int {
 	switch month {
 	case 2:
 		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vaxcert/vaxcert/internal/dates"
 )
 
 // Errors wrapped by [*Error].
@@ -56,12 +58,12 @@ func parse(s string) (time.Time, error) {
 	if len(s) < base || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, ErrSyntax
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
+	year, ok1 := dates.Digits(s[0:4])
+	month, ok2 := dates.Digits(s[5:7])
+	day, ok3 := dates.Digits(s[8:10])
+	hour, ok4 := dates.Digits(s[11:13])
+	minute, ok5 := dates.Digits(s[14:16])
+	sec, ok6 := dates.Digits(s[17:19])
 	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
 		return time.Time{}, ErrSyntax
 	}
@@ -77,7 +79,7 @@ func parse(s string) (time.Time, error) {
 		if len(frac) == 0 || len(frac) > 9 {
 			return time.Time{}, ErrSyntax
 		}
-		nsec, _ = digits(frac)
+		nsec, _ = dates.Digits(frac)
 		for range 9 - len(frac) {
 			nsec *= 10
 		}
@@ -88,7 +90,7 @@ func parse(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+	if month < 1 || month > 12 || day < 1 || day > dates.DaysIn(month, year) ||
 		hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, ErrRange
 	}
@@ -112,8 +114,8 @@ func zone(z string) (*time.Location, error) {
 	default:
 		return nil, ErrSyntax
 	}
-	h, ok1 := digits(hh)
-	m, ok2 := digits(mm)
+	h, ok1 := dates.Digits(hh)
+	m, ok2 := dates.Digits(mm)
 	if !ok1 || !ok2 {
 		return nil, ErrSyntax
 	}
@@ -128,23 +130,4 @@ func zone(z string) (*time.Location, error) {
 		return time.UTC, nil
 	}
 	return time.FixedZone("", off), nil
-}
-
-// digits parses a run of ASCII digits (at most 9, so no overflow).
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-// daysIn returns the number of days in month m of year y (proleptic
-// Gregorian).
-func daysIn(m time.Month, y int) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
