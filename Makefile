@@ -18,7 +18,7 @@ WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
 WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run demo build test crash chaos race conformance fuzz bench ratios perf lint clean wasm browser rules
+.PHONY: help run demo build test crash chaos race conformance fuzz bench ratios perf lint clean wasm browser rules mobile
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
@@ -36,6 +36,7 @@ help:
 	@echo "make lint         go vet, gofmt, staticcheck"
 	@echo "make build        $(BIN) (runs make wasm first: the scan page embeds the verifier)"
 	@echo "make wasm         the WebAssembly verifier of the scan page: $(WASM) (+ wasm_exec.js)"
+	@echo "make mobile       gobind check of verifier/mobile, Java/ObjC sources in bin/mobile; .aar/.xcframework where an SDK is present"
 	@echo "make browser      headless-Chromium tests of the scan page (needs Debian's chromium; screenshots in bin/screenshots)"
 	@echo "make clean        remove $(BIN) and the demo outputs (keeps $(KEYS))"
 
@@ -76,6 +77,23 @@ $(WASM): $(WASM_SRC)
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_EXEC)
 	gzip -9 -n -c bin/verifier.wasm > $@.tmp && mv $@.tmp $@
 	@echo "verifier.wasm: $$(wc -c < bin/verifier.wasm) bytes, $$(wc -c < $@) gzip"
+
+# mobile: check that gobind binds every exported name of the gomobile
+# facade, write the Java and Objective-C sources to bin/mobile/gobind, and
+# build the Android library / iOS framework where their SDKs are present.
+mobile:
+	$(GO) test -tags mobile -count=1 -run Gobind ./verifier/mobile/
+	@rm -rf bin/mobile && mkdir -p bin/mobile
+	$(GO) tool gobind -lang=java,objc -outdir bin/mobile/gobind ./verifier/mobile
+	@GOBIN=$(CURDIR)/bin $(GO) install golang.org/x/mobile/cmd/gomobile golang.org/x/mobile/cmd/gobind
+	@built=0; \
+	if [ -n "$$ANDROID_HOME" ] && [ -n "$$ANDROID_NDK_HOME$$(ls -d $$ANDROID_HOME/ndk/* 2>/dev/null | head -n 1)" ] && command -v javac >/dev/null; then \
+	  PATH=$(CURDIR)/bin:$$PATH ./bin/gomobile bind -target=android -androidapi 21 -o bin/mobile/vaxcert.aar ./verifier/mobile && built=1; \
+	else echo "Android: not built: needs ANDROID_HOME with an NDK (sdkmanager 'ndk;26.3.11579264') and a JDK (javac)"; fi; \
+	if [ "$$(uname)" = Darwin ] && command -v xcodebuild >/dev/null; then \
+	  PATH=$(CURDIR)/bin:$$PATH ./bin/gomobile bind -target=ios -o bin/mobile/Vaxcert.xcframework ./verifier/mobile && built=1; \
+	else echo "iOS: not built: needs macOS with Xcode (xcodebuild)"; fi; \
+	echo "bindings: bin/mobile/gobind (Java and Objective-C sources)$$( [ $$built = 1 ] && echo ', and the libraries in bin/mobile')"
 
 # browser: the scan page in headless Chromium (Debian package chromium).
 # Screenshots of every state go to bin/screenshots.
