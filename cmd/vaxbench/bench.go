@@ -59,10 +59,33 @@ type Phase struct {
 	DosesPerSecond float64 `json:"doses_per_second,omitempty"`
 	// Memory holds the peaks at 0, 25, 50 and 100 % of progress.
 	Memory []MemPoint `json:"memory,omitempty"`
+	// Tenths is the CPU cost per item in each tenth of the phase, and
+	// Flatness the last tenth's over the first's (see cost.go).
+	Tenths   []Tenth `json:"tenths,omitempty"`
+	Flatness float64 `json:"flatness,omitempty"`
 }
 
-func newPhase(items int64, unit string, d time.Duration, mem []MemPoint) Phase {
-	return Phase{Items: items, Unit: unit, Seconds: d.Seconds(), PerSecond: float64(items) / d.Seconds(), Memory: mem}
+func newPhase(items int64, unit string, r stepResult) Phase {
+	return Phase{Items: items, Unit: unit, Seconds: r.d.Seconds(), PerSecond: float64(items) / r.d.Seconds(), Memory: r.mem,
+		Tenths: r.tenths, Flatness: flatness(r.tenths)}
+}
+
+// CPUus is the phase's CPU cost per item over all its tenths.
+func (p Phase) CPUus() float64 {
+	var us float64
+	var n int64
+	for i, t := range p.Tenths {
+		prev := int64(0)
+		if i > 0 {
+			prev = p.Tenths[i-1].Done
+		}
+		us += t.CPUus() * float64(t.Done-prev)
+		n = t.Done
+	}
+	if n == 0 {
+		return 0
+	}
+	return us / float64(n)
 }
 
 // measure runs every step on a new harness and removes it afterwards.
@@ -81,48 +104,17 @@ func measure(ctx context.Context, o options, log io.Writer) (res *Result, err er
 	}
 	defer func() { err = errors.Join(err, h.close()) }()
 
-	records, doses := int64(o.records), int64(o.records*o.doses)
-	d, mem, err := step(log, "ingest", "doses", doses, true, func(done *atomic.Int64) error {
-		return h.ingest(ctx, o, done)
-	})
-	if err != nil {
+	if err := h.grow(ctx, o, res, log); err != nil {
 		return nil, err
 	}
-	res.Ingest = newPhase(records, "records", d, mem)
-	res.Ingest.Doses, res.Ingest.DosesPerSecond = doses, float64(doses)/d.Seconds()
-
-	if o.drafts {
-		d, mem, err := step(log, "finalise", "doses", doses, true, func(done *atomic.Int64) error {
-			return h.finalise(ctx, o, done)
-		})
-		if err != nil {
-			return nil, err
-		}
-		p := newPhase(doses, "doses", d, mem)
-		res.Finalise = &p
-	}
-
-	var job jobStatus
-	d, mem, err = step(log, "issue", "certificates", records, true, func(done *atomic.Int64) error {
-		var jerr error
-		job, jerr = h.issueAll(ctx, records, done)
-		return jerr
-	})
-	if err != nil {
-		return nil, err
-	}
-	if job.FinishedAt.After(job.StartedAt) {
-		d = job.FinishedAt.Sub(job.StartedAt) // the job's own times, free of the polling interval
-	}
-	res.Issue = newPhase(records, "certificates", d, mem)
-
-	d, _, err = step(log, "issuer library alone", "certificates", records, false, func(done *atomic.Int64) error {
+	records := int64(o.records)
+	r, err := step(log, "issuer library alone", "certificates", records, false, nil, func(done *atomic.Int64) error {
 		return libraryIssue(ctx, h.iss, o, done)
 	})
 	if err != nil {
 		return nil, err
 	}
-	res.Library = newPhase(records, "certificates", d, nil)
+	res.Library = newPhase(records, "certificates", r)
 	res.ServiceToLibrary = res.Issue.PerSecond / res.Library.PerSecond
 
 	ttl := o.warmup + 2*o.duration + time.Hour
@@ -140,7 +132,7 @@ func measure(ctx context.Context, o options, log io.Writer) (res *Result, err er
 		res.PNG.FirstMedianMS, res.PNG.SecondMedianMS, npng)
 
 	fmt.Fprintf(log, "vaxbench: citizen load, %d clients, %v warm-up then %v\n", o.clients, o.warmup, o.duration)
-	_, _, err = step(log, "citizen load", "requests", 0, false, func(sent *atomic.Int64) error {
+	_, err = step(log, "citizen load", "requests", 0, false, nil, func(sent *atomic.Int64) error {
 		var lerr error
 		res.Load, lerr = runLoad(ctx, h.base, cs[:o.clients], o.warmup, o.duration, sent)
 		return lerr
@@ -161,15 +153,63 @@ func measure(ctx context.Context, o options, log io.Writer) (res *Result, err er
 // progressEvery is how often a step prints its progress.
 const progressEvery = 2 * time.Second
 
+// grow runs the phases that fill the database: ingest, finalise (with
+// --drafts) and the batch issuance, with their CPU cost by tenth.
+func (h *harness) grow(ctx context.Context, o options, res *Result, log io.Writer) error {
+	records, doses := int64(o.records), int64(o.records*o.doses)
+	r, err := step(log, "ingest", "doses", doses, true, h.cpu, func(done *atomic.Int64) error {
+		return h.ingest(ctx, o, done)
+	})
+	if err != nil {
+		return err
+	}
+	res.Ingest = newPhase(records, "records", r)
+	res.Ingest.Doses, res.Ingest.DosesPerSecond = doses, float64(doses)/r.d.Seconds()
+	if o.drafts {
+		r, err := step(log, "finalise", "doses", doses, true, h.cpu, func(done *atomic.Int64) error {
+			return h.finalise(ctx, o, done)
+		})
+		if err != nil {
+			return err
+		}
+		p := newPhase(doses, "doses", r)
+		res.Finalise = &p
+	}
+	var job jobStatus
+	r, err = step(log, "issue", "certificates", records, true, h.cpu, func(done *atomic.Int64) error {
+		var jerr error
+		job, jerr = h.issueAll(ctx, records, done)
+		return jerr
+	})
+	if err != nil {
+		return err
+	}
+	if job.FinishedAt.After(job.StartedAt) {
+		r.d = job.FinishedAt.Sub(job.StartedAt) // the job's own times, free of the polling interval
+	}
+	res.Issue = newPhase(records, "certificates", r)
+	return nil
+}
+
+// stepResult is what a step measured.
+type stepResult struct {
+	d      time.Duration
+	mem    []MemPoint
+	tenths []Tenth
+}
+
 // step runs fn, which counts its progress in done, after a garbage
 // collection; it prints the progress to log and, with sample, samples
-// memory. total is the items to do (0 when open-ended).
-func step(log io.Writer, name, unit string, total int64, sample bool, fn func(done *atomic.Int64) error) (time.Duration, []MemPoint, error) {
+// memory and the CPU cost per item by tenth (with the database backends'
+// of db, which may be nil). total is the items to do (0 when open-ended).
+func step(log io.Writer, name, unit string, total int64, sample bool, db *backendCPU, fn func(done *atomic.Int64) error) (stepResult, error) {
 	runtime.GC()
 	var done atomic.Int64
 	var s *sampler
+	var cost *costTracker
 	if sample {
 		s = startSampler(sampleEvery, done.Load)
+		cost = startCost(total, done.Load, db)
 	}
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	start := time.Now()
@@ -187,18 +227,19 @@ func step(log io.Writer, name, unit string, total int64, sample bool, fn func(do
 		}
 	}()
 	err := fn(&done)
-	elapsed := time.Since(start)
+	var r stepResult
+	r.d = time.Since(start)
 	close(stop)
 	<-stopped
-	var mem []MemPoint
 	if s != nil {
-		mem = s.finish(total)
+		r.mem = s.finish(total)
+		r.tenths = cost.finish()
 	}
 	if err == nil {
 		fmt.Fprintf(log, "vaxbench: %s %s in %.2fs, %.0f/s\n", name, progressText(done.Load(), total, unit),
-			elapsed.Seconds(), float64(done.Load())/elapsed.Seconds())
+			r.d.Seconds(), float64(done.Load())/r.d.Seconds())
 	}
-	return elapsed, mem, err
+	return r, err
 }
 
 // progressText is "52,000/100,000 doses", or "52,000 requests" without a

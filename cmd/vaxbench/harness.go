@@ -49,7 +49,9 @@ type harness struct {
 	devKey []byte
 	// uploader (bound to benchSite) and finaliser staff tokens.
 	uploader, finaliser string
-	closers             []func() error
+	// cpu watches the database backends' CPU time (nil on SQLite).
+	cpu     *backendCPU
+	closers []func() error
 }
 
 // startHarness sets up a deployment on SQLite in a temporary folder, or on
@@ -89,6 +91,11 @@ func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
 			return h, err
 		}
 		h.closers = append(h.closers, drop)
+		url += "&application_name=" + appName
+		if h.cpu, err = newBackendCPU(url); err != nil {
+			return h, err
+		}
+		h.closers = append(h.closers, h.cpu.close)
 	}
 	st, err := store.Open(ctx, url)
 	if err != nil {

@@ -49,10 +49,22 @@ var (
 	rejectedRow   = []byte(`"outcome":"rejected"`)
 )
 
-// ingest sends o.records synthetic persons with o.doses doses each as one
-// streamed NDJSON upload, generated while it is sent, and reads the
-// per-dose report as it streams back; done counts the dose rows reported.
+// ingest sends o.records synthetic persons with o.doses doses each as
+// streamed NDJSON uploads of at most limits.MaxBatchRows doses, generated
+// while they are sent, and reads the per-dose reports as they stream back;
+// done counts the dose rows reported.
 func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) error {
+	per := limits.MaxBatchRows / o.doses
+	for start := 0; start < o.records; start += per {
+		if err := h.ingestPart(ctx, o, start, min(per, o.records-start), done); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ingestPart uploads the persons start to start+n.
+func (h *harness) ingestPart(ctx context.Context, o options, start, n int, done *atomic.Int64) error {
 	pr, pw := io.Pipe()
 	defer pr.Close() // stops the generator if the upload ends early
 	go func() {
@@ -61,7 +73,7 @@ func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) err
 		if o.drafts {
 			w = dw
 		}
-		err := service.WriteSyntheticNDJSON(w, benchSite, o.records, o.doses, firstID)
+		err := service.WriteSyntheticNDJSON(w, benchSite, n, o.doses, firstID+int64(start))
 		if err == nil && o.drafts {
 			err = dw.flush()
 		}
@@ -109,9 +121,9 @@ func (h *harness) ingest(ctx context.Context, o options, done *atomic.Int64) err
 		return fmt.Errorf("%w: the report ended without a summary", errIngest)
 	case end.Error != nil:
 		return fmt.Errorf("%w: the upload stopped early (%s)", errIngest, end.Error.Code)
-	case rejected > 0 || end.Summary.Stored != int64(o.records*o.doses):
+	case rejected > 0 || end.Summary.Stored != int64(n*o.doses):
 		return fmt.Errorf("%w: %d stored, %d rejected of %d", errIngest, end.Summary.Stored,
-			end.Summary.Rejected, o.records*o.doses)
+			end.Summary.Rejected, n*o.doses)
 	}
 	return nil
 }

@@ -9,16 +9,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/vaxcert/vaxcert/internal/limits"
 )
 
 const usage = `Usage:
     vaxbench [--db postgres://…] [--records 100000] [--doses 2] [--clients 100]
              [--duration 20s] [--warmup 3s] [--png 5] [--drafts] [--wrk] [--json]
+    vaxbench --persons 100000,400000,1000000 [--db postgres://…] [--doses 2] [--drafts] [--json]
 
 Measure the issuer service end to end over loopback HTTP: bulk intake,
 batch issuance (and the issuer library alone, for the ratio), memory as the
@@ -30,6 +30,11 @@ Flags:
     --db URL         PostgreSQL instead of SQLite: a fresh schema is created in
                      that database and dropped at the end
     --records N      synthetic persons, one certificate each (default 100000)
+    --persons N,...  a sweep: for each size, a fresh database grown by ingest
+                     (finalise) and issuance only, with the CPU cost per item
+                     (this process and the database backends) by tenth of
+                     each phase: flat means the cost does not grow with the
+                     database
     --doses D        finalised doses per person, 1 to 9 (default 2)
     --drafts         upload the doses as drafts, then finalise them through
                      POST /v1/dose-records/finalise
@@ -60,6 +65,7 @@ const (
 type options struct {
 	dbURL                   string
 	records, doses, clients int
+	persons                 []int // the sweep
 	pngSamples              int
 	duration, warmup        time.Duration
 	drafts, wrk, jsonOut    bool
@@ -67,6 +73,9 @@ type options struct {
 
 // maxClients bounds --clients (each client holds a connection).
 const maxClients = 10_000
+
+// maxSweepPersons bounds --records and --persons.
+const maxSweepPersons = 20_000_000
 
 // usageError is a malformed command line.
 type usageError struct{ msg string }
@@ -79,6 +88,7 @@ func parseArgs(args []string) (options, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.dbURL, "db", "", "")
 	fs.IntVar(&o.records, "records", 100_000, "")
+	persons := fs.String("persons", "", "")
 	fs.IntVar(&o.doses, "doses", 2, "")
 	fs.IntVar(&o.clients, "clients", 100, "")
 	fs.IntVar(&o.pngSamples, "png", 5, "")
@@ -94,13 +104,24 @@ func parseArgs(args []string) (options, error) {
 		return o, &usageError{err.Error()}
 	}
 	var bad string
+	for _, f := range strings.Split(*persons, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(f, "_", ""))
+		if err != nil || n < 1 || n > maxSweepPersons {
+			bad = fmt.Sprintf("--persons takes sizes between 1 and %d, separated by commas", maxSweepPersons)
+		}
+		o.persons = append(o.persons, n)
+	}
 	switch {
+	case bad != "":
 	case fs.NArg() > 0:
 		bad = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
 	case o.dbURL != "" && !strings.HasPrefix(o.dbURL, "postgres://") && !strings.HasPrefix(o.dbURL, "postgresql://"):
 		bad = "--db takes a postgres:// URL (SQLite is the default)"
-	case o.records < 1 || o.records > limits.MaxBatchRows:
-		bad = fmt.Sprintf("--records must be between 1 and %d (one upload)", limits.MaxBatchRows)
+	case o.records < 1 || o.records > maxSweepPersons:
+		bad = fmt.Sprintf("--records must be between 1 and %d", maxSweepPersons)
 	case o.doses < 1 || o.doses > 9:
 		bad = "--doses must be between 1 and 9"
 	case o.clients < 1 || o.clients > maxClients:
@@ -134,6 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vaxbench: error: %v\n", err)
 		fmt.Fprintln(stderr, `vaxbench: hint: run "vaxbench --help" for usage`)
 		return exitUsage
+	}
+	if len(o.persons) > 0 {
+		return runSweep(ctx, o, stdout, stderr)
 	}
 	res, err := measure(ctx, o, stderr)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -167,12 +168,17 @@ func TestParseArgs(t *testing.T) {
 		{name: "postgres", args: []string{"--db", "postgres://u@h/db", "--records", "50000", "--json", "--drafts"},
 			want: options{dbURL: "postgres://u@h/db", records: 50_000, doses: 2, clients: 100, pngSamples: 5,
 				duration: 20e9, warmup: 3e9, jsonOut: true, drafts: true}},
+		{name: "sweep", args: []string{"--persons", "100_000, 400000,1000000"},
+			want: options{records: 100_000, doses: 2, clients: 100, pngSamples: 5, duration: 20e9, warmup: 3e9,
+				persons: []int{100_000, 400_000, 1_000_000}}},
+		{name: "bad sweep", args: []string{"--persons", "100,x"}, wantErr: &usageError{}},
+		{name: "huge sweep", args: []string{"--persons", "30000000"}, wantErr: &usageError{}},
 		{name: "help", args: []string{"--help"}, wantErr: flag.ErrHelp},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: &usageError{}},
 		{name: "argument", args: []string{"extra"}, wantErr: &usageError{}},
 		{name: "sqlite url", args: []string{"--db", "bench.db"}, wantErr: &usageError{}},
 		{name: "no records", args: []string{"--records", "0"}, wantErr: &usageError{}},
-		{name: "too many records", args: []string{"--records", "1000001"}, wantErr: &usageError{}},
+		{name: "too many records", args: []string{"--records", "20000001"}, wantErr: &usageError{}},
 		{name: "ten doses", args: []string{"--doses", "10"}, wantErr: &usageError{}},
 		{name: "no clients", args: []string{"--clients", "0"}, wantErr: &usageError{}},
 		{name: "negative png", args: []string{"--png", "-1"}, wantErr: &usageError{}},
@@ -185,7 +191,7 @@ func TestParseArgs(t *testing.T) {
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("error %v", err)
-			case tc.wantErr == nil && got != tc.want:
+			case tc.wantErr == nil && !reflect.DeepEqual(got, tc.want):
 				t.Errorf("options %+v, want %+v", got, tc.want)
 			case errors.Is(tc.wantErr, flag.ErrHelp) && !errors.Is(err, flag.ErrHelp):
 				t.Errorf("error %v, want flag.ErrHelp", err)

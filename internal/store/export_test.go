@@ -9,3 +9,25 @@ func ExecForTest(ctx context.Context, s *Store, q string) error {
 		return err
 	})
 }
+
+// QueryLinesForTest returns the first column of every row of a query, as
+// text (EXPLAIN output, for example).
+func QueryLinesForTest(ctx context.Context, s *Store, q string) ([]string, error) {
+	var out []string
+	err := s.Read(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			out = append(out, line)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -36,6 +36,9 @@ type Store struct {
 	read  *sql.DB // SQLite: read-only connections; PostgreSQL: same as write
 
 	rebound sync.Map // query -> PostgreSQL form
+
+	analyzer analyzer       // see analyze.go
+	bg       sync.WaitGroup // background statistics checks
 }
 
 // Open opens the database at url and applies any pending migrations.
@@ -95,6 +98,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.bg.Wait()
 	var err error
 	if s.read != nil && s.read != s.write {
 		err = s.read.Close()
@@ -148,7 +152,11 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err = s.writeOnce(ctx, fn)
 		kind := classify(err)
-		if err == nil || kind == errOther {
+		if err == nil {
+			s.afterWrite()
+			return nil
+		}
+		if kind == errOther {
 			return err
 		}
 		if attempt == writeAttempts {
