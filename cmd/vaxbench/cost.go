@@ -97,8 +97,8 @@ func (c *costTracker) sample(final bool) {
 		return
 	}
 	c.tenths = append(c.tenths, Tenth{Done: done, Seconds: now.Sub(c.lastAt).Seconds(),
-		AppCPUus: float64((app-c.lastApp).Microseconds()) / float64(n),
-		DBCPUus:  float64((dbNow-c.lastDB).Microseconds()) / float64(n)})
+		AppCPUus: float64((app - c.lastApp).Microseconds()) / float64(n),
+		DBCPUus:  float64((dbNow - c.lastDB).Microseconds()) / float64(n)})
 	c.lastN, c.lastAt, c.lastApp, c.lastDB = done, now, app, dbNow
 }
 
