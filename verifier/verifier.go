@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"bytes"
 	"crypto"
 	"errors"
 	"fmt"
@@ -310,7 +309,17 @@ func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) bool {
 		r.codecFail(iCOSE, ReasonBadCOSE, err)
 		return false
 	}
-	r.kid = bytes.Clone(hcert.KID(msg)) // msg aliases the pooled buffer
+	// msg aliases the pooled buffer: keep copies of the kid, the claims and
+	// the signature, in one allocation.
+	kid := hcert.KID(msg)
+	own := make([]byte, 0, len(kid)+len(msg.Payload)+len(msg.Signature))
+	own = append(append(append(own, kid...), msg.Payload...), msg.Signature...)
+	r.kid = own[:len(kid):len(kid)]
+	claimsCopy := own[len(kid) : len(kid)+len(msg.Payload) : len(kid)+len(msg.Payload)]
+	sigCopy := own[len(kid)+len(msg.Payload):]
+	if len(kid) == 0 {
+		r.kid = nil
+	}
 
 	// Reference: hcert_spec.md §6.3: the signature is verified before the
 	// payload is processed.
@@ -334,14 +343,14 @@ func (v *Verifier) verifyCOSE(r *Result, coseBytes []byte) bool {
 		}
 	}
 	r.pass(iCOSE)
-	r.unverifiedClaims = bytes.Clone(msg.Payload)
+	r.unverifiedClaims = claimsCopy
 	if !r.authentic {
 		return false // nothing unverified goes further
 	}
 
 	c := &r.cert
 	c.KID, c.claims, c.CheckedAt = r.kid, r.unverifiedClaims, r.at
-	c.Signature = bytes.Clone(msg.Signature)
+	c.Signature = sigCopy
 	c.Issuer = claims.Issuer
 	c.IssuedAt = time.Unix(int64(*claims.IssuedAt), 0).UTC()
 	c.ExpiresAt = time.Unix(int64(*claims.Expires), 0).UTC()
