@@ -27,7 +27,8 @@
 // Expressions and data are JSON values in Go form: nil, bool, float64 (JSON
 // numbers, as in JavaScript; an "integer" is a float64 with no fraction),
 // string, []any and map[string]any, plus [DateTime] for the results of
-// plusTime and dccDateOfBirth. [FromJSON] decodes JSON into this form.
+// plusTime and dccDateOfBirth and [*Object], an ordered, hash-free form of
+// an object for data built by code. [FromJSON] decodes JSON into this form.
 //
 // # Behaviour the specification leaves open
 //

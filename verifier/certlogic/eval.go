@@ -281,6 +281,8 @@ func (n varNode) eval(ev *evaluator, data any) (any, error) {
 		switch x := cur.(type) {
 		case map[string]any:
 			cur = x[f.key]
+		case *Object:
+			cur, _ = x.Get(f.key)
 		case []any:
 			if f.isIdx && f.index >= 0 && f.index < len(x) {
 				cur = x[f.index]
@@ -418,6 +420,15 @@ func (n inNode) eval(ev *evaluator, data any) (any, error) {
 	arr, ok := r.([]any)
 	if !ok {
 		return nil, evalErr("in", `right-hand side of an "in" operation must be an array`)
+	}
+	if s, ok := x.(string); ok {
+		// the common case: a code in a value set or a list of codes
+		for _, e := range arr {
+			if t, ok := e.(string); ok && t == s {
+				return true, nil
+			}
+		}
+		return false, nil
 	}
 	for _, e := range arr {
 		if equal(x, e) {

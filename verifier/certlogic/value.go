@@ -62,6 +62,11 @@ func boolsiness(v any) int {
 			return 0
 		}
 		return 1
+	case *Object:
+		if len(x.Keys) == 0 {
+			return 0
+		}
+		return 1
 	case *reduceScope:
 		return 1
 	}
@@ -114,20 +119,19 @@ func equal(a, b any) bool {
 			}
 		}
 		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
+	case map[string]any, *Object, *reduceScope:
+		xm, _ := asMap(x)
+		ym, ok := asMap(b)
+		if !ok || len(xm) != len(ym) {
 			return false
 		}
-		for k, v := range x {
-			w, ok := y[k]
+		for k, v := range xm {
+			w, ok := ym[k]
 			if !ok || !equal(v, w) {
 				return false
 			}
 		}
 		return true
-	case *reduceScope:
-		return equal(x.object(), b)
 	}
 	return false
 }
@@ -162,7 +166,7 @@ func FromJSON(data []byte) (any, error) {
 // float types become float64. Other types are an error.
 func Normalize(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, bool, string, float64, DateTime:
+	case nil, bool, string, float64, DateTime, *Object:
 		return x, nil
 	case json.Number:
 		f, err := strconv.ParseFloat(string(x), 64)

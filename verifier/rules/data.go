@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/schemas"
+	"github.com/vaxcert/vaxcert/verifier/certlogic"
 )
 
 // External is what the rules see next to the payload.
@@ -20,29 +21,38 @@ type External struct {
 // Data builds the data context of a rule evaluation: {"payload": payload,
 // "external": {...}}. payload is the eu_dcc_v1 object in certlogic's Go
 // form (see [PayloadFromDCC], certlogic.FromJSON).
-func Data(payload any, ext External) map[string]any {
-	e := map[string]any{
-		"valueSets":       ext.ValueSets,
-		"validationClock": ext.ValidationClock.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-		"countryCode":     ext.CountryCode,
+func Data(payload any, ext External) *certlogic.Object {
+	vs := ext.ValueSets
+	if vs == nil {
+		vs = map[string]any{}
 	}
-	if ext.ValueSets == nil {
-		e["valueSets"] = map[string]any{}
+	e := &certlogic.Object{
+		Keys:   make([]string, 0, 7),
+		Values: make([]any, 0, 7),
 	}
+	add := func(k string, v any) {
+		e.Keys = append(e.Keys, k)
+		e.Values = append(e.Values, v)
+	}
+	add("valueSets", vs)
+	add("validationClock", ext.ValidationClock.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	add("countryCode", ext.CountryCode)
 	if ext.Region != "" {
-		e["region"] = ext.Region
+		add("region", ext.Region)
 	}
 	if !ext.Exp.IsZero() {
-		e["exp"] = ext.Exp.UTC().Format(time.RFC3339)
+		add("exp", ext.Exp.UTC().Format(time.RFC3339))
 	}
 	if !ext.Iat.IsZero() {
-		e["iat"] = ext.Iat.UTC().Format(time.RFC3339)
+		add("iat", ext.Iat.UTC().Format(time.RFC3339))
 	}
 	if len(ext.KID) > 0 {
-		e["kid"] = base64.StdEncoding.EncodeToString(ext.KID)
+		add("kid", base64.StdEncoding.EncodeToString(ext.KID))
 	}
-	return map[string]any{"payload": payload, "external": e}
+	return &certlogic.Object{Keys: dataKeys, Values: []any{payload, e}}
 }
+
+var dataKeys = []string{"payload", "external"}
 
 // ValueSetsData returns vs in the form rules see (external.valueSets): each
 // valueSetId with the array of its codes, active or not. Build it once per
@@ -63,48 +73,55 @@ func ValueSetsData(vs *schemas.ValueSets) map[string]any {
 	return m
 }
 
+// Member names of the DCC objects, in schema order.
+var (
+	vKeys = []string{"tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "is", "ci"}
+	rKeys = []string{"tg", "fr", "co", "is", "df", "du", "ci"}
+)
+
 // PayloadFromDCC returns d as the JSON value rules see, built directly
-// (no JSON round trip). Members the schema marks optional are left out
-// when empty, as the CBOR had them absent.
-func PayloadFromDCC(d *schemas.DCC) map[string]any {
-	nam := make(map[string]any, 4)
-	setNonEmpty(nam, "fn", d.Nam.FN)
-	setNonEmpty(nam, "fnt", d.Nam.FNT)
-	setNonEmpty(nam, "gn", d.Nam.GN)
-	setNonEmpty(nam, "gnt", d.Nam.GNT)
-	p := map[string]any{"ver": d.Ver, "nam": nam, "dob": d.Dob}
+// (no JSON round trip; objects as *certlogic.Object). Members the schema
+// marks optional are left out when empty, as the CBOR had them absent.
+func PayloadFromDCC(d *schemas.DCC) *certlogic.Object {
+	nam := &certlogic.Object{}
+	optional(nam, "fn", d.Nam.FN)
+	optional(nam, "fnt", d.Nam.FNT)
+	optional(nam, "gn", d.Nam.GN)
+	optional(nam, "gnt", d.Nam.GNT)
+	p := &certlogic.Object{Keys: []string{"ver", "nam", "dob"}, Values: []any{d.Ver, nam, d.Dob}}
 	if d.V != nil {
 		vs := make([]any, len(d.V))
 		for i, v := range d.V {
-			vs[i] = map[string]any{"tg": v.TG, "vp": v.VP, "mp": v.MP, "ma": v.MA, "dn": float64(v.DN), "sd": float64(v.SD),
-				"dt": v.DT, "co": v.CO, "is": v.IS, "ci": v.CI}
+			vs[i] = &certlogic.Object{Keys: vKeys, Values: []any{v.TG, v.VP, v.MP, v.MA, float64(v.DN), float64(v.SD), v.DT, v.CO, v.IS, v.CI}}
 		}
-		p["v"] = vs
+		p.Keys, p.Values = append(p.Keys, "v"), append(p.Values, vs)
 	}
 	if d.T != nil {
 		ts := make([]any, len(d.T))
 		for i, t := range d.T {
-			m := map[string]any{"tg": t.TG, "tt": t.TT, "sc": t.SC, "tr": t.TR, "co": t.CO, "is": t.IS, "ci": t.CI}
-			setNonEmpty(m, "nm", t.NM)
-			setNonEmpty(m, "ma", t.MA)
-			setNonEmpty(m, "tc", t.TC)
-			ts[i] = m
+			o := &certlogic.Object{Keys: []string{"tg", "tt", "sc", "tr", "co", "is", "ci"}, Values: []any{t.TG, t.TT, t.SC, t.TR, t.CO, t.IS, t.CI}}
+			optional(o, "nm", t.NM)
+			optional(o, "ma", t.MA)
+			optional(o, "tc", t.TC)
+			ts[i] = o
 		}
-		p["t"] = ts
+		p.Keys, p.Values = append(p.Keys, "t"), append(p.Values, ts)
 	}
 	if d.R != nil {
 		rs := make([]any, len(d.R))
 		for i, r := range d.R {
-			rs[i] = map[string]any{"tg": r.TG, "fr": r.FR, "co": r.CO, "is": r.IS, "df": r.DF, "du": r.DU, "ci": r.CI}
+			rs[i] = &certlogic.Object{Keys: rKeys, Values: []any{r.TG, r.FR, r.CO, r.IS, r.DF, r.DU, r.CI}}
 		}
-		p["r"] = rs
+		p.Keys, p.Values = append(p.Keys, "r"), append(p.Values, rs)
 	}
 	return p
 }
 
-func setNonEmpty(m map[string]any, k, v string) {
+// optional adds the member k to o unless v is empty.
+func optional(o *certlogic.Object, k, v string) {
 	if v != "" {
-		m[k] = v
+		o.Keys = append(o.Keys, k)
+		o.Values = append(o.Values, v)
 	}
 }
 
