@@ -1,6 +1,7 @@
 package dates
 
 import (
+	"regexp"
 	"testing"
 	"time"
 )
@@ -128,4 +129,25 @@ func TestPartial(t *testing.T) {
 			t.Errorf("Partial(%q, true) = %v", tc.s, got)
 		}
 	}
+}
+
+// FuzzPartial holds Partial to the DCC dob pattern (without calendar) and,
+// with calendar, to the pattern plus time.Parse of the same layout.
+func FuzzPartial(f *testing.F) {
+	for _, s := range []string{"1990", "1990-04", "1990-04-12", "2000-02-29", "1900-02-29", "1990-13-01", "", "2100-01-01"} {
+		f.Add(s)
+	}
+	pattern := regexp.MustCompile(`^(19|20)\d\d(-\d\d){0,2}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		match := pattern.MatchString(s)
+		if got := Partial(s, false); got != match {
+			t.Fatalf("Partial(%q, false) = %v, pattern %v", s, got, match)
+		}
+		layout := map[int]string{4: "2006", 7: "2006-01", 10: "2006-01-02"}[len(s)]
+		_, err := time.Parse(layout, s)
+		want := match && err == nil
+		if got := Partial(s, true); got != want {
+			t.Fatalf("Partial(%q, true) = %v, want %v", s, got, want)
+		}
+	})
 }
