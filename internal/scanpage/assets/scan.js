@@ -26,7 +26,10 @@ async function startWasm() {
   const go = new Go();
   const resp = await fetch("/scan/verifier.wasm");
   if (!resp.ok) throw new Error("verifier.wasm: HTTP " + resp.status);
-  const {instance} = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
+  // Compile while the bytes arrive where the browser can.
+  const {instance} = WebAssembly.instantiateStreaming
+    ? await WebAssembly.instantiateStreaming(resp, go.importObject)
+    : await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject);
   go.run(instance); // main registers window.vaxcert, then waits for calls
   if (!window.vaxcert) throw new Error("verifier did not start");
 }
@@ -129,16 +132,21 @@ function ageText(sec) {
 
 let resetTimer = 0;
 
-function show(state, words, answer) {
+// show fills the answer panel: head is the big [vi, en] headline, msg the
+// [vi, en] sentence under it.
+function show(state, head, msg, answer) {
   const a = $("answer");
   a.dataset.state = state;
   a.dataset.decision = answer ? answer.decision : "";
-  $("word").textContent = words[0];
-  $("word-en").textContent = words[1];
+  $("word").textContent = head[0];
+  $("word-en").textContent = head[1];
+  $("msg").textContent = msg[0];
+  $("msg-en").textContent = msg[1];
   const h = answer && answer.holder;
   $("name").textContent = h ? h.name : "";
   $("dob").textContent = h ? ddmmyyyy(h.birth_date) : "";
   $("until").textContent = answer && answer.valid_until ? localDate(answer.valid_until) : "";
+  $("until-label").hidden = $("until").textContent === "";
   if (answer && typeof answer.data_age_seconds === "number") {
     const [vi, en] = ageText(answer.data_age_seconds);
     $("age").textContent = "Dữ liệu tin cậy: " + vi + " · Trust data: " + en;
@@ -154,7 +162,7 @@ function show(state, words, answer) {
 }
 
 function reset() {
-  show("idle", ["Sẵn sàng quét", "Ready to scan"], null);
+  show("idle", ["Sẵn sàng quét", "Ready to scan"], ["", ""], null);
   $("qr").value = "";
   $("qr").focus();
   scanning = cameraOn;
@@ -163,11 +171,11 @@ function reset() {
 async function verify(text) {
   text = (text || "").trim();
   if (text === "") {
-    show("empty", ["Chưa có mã: hãy quét hoặc nhập mã", "No code yet: scan or type the code"], null);
+    show("empty", ["Chưa có mã", "No code yet"], ["Hãy quét hoặc nhập mã", "Scan or type the code"], null);
     return;
   }
   if (!page.ready) {
-    show("empty", ["Chưa sẵn sàng, xin chờ", "Not ready yet, please wait"], null);
+    show("empty", ["Chưa sẵn sàng", "Not ready yet"], ["Xin chờ một chút", "Please wait a moment"], null);
     return;
   }
   const answer = JSON.parse(await vaxcert.verify(text, Date.now()));
@@ -183,7 +191,7 @@ async function verify(text) {
     colour = "amber";
     head = HEADLINE.stale;
   }
-  show(colour, [head[0] + " — " + words[0], head[1] + " — " + words[1]], answer);
+  show(colour, head, words, answer);
   page.last = answer;
 }
 

@@ -175,11 +175,14 @@ func browser(t *testing.T, video string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-video-capture", video),
 		chromedp.WindowSize(900, 1100),
 	)
+	if video != "" {
+		opts = append(opts,
+			chromedp.Flag("use-fake-device-for-media-stream", true),
+			chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-file-for-fake-video-capture", video))
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
@@ -213,8 +216,8 @@ func shot(t *testing.T, ctx context.Context, name string) {
 
 // shown is what the answer panel shows.
 type shown struct {
-	State, Decision, Word, WordEN, Name, DOB, Until, Age, Text string
-	Stale                                                      bool
+	State, Decision, Word, WordEN, Msg, MsgEN, Name, DOB, Until, Age, Text string
+	Stale                                                                  bool
 }
 
 func readAnswer(t *testing.T, ctx context.Context) shown {
@@ -222,7 +225,7 @@ func readAnswer(t *testing.T, ctx context.Context) shown {
 	return run(t, ctx, chromedp.Evaluate[shown](`(() => {
 		const $ = id => document.getElementById(id), a = $("answer");
 		return {State: a.dataset.state, Decision: a.dataset.decision, Word: $("word").textContent,
-			WordEN: $("word-en").textContent, Name: $("name").textContent, DOB: $("dob").textContent,
+			WordEN: $("word-en").textContent, Msg: $("msg").textContent, MsgEN: $("msg-en").textContent, Name: $("name").textContent, DOB: $("dob").textContent,
 			Until: $("until").textContent, Age: $("age").textContent, Text: a.innerText, Stale: !$("stale").hidden};
 	})()`))
 }
@@ -260,8 +263,8 @@ var (
 // no reason code.
 func checkWords(t *testing.T, name string, s shown, vi, en string) {
 	t.Helper()
-	if !strings.Contains(s.Word, vi) || !strings.Contains(s.WordEN, en) {
-		t.Errorf("%s: words %q / %q, want %q / %q", name, s.Word, s.WordEN, vi, en)
+	if !strings.Contains(s.Word+" "+s.Msg, vi) || !strings.Contains(s.WordEN+" "+s.MsgEN, en) {
+		t.Errorf("%s: words %q %q / %q %q, want %q / %q", name, s.Word, s.Msg, s.WordEN, s.MsgEN, vi, en)
 	}
 	if code := reasonRE.FindString(s.Text); code != "" {
 		t.Errorf("%s: the page shows the code %q: %q", name, code, s.Text)
