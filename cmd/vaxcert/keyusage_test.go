@@ -69,3 +69,24 @@ func TestVerifyTrustedCertWithoutDigitalSignature(t *testing.T) {
 		t.Fatalf("CSCA as trust: exit %d, want %d", code, exitError)
 	}
 }
+
+// A Bimervax certificate (EU/1/22/1709, value-set release 2.12.0) is issued
+// and verifies with the embedded value sets (issue 9 item 14: it failed
+// with "schema: v[0].mp violates valueset").
+func TestBimervaxVerifies(t *testing.T) {
+	data, err := os.ReadFile(exampleRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := strings.ReplaceAll(strings.ReplaceAll(string(data), "EU/1/20/1528", "EU/1/22/1709"), "ORG-100030215", "ORG-100036914")
+	file := filepath.Join(t.TempDir(), "bimervax.json")
+	if err := os.WriteFile(file, []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := initKeys(t)
+	hc1 := issue(t, dir, file)
+	res := verifyJSONOut(t, exitOK, "", "verify", "--json", "--trust-dir", dir, hc1)
+	if !res.Valid || res.Checks["value_sets"] != "pass" || !strings.Contains(string(res.Certificate), "EU/1/22/1709") {
+		t.Fatalf("Bimervax: %+v", res)
+	}
+}
