@@ -91,8 +91,22 @@ func (e *Expr) Source() any { return e.src }
 // Eval evaluates e on data. Errors match [ErrEval]. The result may share
 // memory with e and with data: do not modify it.
 func (e *Expr) Eval(data any) (any, error) {
-	ev := evaluator{budget: MaxSteps}
-	v, err := e.root.eval(&ev, data)
+	var ev Evaluator
+	return ev.Eval(e, data)
+}
+
+// Evaluator evaluates expressions one after the other, reusing its state
+// (one allocation for many rules on the same certificate). Its zero value
+// is ready to use. It is NOT safe for concurrent use; [Expr.Eval] makes one
+// per call.
+type Evaluator struct {
+	ev evaluator
+}
+
+// Eval evaluates e on data, within a fresh step budget ([MaxSteps]).
+func (x *Evaluator) Eval(e *Expr, data any) (any, error) {
+	x.ev.budget = MaxSteps
+	v, err := e.root.eval(&x.ev, data)
 	if err != nil {
 		return nil, err
 	}

@@ -206,9 +206,10 @@ func (r *Report) Failed() []Result {
 // Evaluate runs every selected rule on data (see [Data]).
 func (sel Selected) Evaluate(data any) *Report {
 	rep := &Report{Results: make([]Result, len(sel))}
+	ev := new(certlogic.Evaluator)
 	for i, r := range sel {
 		rep.Results[i] = Result{Rule: r, Outcome: Pass}
-		v, err := r.Logic.Eval(data)
+		v, err := ev.Eval(r.Logic, data)
 		switch {
 		case err != nil:
 			rep.Results[i].Outcome, rep.Results[i].Err = Open, err
