@@ -33,8 +33,10 @@ const verifyUsage = `Usage:
                    [--rules DIR|FILE --country CC [--region R] [--root CSCA]] [--json] [PAYLOAD|-]
 
 Verify an HC1 text offline: prefix, Base45, zlib, COSE_Sign1, signature,
-key usage, validity and schema. PAYLOAD is the HC1 text; "-" or no
-argument reads it from standard input (one trailing newline is ignored).
+key usage, validity, schema (of the version the payload declares) and EU
+value sets. PAYLOAD is the HC1 text; "-" or no argument reads it from
+standard input (one trailing newline is ignored). Text from the
+certificate is printed with non-printable characters escaped.
 
 Flags (at least one trust source is required; --trust-cert and --trust-dir repeat):
     --trust-cert CERT  trust a DSC: a PEM or DER file, or, when no file has
