@@ -412,7 +412,7 @@ func (r *Result) Type() schemas.CertType {
 }
 
 // Certificate returns the verified certificate when every check passed,
-// and nil otherwise.
+// and nil otherwise. It points into r: do not modify it.
 func (r *Result) Certificate() *Certificate {
 	if !r.Valid() {
 		return nil
