@@ -1,9 +1,10 @@
 package store_test
 
 import (
-	"os/exec"
-	"strings"
+	"slices"
 	"testing"
+
+	"github.com/vaxcert/vaxcert/internal/testkit"
 )
 
 // Statement of policy: the store is the persistence layer. It keeps its own
@@ -24,31 +25,12 @@ var storeForbiddenDeps = []string{
 }
 
 func TestImportPolicy(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/vaxcert/vaxcert/internal/store").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	deps := strings.Fields(string(out))
-	if len(deps) < 10 {
-		t.Fatalf("go list returned only %d packages: %q", len(deps), deps)
-	}
-	for _, dep := range deps {
-		if strings.HasPrefix(dep, "github.com/vaxcert/vaxcert/") && !allowed(dep) {
+	for _, dep := range testkit.Deps(t, "github.com/vaxcert/vaxcert/internal/store") {
+		if _, ok := testkit.Within(dep, []string{"github.com/vaxcert/vaxcert"}); ok && !slices.Contains(storeAllowedInternal, dep) {
 			t.Errorf("store depends on %s: only %q may be imported", dep, storeAllowedInternal)
 		}
-		for _, bad := range storeForbiddenDeps {
-			if dep == bad || strings.HasPrefix(dep, bad+"/") {
-				t.Errorf("store depends on %s (forbidden: %s)", dep, bad)
-			}
+		if bad, ok := testkit.Within(dep, storeForbiddenDeps); ok {
+			t.Errorf("store depends on %s (forbidden: %s)", dep, bad)
 		}
 	}
-}
-
-func allowed(dep string) bool {
-	for _, a := range storeAllowedInternal {
-		if dep == a {
-			return true
-		}
-	}
-	return false
 }
