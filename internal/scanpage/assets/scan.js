@@ -161,9 +161,10 @@ function show(state, head, msg, answer) {
   }
 }
 
+// reset clears the answer for the next person. It leaves the input alone:
+// a scanner may be typing the next code already (submitting clears it).
 function reset() {
   show("idle", ["Sẵn sàng quét", "Ready to scan"], ["", ""], null);
-  $("qr").value = "";
   $("qr").focus();
   scanning = cameraOn;
 }
