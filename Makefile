@@ -18,13 +18,15 @@ WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
 WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run demo build test crash chaos race conformance fuzz bench ratios perf lint clean wasm browser rules mobile
+.PHONY: help run demo build test crash scaleout surge chaos race conformance fuzz bench ratios perf lint clean wasm browser rules mobile
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
 	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
 	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
+	@echo "make scaleout     issuance on several servers sharing PostgreSQL, one SIGKILLed; rates with 1, 2, 4 workers"
+	@echo "make surge        citizen reads ramped to 10x the base clients on both engines: refusals, errors, memory"
 	@echo "make chaos        site-sync chaos test: concurrent site clients, SIGKILLs, readers (CHAOS_PERSONS=1500)"
 	@echo "make race         go test -race ./..."
 	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
@@ -110,6 +112,21 @@ test:
 crash:
 	$(GO) test -tags crash -count=1 -v -timeout 30m ./internal/crashtest
 
+# scaleout: several "vaxcert serve" processes share one batch issuance on
+# PostgreSQL (VAXCERT_TEST_PG required); one is SIGKILLed mid-job, every
+# person must end with exactly one certificate; then 1, 2 and 4 workers
+# issue the same data set and the rates are logged (SCALEOUT lines).
+# VAXCERT_SCALEOUT_PERSONS sets the size (default 20,000).
+scaleout:
+	$(GO) test -tags 'crash scaleout' -run TestScaleOut -count=1 -v -timeout 30m ./internal/crashtest
+
+# surge: the citizen surge on SQLite and PostgreSQL (VAXCERT_TEST_PG
+# required): reads ramped to 10x the base clients; checks 0 errors,
+# Retry-After on every 429/503, bounded memory, and logs latencies. For the
+# full measurement: make perf PERF_ARGS="--surge [--db postgres://...]".
+surge:
+	$(GO) test -tags surge -run TestSurge -count=1 -v -timeout 10m ./cmd/vaxbench
+
 # chaos: the site-sync chaos test (internal/chaostest, build tag "chaos"):
 # four sites upload at once with "vaxcert upload" (re-sent files, shots from
 # two sites, late doses, drafts, amendments, contradictions, disputed
@@ -146,7 +163,8 @@ perf:
 
 lint:
 	$(GO) vet ./...
-	$(GO) vet -tags crash ./internal/crashtest
+	$(GO) vet -tags 'crash scaleout' ./internal/crashtest
+	$(GO) vet -tags surge ./cmd/vaxbench
 	$(GO) vet -tags chaos ./internal/chaostest
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...

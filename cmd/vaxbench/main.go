@@ -19,6 +19,7 @@ const usage = `Usage:
     vaxbench [--db postgres://…] [--records 100000] [--doses 2] [--clients 100]
              [--duration 20s] [--warmup 3s] [--png 5] [--drafts] [--wrk] [--json]
     vaxbench --persons 100000,400000,1000000 [--db postgres://…] [--doses 2] [--drafts] [--json]
+    vaxbench --surge [--db postgres://…] [--records 20000] [--clients 64] [--duration 10s]
 
 Measure the issuer service end to end over loopback HTTP: bulk intake,
 batch issuance (and the issuer library alone, for the ratio), memory as the
@@ -43,6 +44,11 @@ Flags:
     --warmup DUR     unmeasured load before it (default 3s)
     --png N          citizens whose QR PNG is downloaded twice (default 5)
     --wrk            repeat the load test with wrk(1), from its own process
+    --surge          the citizen surge: citizens' reads from --clients × 1, 2,
+                     5 and 10 clients (refused ones retry after 50 ms), each
+                     stage --duration after --warmup; prints admitted and
+                     refused rates and latencies, errors and memory, and
+                     whether each stage degraded gracefully
     --json           print one JSON object instead of the table
 
 Progress goes to standard error. Exit status: 0 after a complete run
@@ -69,6 +75,7 @@ type options struct {
 	pngSamples              int
 	duration, warmup        time.Duration
 	drafts, wrk, jsonOut    bool
+	surge                   bool
 }
 
 // maxClients bounds --clients (each client holds a connection).
@@ -97,6 +104,7 @@ func parseArgs(args []string) (options, error) {
 	fs.BoolVar(&o.drafts, "drafts", false, "")
 	fs.BoolVar(&o.wrk, "wrk", false, "")
 	fs.BoolVar(&o.jsonOut, "json", false, "")
+	fs.BoolVar(&o.surge, "surge", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -116,6 +124,8 @@ func parseArgs(args []string) (options, error) {
 	}
 	switch {
 	case bad != "":
+	case o.surge && len(o.persons) > 0:
+		bad = "--surge and --persons exclude each other"
 	case fs.NArg() > 0:
 		bad = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
 	case o.dbURL != "" && !strings.HasPrefix(o.dbURL, "postgres://") && !strings.HasPrefix(o.dbURL, "postgresql://"):
@@ -155,6 +165,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vaxbench: error: %v\n", err)
 		fmt.Fprintln(stderr, `vaxbench: hint: run "vaxbench --help" for usage`)
 		return exitUsage
+	}
+	if o.surge {
+		return runSurge(ctx, o, stdout, stderr)
 	}
 	if len(o.persons) > 0 {
 		return runSweep(ctx, o, stdout, stderr)

@@ -178,6 +178,13 @@ func (s *server) stop() {
 // without personal data).
 func (s *server) fatalf(format string, args ...any) {
 	s.t.Helper()
+	s.logTail()
+	s.t.Fatalf(format, args...)
+}
+
+// logTail logs the end of the server's log.
+func (s *server) logTail() {
+	s.t.Helper()
 	if b, err := os.ReadFile(s.logs); err == nil {
 		if len(b) > 4000 {
 			b = b[len(b)-4000:]
@@ -185,7 +192,6 @@ func (s *server) fatalf(format string, args ...any) {
 		}
 		s.t.Logf("end of the vaxcert serve log:\n%s", b)
 	}
-	s.t.Fatalf(format, args...)
 }
 
 // request sends a bodiless API request with the development finaliser's

@@ -167,6 +167,9 @@ var accessCases = []accessCase{
 	{method: "GET", path: func(f fixture) string { return "/v1/issuance-jobs/" + f.job }, want: 200,
 		allowed: []string{credFinaliser}},
 	{method: "GET", path: static("/v1/issuance-jobs?limit=5"), want: 200, allowed: []string{credFinaliser}},
+	// The seeded job has ended: joining it is 409 on both engines.
+	{method: "POST", path: func(f fixture) string { return "/v1/issuance-jobs/" + f.job + "/workers" }, want: 409,
+		allowed: []string{credFinaliser}},
 
 	{method: "GET", path: static("/v1/me/certificates"), want: 200, allowed: []string{credCitizenA, credCitizenB}},
 	{method: "GET", path: certPath(""), want: 200, allowed: []string{credCitizenA},

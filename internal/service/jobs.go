@@ -193,10 +193,13 @@ func (s *Service) StartIssueAll(ctx context.Context, actor Actor) (string, error
 				retry := time.Duration(st.ETASeconds * float64(time.Second))
 				return &JobRunningError{Job: st, RetryAfter: min(max(retry, time.Second), time.Minute)}
 			}
-			if _, err := tx.FinishJob(ctx, old.ID, string(JobInterrupted), "", now); err != nil {
+			// Not running any more when it ended meanwhile (READ COMMITTED:
+			// the update sees the latest state).
+			if ended, err := tx.FinishJob(ctx, old.ID, string(JobInterrupted), "", now); err != nil {
 				return err
+			} else if ended {
+				c.record("job.interrupted", "job:"+old.ID, nil, map[string]any{"done": old.Done})
 			}
-			c.record("job.interrupted", "job:"+old.ID, nil, map[string]any{"done": old.Done})
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -286,15 +289,23 @@ func (s *Service) Job(ctx context.Context, actor Actor, id string) (JobStatus, e
 		return JobStatus{}, err
 	}
 	var st JobStatus
-	err := s.st.Read(ctx, func(tx *store.Tx) error {
-		j, err := tx.Job(ctx, id)
-		if err != nil {
+	// A worker releases its session only after committing its end, so a
+	// job that looks interrupted in one snapshot (its last worker ended
+	// after the snapshot was taken) is read once more in a new one.
+	for attempt := 0; attempt < 2; attempt++ {
+		err := s.st.Read(ctx, func(tx *store.Tx) error {
+			j, err := tx.Job(ctx, id)
+			if err != nil {
+				return err
+			}
+			st, err = s.jobStatus(ctx, tx, j)
 			return err
+		})
+		if err != nil || st.State != JobInterrupted || !st.FinishedAt.IsZero() {
+			return st, err
 		}
-		st, err = s.jobStatus(ctx, tx, j)
-		return err
-	})
-	return st, err
+	}
+	return st, nil
 }
 
 func (s *Service) jobStatus(ctx context.Context, tx *store.Tx, j *store.Job) (JobStatus, error) {
@@ -332,6 +343,11 @@ func (s *Service) Jobs(ctx context.Context, actor Actor, before string, limit in
 		}
 		return nil
 	})
+	for i := range out {
+		if err == nil && out[i].State == JobInterrupted && out[i].FinishedAt.IsZero() {
+			out[i], err = s.Job(ctx, actor, out[i].ID) // see Job
+		}
+	}
 	return out, err
 }
 
