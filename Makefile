@@ -18,10 +18,12 @@ WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
 WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 
-.PHONY: help run demo build test crash scaleout surge chaos race conformance fuzz bench ratios perf lint clean wasm browser rules mobile
+.PHONY: help run run-verifier verifier-perf demo build test crash scaleout surge chaos race conformance fuzz bench ratios perf lint clean wasm browser rules mobile
 
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
+	@echo "make run-verifier start the venue verifier on 127.0.0.1:8090, syncing from make run's issuer every 10s"
+	@echo "make verifier-perf venue verifier load: service vs library, revocation lookup, list loading (bounded, loopback)"
 	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
 	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
@@ -47,6 +49,19 @@ help:
 # at start with curl examples.
 run: build
 	./$(BIN) serve --dev --data $(DATA) --addr 127.0.0.1:8080
+
+# run-verifier: the standalone venue verifier against make run's issuer:
+# it pins the issuer's CSCA, syncs the signed lists every 10 s into
+# ./verifier-data and answers on 127.0.0.1:8090 (also with the issuer down).
+run-verifier: build
+	./$(BIN) serve-verifier --issuer http://127.0.0.1:8080 --root $(KEYS)/csca.pem \
+	  --sync-interval 10s --data verifier-data --addr 127.0.0.1:8090
+
+# verifier-perf: bounded loopback load of the venue verifier next to the
+# library in the same run (ratios), revocation lookup cost, and the time and
+# memory to load a 5,000-DSC trust list and a 1,000,000-hash revocation list.
+verifier-perf:
+	$(GO) run ./internal/tools/verifierload $(VERIFIER_PERF_ARGS)
 
 # demo: create demo keys once, issue the example record, write the QR PNG,
 # and verify the HC1 text against the demo keys.
