@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -60,6 +61,10 @@ Example:
     $ vaxcert serve-verifier --issuer http://127.0.0.1:8080 --root data/keys/csca.pem --sync-interval 10s
     $ curl -sS localhost:8090/v1/verify -H 'Content-Type: text/plain' --data-binary @hc1.txt
 `
+
+// verifierMemoryLimit is serve-verifier's soft memory limit unless
+// GOMEMLIMIT says otherwise.
+const verifierMemoryLimit = 80 << 20
 
 func runServeVerifier(e *env, args []string) error {
 	flags := newFlagSet("serve-verifier")
@@ -115,6 +120,11 @@ func runServeVerifier(e *env, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the process small while a large revocation
+		// list is decoded (the garbage of a 28 MB list is collected early).
+		debug.SetMemoryLimit(verifierMemoryLimit)
+	}
 	checker, err := venue.NewChecker(pol, staleAfter.d, verifierOptions(vs)...)
 	if err != nil {
 		return withHint(err)

@@ -105,21 +105,19 @@ type DSC struct {
 }
 
 // TrustList builds and signs a trust list: a JWK Set of the DSCs, each
-// with the DCC kid, the x5c chain (DSC, CSCA) and cert_types, and the list
-// claims as extra members.
+// with the DCC kid, x5c (the DSC; the CSCA is the verifier's pinned root,
+// and repeating it would double the size of a 5,000-DSC list) and
+// cert_types, and the list claims as extra members.
 func (s *Signer) TrustList(c lists.Claims, dscs []DSC) ([]byte, error) {
 	c.Kind = lists.KindTrustList
 	set := jwk.NewSet()
-	csca := s.chain[len(s.chain)-1]
 	for _, d := range dscs {
 		k, err := jwk.FromRaw(d.Cert.PublicKey)
 		if err != nil {
 			return nil, fmt.Errorf("listsign: %w", err)
 		}
 		var chain cert.Chain
-		for _, der := range [][]byte{d.Cert.Raw, csca.Raw} {
-			_ = chain.AddString(base64.StdEncoding.EncodeToString(der))
-		}
+		_ = chain.AddString(base64.StdEncoding.EncodeToString(d.Cert.Raw))
 		types := d.Types
 		if len(types) == 0 {
 			e, err := keys.NewTrustEntry(d.Cert)

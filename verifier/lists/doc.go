@@ -39,13 +39,14 @@
 //
 // The payload is a JWK Set (RFC 7517 §5) with the claims as extra members.
 // Each key is the DSC's public key with "kid" (the DCC kid: standard
-// base64 of the first 8 bytes of SHA-256 of the DER), "x5c" (DSC, then
-// CSCA), "use": "sig", "cert_types" (a subset of "vaccination", "test",
+// base64 of the first 8 bytes of SHA-256 of the DER), "x5c" (the DSC; up
+// to two more certificates are accepted and not used: the chain ends at the
+// pinned CSCA), "use": "sig", "cert_types" (a subset of "vaccination", "test",
 // "recovery") and "country":
 //
 //	{"kind": "vaxcert-trust-list", "issuer": "VN", "sequence": 3, "iat": ..., "exp": ...,
 //	 "keys": [{"kty": "EC", "crv": "P-256", "x": "...", "y": "...", "kid": "2mrh1QUjIvc=",
-//	           "x5c": ["MIIB...", "MIIB..."], "use": "sig", "cert_types": ["vaccination"], "country": "VN"}]}
+//	           "x5c": ["MIIB..."], "use": "sig", "cert_types": ["vaccination"], "country": "VN"}]}
 //
 // [ParseTrustList] checks every key: kid and JWK members match x5c[0], the
 // DSC is signed by the pinned CSCA, and the DSC may sign only the types

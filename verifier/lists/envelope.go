@@ -87,6 +87,14 @@ type header struct {
 // must not (verifier/deps_test.go); the service side signs with jwx, and the
 // tests check the two agree.
 func Open(data []byte, root *x509.Certificate, kind Kind, now time.Time, maxSize int) (*Signed, error) {
+	var c Claims
+	return openInto(data, root, kind, now, maxSize, &c, &c)
+}
+
+// openInto is Open decoding the payload once into body (a pointer to a
+// struct embedding Claims, whose Claims are c), for the kinds whose
+// payload is large.
+func openInto(data []byte, root *x509.Certificate, kind Kind, now time.Time, maxSize int, body any, c *Claims) (*Signed, error) {
 	if maxSize <= 0 {
 		maxSize = limits.MaxTrustList
 	}
@@ -142,8 +150,7 @@ func Open(data []byte, root *x509.Certificate, kind Kind, now time.Time, maxSize
 	if err != nil {
 		return nil, fail(ReasonMalformed, "payload is not base64url", err)
 	}
-	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil { // kind parsers decode strictly
+	if err := json.Unmarshal(payload, body); err != nil { // the trust list parser decodes strictly again
 		return nil, fail(ReasonMalformed, "payload", err)
 	}
 	s := &Signed{Kind: c.Kind, Issuer: c.Issuer, Sequence: c.Sequence, IssuedAt: time.Unix(c.IssuedAt, 0).UTC(),

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -355,4 +356,30 @@ func TestGateway(t *testing.T) {
 	bad = bytes.Replace(data, []byte(`"kid": "`), []byte(`"kid": "AA`), 1)
 	_, err = lists.ParseGateway(bad)
 	wantReason(t, err, lists.ErrMalformed, lists.ReasonMalformed)
+}
+
+// TestRevocationsChunks: batches longer than one decoding chunk (255
+// hashes), of every length around the boundary, are read whole.
+func TestRevocationsChunks(t *testing.T) {
+	k := newKit(t)
+	for _, n := range []int{254, 255, 256, 511, 1000} {
+		rs := make([]listsign.Revoked, n)
+		for i := range rs {
+			u := fmt.Sprintf("U%d", i)
+			sig := sha256.Sum256([]byte(u))
+			rs[i] = listsign.Revoked{Hashes: lists.CertificateHashes("VN", u, keys.AlgPS256, sig[:]), Expires: now.AddDate(1, 0, 0)}
+		}
+		r, err := lists.ParseRevocations(k.revocations(t, 1, 0, now, rs...), k.pki.CSCA.Cert, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Len() != 3*n {
+			t.Fatalf("%d certificates: %d hashes", n, r.Len())
+		}
+		for i := range rs {
+			if _, ok := r.Contains(&rs[i].Hashes); !ok {
+				t.Fatalf("%d certificates: #%d not found", n, i)
+			}
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
@@ -74,11 +76,26 @@ func ParseTrustList(data []byte, root *x509.Certificate, now time.Time) (*TrustL
 	if len(p.Keys) > limits.MaxTrustEntries {
 		return nil, fail(ReasonTooLarge, fmt.Sprintf("%d keys, limit %d", len(p.Keys), limits.MaxTrustEntries), nil)
 	}
+	// Each key costs a certificate parse and a signature check (about
+	// 0.1 ms): a 5,000-DSC list is checked on every core.
+	entries := make([]*keys.TrustEntry, len(p.Keys))
+	errs := make([]error, len(p.Keys))
+	workers := min(runtime.GOMAXPROCS(0), len(p.Keys))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(p.Keys); i += workers {
+				entries[i], errs[i] = trustEntry(&p.Keys[i], root)
+			}
+		}()
+	}
+	wg.Wait()
 	l := &TrustList{Signed: s, byKID: make(map[string][]*keys.TrustEntry, len(p.Keys))}
-	for i := range p.Keys {
-		e, err := trustEntry(&p.Keys[i], root)
-		if err != nil {
-			return nil, fail(ReasonMalformed, fmt.Sprintf("keys[%d]", i), err)
+	for i, e := range entries {
+		if errs[i] != nil {
+			return nil, fail(ReasonMalformed, fmt.Sprintf("keys[%d]", i), errs[i])
 		}
 		l.add(e)
 	}
