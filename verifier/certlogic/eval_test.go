@@ -142,7 +142,8 @@ func TestTruthiness(t *testing.T) {
 
 // FuzzEvaluate: any expression and data, seeded from the official suites:
 // Parse never panics, a valid expression evaluates without panicking, to
-// the same result twice, and an error is always an ErrEval.
+// the same result twice and with the data's objects as *Object, and an
+// error is always an ErrEval.
 func FuzzEvaluate(f *testing.F) {
 	for _, raw := range loadSuite(f, "testSuite") {
 		var s suiteFile
@@ -179,6 +180,20 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		if err1 != nil && !errors.Is(err1, certlogic.ErrEval) {
 			t.Fatalf("Eval error %v is not ErrEval", err1)
+		}
+		// the same data with *Object objects evaluates alike
+		v3, err3 := e.Eval(toObjects(d))
+		if (err1 == nil) != (err3 == nil) {
+			t.Fatalf("maps %v %v, objects %v %v", v1, err1, v3, err3)
+		}
+		if err1 == nil {
+			j1, _ := json.Marshal(v1)
+			j3, _ := json.Marshal(v3)
+			a, _ := certlogic.FromJSON(j1)
+			b, _ := certlogic.FromJSON(j3)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("maps %s, objects %s", j1, j3)
+			}
 		}
 		if err1 == nil {
 			if _, err := json.Marshal(v1); err != nil {
