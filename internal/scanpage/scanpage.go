@@ -12,8 +12,11 @@ package scanpage
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -82,6 +85,7 @@ func Register(e *echo.Echo, cfg Config, mw ...echo.MiddlewareFunc) {
 		panic("scanpage: " + err.Error())
 	}
 	html := page.Bytes()
+	sw := serviceWorker()
 	e.GET("/scan", func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", csp)
@@ -104,6 +108,7 @@ func Register(e *echo.Echo, cfg Config, mw ...echo.MiddlewareFunc) {
 		}
 		if name == "sw.js" {
 			h.Set("Service-Worker-Allowed", "/scan")
+			b = sw
 		}
 		ct, ok := contentTypes[path.Ext(name)]
 		if !ok {
@@ -111,6 +116,33 @@ func Register(e *echo.Echo, cfg Config, mw ...echo.MiddlewareFunc) {
 		}
 		return c.Blob(http.StatusOK, ct, b)
 	}, mw...)
+}
+
+// serviceWorker returns sw.js with the build's version: a hash of every
+// embedded asset, so that a new build replaces the whole offline copy at
+// once.
+func serviceWorker() []byte {
+	h := sha256.New()
+	err := fs.WalkDir(assets, "assets", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil { // an embedded file system cannot fail to read
+		panic("scanpage: " + err.Error())
+	}
+	sw, err := fs.ReadFile(assets, "assets/sw.js")
+	if err != nil {
+		panic("scanpage: " + err.Error())
+	}
+	return bytes.Replace(sw, []byte("{{VERSION}}"), []byte(hex.EncodeToString(h.Sum(nil))[:16]), 1)
 }
 
 // serveWasm sends the embedded gzip file as it is to clients that accept

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,8 +50,13 @@ func TestRegister(t *testing.T) {
 			t.Errorf("%s: %d %q", path, r.Code, r.Header().Get("Content-Type"))
 		}
 	}
-	if r := get(t, e, "/scan/sw.js", ""); r.Header().Get("Service-Worker-Allowed") != "/scan" {
-		t.Errorf("sw.js scope header: %v", r.Header())
+	sw := get(t, e, "/scan/sw.js", "")
+	if sw.Header().Get("Service-Worker-Allowed") != "/scan" {
+		t.Errorf("sw.js scope header: %v", sw.Header())
+	}
+	// The worker's cache is named after the build: a hash of the assets.
+	if v := regexp.MustCompile(`const VERSION = "([0-9a-f]{16})";`).FindStringSubmatch(sw.Body.String()); v == nil {
+		t.Errorf("sw.js has no build version:\n%s", sw.Body)
 	}
 	if r := get(t, e, "/scan/jsQR.LICENSE", ""); !strings.Contains(r.Body.String(), "Apache License") {
 		t.Errorf("jsQR licence missing")

@@ -311,7 +311,9 @@ async function start() {
   status("ready", "Sẵn sàng quét" + (page.listsFrom === "cache" ? " (ngoại tuyến)" : ""),
     "Ready to scan" + (page.listsFrom === "cache" ? " (offline)" : ""));
   reset();
-  // Refresh the lists every 15 minutes while the page is open.
+  // Refresh the lists every 15 minutes while the page is open, and when
+  // the network comes back.
   setInterval(() => loadLists().catch(() => {}), 15 * 60 * 1000);
+  window.addEventListener("online", () => loadLists().catch(() => {}));
 }
 start();
