@@ -28,6 +28,7 @@ var pairs = []pair{
 	{"./issuer", "IssueES256", "BareECDSAP256Sign", "issue ES256 / bare ECDSA P-256 sign"},
 	{"./issuer", "IssuePS256", "BareRSAPSSSign", "issue PS256 / bare RSA-PSS sign"},
 	{"./verifier/rules", "RuleSet20", "BareECDSAP256Verify", "20-rule set evaluation / bare ECDSA P-256 verify"},
+	{"./verifier/venue", "RevocationLookup1M", "VenueCheck", "revocation lookup in 1M hashes / venue check"},
 }
 
 func main() {
