@@ -1,9 +1,20 @@
 // Command benchratio runs the hot-path benchmarks beside their yardsticks
-// and prints the ratios the README reports. Each round runs one benchmark
-// and its yardstick back to back in the same process, so load drift hits
-// both; the ratio reported is the median over the rounds.
+// and prints the ratios the README reports, made to hold on a shared
+// machine:
 //
-//	go run ./internal/tools/benchratio [-rounds 7] [-benchtime 2000x]
+//   - each package's test binary is built once, then every benchmark runs
+//     in a process of its own for a fixed number of iterations, sized from
+//     a calibration run to take about -target of CPU;
+//   - rounds are interleaved: round r runs every pair once (benchmark and
+//     yardstick back to back, their order alternating from round to round),
+//     so a drift in load hits every pair and both sides alike;
+//   - next to the wall-clock ratio (ns/op as go test reports it) it prints
+//     the CPU-time ratio: the user+system time of each benchmark process,
+//     less that of the same binary running no benchmark, per iteration.
+//     Other work on the machine stretches wall time, not CPU time;
+//   - median, minimum and maximum over the rounds are shown for both.
+//
+//	go run ./internal/tools/benchratio [-rounds 9] [-target 1s]
 package main
 
 import (
@@ -13,9 +24,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type pair struct {
@@ -31,69 +44,158 @@ var pairs = []pair{
 	{"./verifier/venue", "RevocationLookup1M", "VenueCheck", "revocation lookup in 1M hashes / venue check"},
 }
 
+// sample is one benchmark process: wall ns/op as reported, CPU ns/op as
+// measured.
+type sample struct{ wall, cpu float64 }
+
 func main() {
-	rounds := flag.Int("rounds", 7, "rounds per pair")
-	benchtime := flag.String("benchtime", "2000x", "go test -benchtime per benchmark")
+	rounds := flag.Int("rounds", 9, "interleaved rounds")
+	target := flag.Duration("target", time.Second, "approximate duration of each benchmark process")
 	flag.Parse()
-	fmt.Printf("| ratio | median | min | max | benchmark ns/op (median) | yardstick ns/op (median) |\n|---|---|---|---|---|---|\n")
-	for _, p := range pairs {
-		var ratios, bs, ys []float64
-		for i := 0; i < *rounds; i++ {
-			res, err := run(p, *benchtime)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "benchratio:", err)
-				os.Exit(1)
-			}
-			b, y := res[p.bench], res[p.yardstick]
-			ratios, bs, ys = append(ratios, b/y), append(bs, b), append(ys, y)
-		}
-		fmt.Printf("| %s | %.3f | %.3f | %.3f | %.0f | %.0f |\n", p.label, median(ratios), minOf(ratios), maxOf(ratios), median(bs), median(ys))
-	}
-	corpus, err := run(pair{pkg: "./verifier/rules", bench: "LoadCorpus"}, "50x")
-	if err == nil {
-		fmt.Printf("\nRules corpus load (55 EU/DE/AT/CZ rules + 14 VN rules, validated and compiled): %.1f ms\n", corpus["LoadCorpus"]/1e6)
-	}
-	qr, err := run(pair{pkg: "./issuer", bench: "QRPNG"}, "200x")
-	if err == nil {
-		fmt.Printf("\nQR PNG rendering (reported separately): %.2f ms per certificate\n", qr["QRPNG"]/1e6)
+	if err := run(*rounds, *target); err != nil {
+		fmt.Fprintln(os.Stderr, "benchratio:", err)
+		os.Exit(1)
 	}
 }
 
-// run executes the pair once and returns ns/op per benchmark name.
-func run(p pair, benchtime string) (map[string]float64, error) {
-	re := "^Benchmark(" + p.bench
-	if p.yardstick != "" {
-		re += "|" + p.yardstick
+func run(rounds int, target time.Duration) error {
+	dir, err := os.MkdirTemp("", "benchratio-")
+	if err != nil {
+		return err
 	}
-	re += ")$"
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", re, "-benchtime", benchtime, "-count", "1", p.pkg)
+	defer os.RemoveAll(dir)
+	bins := map[string]*binary{}
+	for _, p := range pairs {
+		if bins[p.pkg] != nil {
+			continue
+		}
+		b, err := build(dir, p.pkg)
+		if err != nil {
+			return err
+		}
+		bins[p.pkg] = b
+	}
+	// Calibration: iterations for about target per benchmark.
+	iters := map[string]int{}
+	for _, p := range pairs {
+		for _, name := range []string{p.bench, p.yardstick} {
+			key := p.pkg + " " + name
+			if iters[key] != 0 {
+				continue
+			}
+			s, err := bins[p.pkg].bench(name, "200ms")
+			if err != nil {
+				return err
+			}
+			iters[key] = max(100, int(float64(target)/s.wall))
+		}
+	}
+	wall := make([][]float64, len(pairs))
+	cpu := make([][]float64, len(pairs))
+	bs, ys := make([][]float64, len(pairs)), make([][]float64, len(pairs))
+	for r := range rounds {
+		fmt.Fprintf(os.Stderr, "benchratio: round %d of %d\n", r+1, rounds)
+		for i, p := range pairs {
+			names := []string{p.bench, p.yardstick}
+			if r%2 == 1 {
+				names[0], names[1] = names[1], names[0]
+			}
+			got := map[string]sample{}
+			for _, name := range names {
+				s, err := bins[p.pkg].bench(name, strconv.Itoa(iters[p.pkg+" "+name])+"x")
+				if err != nil {
+					return err
+				}
+				got[name] = s
+			}
+			b, y := got[p.bench], got[p.yardstick]
+			wall[i] = append(wall[i], b.wall/y.wall)
+			cpu[i] = append(cpu[i], b.cpu/y.cpu)
+			bs[i], ys[i] = append(bs[i], b.wall), append(ys[i], y.wall)
+		}
+	}
+	fmt.Printf("%d interleaved rounds, each benchmark in its own process for about %v\n\n", rounds, target)
+	fmt.Println("| ratio | wall: median | min–max | CPU time: median | min–max | ns/op benchmark / yardstick (median) |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for i, p := range pairs {
+		fmt.Printf("| %s | %.3f | %.3f–%.3f | %.3f | %.3f–%.3f | %.0f / %.0f |\n", p.label, median(wall[i]),
+			minOf(wall[i]), maxOf(wall[i]), median(cpu[i]), minOf(cpu[i]), maxOf(cpu[i]), median(bs[i]), median(ys[i]))
+	}
+	if s, err := bins["./issuer"].bench("QRPNG", "200x"); err == nil {
+		fmt.Printf("\nQR PNG rendering (reported separately): %.2f ms per certificate\n", s.wall/1e6)
+	}
+	if b, err := build(dir, "./verifier/rules"); err == nil {
+		if s, err := b.bench("LoadCorpus", "50x"); err == nil {
+			fmt.Printf("\nRules corpus load (55 EU/DE/AT/CZ rules + 14 VN rules, validated and compiled): %.1f ms\n", s.wall/1e6)
+		}
+	}
+	return nil
+}
+
+// binary is a package's compiled test binary and the CPU time it takes
+// to start and run no benchmark.
+type binary struct {
+	path string
+	dir  string // the package folder: benchmarks may read testdata
+	idle time.Duration
+}
+
+func build(dir, pkg string) (*binary, error) {
+	b := &binary{path: filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg)+".test"), dir: pkg}
+	cmd := exec.Command("go", "test", "-c", "-o", b.path, pkg)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("build %s: %w", pkg, err)
+	}
+	// The least of three: start-up costs vary a little.
+	for i := range 3 {
+		_, t, err := b.exec("-test.run=^$", "-test.bench=^$")
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 || t < b.idle {
+			b.idle = t
+		}
+	}
+	return b, nil
+}
+
+// exec runs the binary in its package folder and returns its output and
+// its user+system CPU time.
+func (b *binary) exec(args ...string) ([]byte, time.Duration, error) {
+	cmd := exec.Command(b.path, args...)
+	cmd.Dir = b.dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s: %v\n%s", p.pkg, err, out.String())
+		return nil, 0, fmt.Errorf("%s %v: %w\n%s", b.path, args, err, out.String())
 	}
-	res := map[string]float64{}
-	sc := bufio.NewScanner(&out)
+	return out.Bytes(), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+// bench runs one benchmark for benchtime ("2000x" or a duration).
+func (b *binary) bench(name, benchtime string) (sample, error) {
+	out, cpu, err := b.exec("-test.run=^$", "-test.bench=^Benchmark"+name+"$", "-test.benchtime="+benchtime,
+		"-test.count=1")
+	if err != nil {
+		return sample{}, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || f[3] != "ns/op" {
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark"+name) || f[3] != "ns/op" {
 			continue
 		}
-		name := strings.TrimPrefix(f[0], "Benchmark")
-		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			name = name[:i]
+		n, err1 := strconv.ParseFloat(f[1], 64)
+		wall, err2 := strconv.ParseFloat(f[2], 64)
+		if err1 != nil || err2 != nil || n <= 0 {
+			continue
 		}
-		v, err := strconv.ParseFloat(f[2], 64)
-		if err == nil {
-			res[name] = v
-		}
+		// Go runs a benchmark once with b.N = 1 before the measured run;
+		// that and the start-up are the idle binary's share.
+		return sample{wall: wall, cpu: float64(max(cpu-b.idle, 0).Nanoseconds()) / (n + 1)}, nil
 	}
-	for _, n := range []string{p.bench, p.yardstick} {
-		if _, ok := res[n]; !ok && n != "" {
-			return nil, fmt.Errorf("benchmark %s missing from output:\n%s", n, out.String())
-		}
-	}
-	return res, nil
+	return sample{}, fmt.Errorf("benchmark %s missing from the output:\n%s", name, out)
 }
 
 func median(v []float64) float64 {
