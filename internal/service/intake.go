@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -404,11 +404,18 @@ func (s *Service) ingestChunk(ctx context.Context, req *ingestReq, items []item,
 // idempotency key.
 func itemHash(it *item) string {
 	h := sha256.New()
-	json.NewEncoder(h).Encode(struct {
-		P issuer.Person
-		D issuer.Dose
-		E int
-	}{it.person, it.dose, len(it.errs)})
+	var num [8]byte
+	for _, f := range []string{it.person.ID, it.person.FamilyName, it.person.GivenName, it.person.BirthDate,
+		it.dose.RecordID, it.dose.Site, it.dose.Product, it.dose.Manufacturer, it.dose.Lot, it.dose.Date,
+		it.dose.Country, it.dose.Status} {
+		binary.BigEndian.PutUint64(num[:], uint64(len(f)))
+		h.Write(num[:])
+		h.Write([]byte(f))
+	}
+	for _, n := range []int{it.dose.DoseNumber, it.dose.SeriesDoses, len(it.errs)} {
+		binary.BigEndian.PutUint64(num[:], uint64(n))
+		h.Write(num[:])
+	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -238,44 +239,75 @@ type BatchRow struct {
 	Hash     string
 }
 
-// InsertBatchRows stores row outcomes of a batch.
+// batchRowJSON is the stored form of a BatchRow in a chunk.
+type batchRowJSON struct {
+	Row      int64  `json:"r"`
+	Idx      int    `json:"i"`
+	Site     string `json:"s"`
+	RecordID string `json:"d"`
+	Outcome  string `json:"o"`
+	Errors   string `json:"e,omitempty"`
+	Notes    string `json:"n,omitempty"`
+	Hash     string `json:"h"`
+}
+
+// InsertBatchRows stores the row outcomes of one transaction of a batch
+// (rows in order, not empty) as one chunk.
 func (t *Tx) InsertBatchRows(ctx context.Context, owner, key string, rs []*BatchRow) error {
-	return t.insertRows(ctx, "batch_rows", []string{"owner", "batch_key", "row_no", "idx", "site", "record_id",
-		"outcome", "errors", "notes", "hash"}, len(rs), func(i int) []any {
-		r := rs[i]
-		return []any{owner, key, r.Row, r.Idx, r.Site, r.RecordID, r.Outcome, strings.Join(r.Errors, ","),
+	if len(rs) == 0 {
+		return nil
+	}
+	enc := make([]batchRowJSON, len(rs))
+	for i, r := range rs {
+		enc[i] = batchRowJSON{r.Row, r.Idx, r.Site, r.RecordID, r.Outcome, strings.Join(r.Errors, ","),
 			strings.Join(r.Notes, ","), r.Hash}
-	})
+	}
+	b, err := json.Marshal(enc)
+	if err != nil {
+		return fmt.Errorf("store: failed to encode batch rows: %w", err)
+	}
+	if _, err := t.exec(ctx, "INSERT INTO batch_chunks (owner, batch_key, first_row, last_row, rows_json) VALUES (?, ?, ?, ?, ?)",
+		owner, key, rs[0].Row, rs[len(rs)-1].Row, string(b)); err != nil {
+		return fmt.Errorf("store: failed to store batch rows: %w", err)
+	}
+	return nil
 }
 
 // BatchRows returns up to limit row outcomes of a batch with a row number
-// in (afterRow, toRow] (toRow 0: no upper bound), in order.
+// in (afterRow, toRow] (toRow 0: no upper bound; limit 0: no limit), in
+// order.
 func (t *Tx) BatchRows(ctx context.Context, owner, key string, afterRow, toRow int64, limit int) ([]*BatchRow, error) {
-	q := "SELECT row_no, idx, site, record_id, outcome, errors, notes, hash FROM batch_rows WHERE owner = ? AND batch_key = ? AND row_no > ?"
+	q := "SELECT rows_json FROM batch_chunks WHERE owner = ? AND batch_key = ? AND last_row > ?"
 	args := []any{owner, key, afterRow}
 	if toRow > 0 {
-		q += " AND row_no <= ?"
+		q += " AND first_row <= ?"
 		args = append(args, toRow)
 	}
-	q += " ORDER BY row_no, idx"
-	if limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, limit)
-	}
-	rows, err := t.query(ctx, q, args...)
+	rows, err := t.query(ctx, q+" ORDER BY first_row", args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read batch rows: %w", err)
 	}
 	defer rows.Close()
 	var out []*BatchRow
-	for rows.Next() {
-		var r BatchRow
-		var errs, notes string
-		if err := rows.Scan(&r.Row, &r.Idx, &r.Site, &r.RecordID, &r.Outcome, &errs, &notes, &r.Hash); err != nil {
+	for rows.Next() && (limit <= 0 || len(out) < limit) {
+		var js string
+		if err := rows.Scan(&js); err != nil {
 			return nil, fmt.Errorf("store: failed to read batch rows: %w", err)
 		}
-		r.Errors, r.Notes = splitList(errs), splitList(notes)
-		out = append(out, &r)
+		var enc []batchRowJSON
+		if err := json.Unmarshal([]byte(js), &enc); err != nil {
+			return nil, fmt.Errorf("store: failed to decode batch rows: %w", err)
+		}
+		for _, e := range enc {
+			if e.Row <= afterRow || toRow > 0 && e.Row > toRow {
+				continue
+			}
+			if limit > 0 && len(out) == limit {
+				break
+			}
+			out = append(out, &BatchRow{Row: e.Row, Idx: e.Idx, Site: e.Site, RecordID: e.RecordID, Outcome: e.Outcome,
+				Errors: splitList(e.Errors), Notes: splitList(e.Notes), Hash: e.Hash})
+		}
 	}
 	return out, rows.Err()
 }
@@ -319,21 +351,15 @@ func (t *Tx) BatchStoredRecords(ctx context.Context, owner, key string, keys []R
 	for _, k := range keys {
 		want[k] = true
 	}
-	out := map[RecordKey]bool{}
-	rows, err := t.query(ctx, "SELECT site, record_id FROM batch_rows WHERE owner = ? AND batch_key = ? AND outcome IN (?, ?)",
-		owner, key, "stored", "merged_with_other_site")
+	rs, err := t.BatchRows(ctx, owner, key, 0, 0, 0)
 	if err != nil {
-		return nil, fmt.Errorf("store: failed to read batch rows: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k RecordKey
-		if err := rows.Scan(&k.Site, &k.RecordID); err != nil {
-			return nil, fmt.Errorf("store: failed to read batch rows: %w", err)
-		}
-		if want[k] {
+	out := map[RecordKey]bool{}
+	for _, r := range rs {
+		if k := (RecordKey{r.Site, r.RecordID}); want[k] && (r.Outcome == "stored" || r.Outcome == "merged_with_other_site") {
 			out[k] = true
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
