@@ -256,14 +256,14 @@ func loadRulesCheck(o rulesOptions, vs *schemas.ValueSets) (*rules.Check, *schem
 	if o.arg == "" || o.country == "" {
 		return nil, nil, commandUsageError("verify", errors.New("--rules and --country go together"))
 	}
-	set, signedVS, err := loadRuleSet(o)
+	set, signedVS, expires, err := loadRuleSet(o)
 	if err != nil {
 		return nil, nil, err
 	}
 	if signedVS != nil {
 		vs = signedVS
 	}
-	check, err := rules.NewCheck(set, o.country, rules.WithRegion(o.region), rules.WithValueSets(vs))
+	check, err := rules.NewCheck(set, o.country, rules.WithRegion(o.region), rules.WithValueSets(vs), rules.WithExpiry(expires))
 	if err != nil {
 		return nil, nil, withHint(err, "--country takes an upper-case ISO 3166-1 alpha-2 code, e.g. VN",
 			"--country nhận mã quốc gia ISO 3166-1 alpha-2 viết hoa, ví dụ VN")
@@ -272,15 +272,14 @@ func loadRulesCheck(o rulesOptions, vs *schemas.ValueSets) (*rules.Check, *schem
 }
 
 // loadRuleSet reads --rules: a folder of [<SET>/]<RuleId>/rule.json, a
-// file holding one rule or a JSON array of rules, or a signed rule set.
-func loadRuleSet(o rulesOptions) (*rules.Set, *schemas.ValueSets, error) {
+// file holding one rule or a JSON array of rules, or a signed rule set
+// (then with its value sets, if any, and its expiry).
+func loadRuleSet(o rulesOptions) (set *rules.Set, vs *schemas.ValueSets, expires time.Time, err error) {
 	st, err := os.Stat(o.arg)
 	if err != nil {
-		return nil, nil, withHint(err, "--rules takes a folder of rules, a rule-set file or a signed rule set",
+		return nil, nil, time.Time{}, withHint(err, "--rules takes a folder of rules, a rule-set file or a signed rule set",
 			"--rules nhận một thư mục quy tắc, một tệp bộ quy tắc hoặc một bộ quy tắc đã ký")
 	}
-	var set *rules.Set
-	var vs *schemas.ValueSets
 	if st.IsDir() {
 		set, err = rules.LoadDir(os.DirFS(o.arg))
 	} else {
@@ -290,27 +289,27 @@ func loadRuleSet(o rulesOptions) (*rules.Set, *schemas.ValueSets, error) {
 		case err != nil:
 		case bytes.HasPrefix(bytes.TrimSpace(data), []byte("eyJ")): // a JWS: base64url of `{"`
 			if o.root == nil {
-				return nil, nil, withHint(errors.New("--rules is a signed rule set and --root is missing"),
+				return nil, nil, time.Time{}, withHint(errors.New("--rules is a signed rule set and --root is missing"),
 					"pass --root csca.pem, the CSCA certificate of the rule set's publisher",
 					"thêm --root csca.pem, chứng chỉ CSCA của đơn vị phát hành bộ quy tắc")
 			}
 			var signed *rules.SignedSet
 			if signed, err = rules.OpenSigned(data, o.root, o.at, lists.Version{}); err == nil {
-				set, vs = signed.Set, signed.ValueSets
+				set, vs, expires = signed.Set, signed.ValueSets, signed.Signed.ExpiresAt
 			}
 		default:
 			set, err = rules.ParseSet(data)
 		}
 	}
 	if err != nil {
-		return nil, nil, withHint(err, `check the rules with "vaxcert rules test"; a signed rule set must chain to --root and be unexpired`,
+		return nil, nil, time.Time{}, withHint(err, `check the rules with "vaxcert rules test"; a signed rule set must chain to --root and be unexpired`,
 			`kiểm tra bộ quy tắc bằng "vaxcert rules test"; bộ quy tắc đã ký phải thuộc --root và còn hạn`)
 	}
 	if len(set.Rules) == 0 {
-		return nil, nil, withHint(fmt.Errorf("no rules in %s", o.arg),
+		return nil, nil, time.Time{}, withHint(fmt.Errorf("no rules in %s", o.arg),
 			"rules are read from [<SET>/]<RuleId>/rule.json", "quy tắc được đọc từ [<SET>/]<RuleId>/rule.json")
 	}
-	return set, vs, nil
+	return set, vs, expires, nil
 }
 
 // loadRoot reads --root, the pinned CSCA certificate.

@@ -301,6 +301,9 @@ func reasonHints(r verifier.Reason) []string {
 	case rules.ReasonRulesFailed:
 		return []string{"the certificate is authentic but does not meet the rules listed; the holder needs another certificate",
 			"chứng nhận là thật nhưng không đáp ứng các quy tắc nêu trên; người dân cần chứng nhận khác"}
+	case rules.ReasonRulesExpired:
+		return []string{"the signed rule set has expired: fetch the current one (vaxcert rules sign publishes it)",
+			"bộ quy tắc đã ký đã hết hạn: tải bộ quy tắc mới"}
 	case rules.ReasonNoRules:
 		return []string{"no rule of --country applies to this type of certificate now: check --rules and --country",
 			"không có quy tắc nào của --country áp dụng cho loại chứng nhận này: kiểm tra --rules và --country"}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
@@ -19,6 +20,9 @@ const (
 	// certificate type at this time. The check fails closed: a venue
 	// configured with rules never accepts a certificate no rule judged.
 	ReasonNoRules verifier.Reason = "no_rules"
+	// ReasonRulesExpired: the signed rule set the check holds expired
+	// before the verification time ([WithExpiry]); the venue must sync.
+	ReasonRulesExpired verifier.Reason = "rules_expired"
 )
 
 // Check is the verifier's "rules" check ([verifier.CheckRules]): it
@@ -30,6 +34,7 @@ type Check struct {
 	country   string
 	region    string
 	valueSets map[string]any
+	expires   time.Time // zero: no expiry
 }
 
 var _ verifier.CertificateCheck = (*Check)(nil)
@@ -54,6 +59,17 @@ func WithValueSets(vs *schemas.ValueSets) CheckOption {
 			return errors.New("rules: nil value sets")
 		}
 		c.valueSets = ValueSetsData(vs)
+		return nil
+	}
+}
+
+// WithExpiry makes the check fail ([ReasonRulesExpired]) for any
+// verification at or after t: give it a signed rule set's expiry
+// (SignedSet.Signed.ExpiresAt), so that a long-running verifier never
+// judges with an expired rule set (no freeze).
+func WithExpiry(t time.Time) CheckOption {
+	return func(c *Check) error {
+		c.expires = t
 		return nil
 	}
 }
@@ -87,8 +103,13 @@ func (c *Check) Country() string { return c.country }
 
 // Check evaluates the selected rules on cert. A failure is a
 // *verifier.Error with reason [ReasonRulesFailed] (its Err a
-// *[FailedError] listing the rules) or [ReasonNoRules].
+// *[FailedError] listing the rules), [ReasonNoRules] or
+// [ReasonRulesExpired].
 func (c *Check) Check(cert *verifier.Certificate) error {
+	if !c.expires.IsZero() && !cert.CheckedAt.Before(c.expires) {
+		return &verifier.Error{Check: verifier.CheckRules, Reason: ReasonRulesExpired,
+			Detail: "the signed rule set expired at " + c.expires.UTC().Format(time.RFC3339)}
+	}
 	rep, err := c.Evaluate(cert)
 	if err != nil {
 		return err

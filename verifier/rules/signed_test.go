@@ -96,6 +96,21 @@ func TestSignedRuleSet(t *testing.T) {
 		}
 	}
 
+	// a check made from it stops at the rule set's expiry
+	check, err := rules.NewCheck(got.Set, "VN", rules.WithValueSets(got.ValueSets), rules.WithExpiry(got.Signed.ExpiresAt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verr *verifier.Error
+	cert := &verifier.Certificate{DCC: d, Type: schemas.TypeVaccination, Issuer: "VN", CheckedAt: got.Signed.ExpiresAt}
+	if err := check.Check(cert); !errors.As(err, &verr) || verr.Reason != rules.ReasonRulesExpired {
+		t.Errorf("at expiry: %v", err)
+	}
+	cert.CheckedAt = got.Signed.ExpiresAt.Add(-time.Second)
+	if err := check.Check(cert); err != nil {
+		t.Errorf("before expiry: %v", err)
+	}
+
 	reason := func(err error) lists.Reason {
 		var le *lists.Error
 		if errors.As(err, &le) {
