@@ -89,7 +89,8 @@ func errListsOff() error {
 // seconds and answers exactly as a venue verifier holding the same lists.
 type selfState struct {
 	mu   sync.Mutex
-	at   time.Time
+	at   time.Time // by Config.Clock
+	wall time.Time // by the wall clock
 	seqs [2]uint64
 }
 
@@ -101,7 +102,7 @@ func (s *Server) refreshChecker(c echo.Context, now time.Time) error {
 	}
 	s.self.mu.Lock()
 	defer s.self.mu.Unlock()
-	if now.Sub(s.self.at) < selfRefresh && s.cfg.Checker.State() != nil {
+	if now.Sub(s.self.at) < selfRefresh && time.Since(s.self.wall) < selfRefresh && s.cfg.Checker.State() != nil {
 		return nil
 	}
 	tl, _, err := s.cfg.Lists.TrustList()
@@ -125,6 +126,6 @@ func (s *Server) refreshChecker(c echo.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	s.self.at = now
+	s.self.at, s.self.wall = now, time.Now()
 	return nil
 }

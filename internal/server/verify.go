@@ -56,7 +56,12 @@ func (s *Server) verify(c echo.Context) error {
 	}
 	at := now()
 	if err := s.refreshChecker(c, at); err != nil {
-		return err
+		if s.cfg.Checker.State() == nil {
+			return err
+		}
+		// Answer from the lists held, as a venue verifier would when the
+		// issuer is unreachable: the answer says how old they are.
+		s.log.WarnContext(c.Request().Context(), "signed lists not refreshed", "error", err)
 	}
 	answer, _ := s.cfg.Checker.Check(qr, at)
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")

@@ -2,6 +2,7 @@ package verifysvc_test
 
 import (
 	"context"
+	"crypto/x509"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -402,4 +403,34 @@ func TestLimits(t *testing.T) {
 	if code, _ := post(t, ts, "HC1:X", ""); code != http.StatusTooManyRequests {
 		t.Fatalf("4th request within the burst of 3: %d", code)
 	}
+}
+
+// TestForeignGatewayFile: a certificate from another country verifies
+// through the DSCs of an EU-gateway-style file loaded beside the lists.
+func TestForeignGatewayFile(t *testing.T) {
+	w := newWorld(t)
+	de := testkit.NewPKI(t, testkit.WithCountry("DE"))
+	foreign, err := de.Issuer(t).Issue(testkit.RecentRecord(testkit.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := lists.MarshalGateway([]*x509.Certificate{de.DSC.Cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, _ := venue.NewChecker(nil, 0)
+	sy, err := verifysync.New(verifysync.Config{Issuer: w.issuer.URL, Root: w.pki.CSCA.Cert, Dir: t.TempDir(),
+		Clock: w.clk.now, Foreign: gw}, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sy.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := checker.Check([]byte(foreign.HC1), w.clk.now())
+	want(t, a, "full", "", true)
+	// Without the file it is unknown.
+	_, ts := w.verifier()
+	_, a = post(t, ts, foreign.HC1, "")
+	want(t, a, "invalid", "unknown_kid", false)
 }
