@@ -2,8 +2,8 @@ package verifysvc_test
 
 import (
 	"context"
-	"crypto/x509"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
