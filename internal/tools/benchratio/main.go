@@ -5,16 +5,19 @@
 //   - each package's test binary is built once, then every benchmark runs
 //     in a process of its own for a fixed number of iterations, sized from
 //     a calibration run to take about -target of CPU;
+//
 //   - rounds are interleaved: round r runs every pair once (benchmark and
 //     yardstick back to back, their order alternating from round to round),
 //     so a drift in load hits every pair and both sides alike;
+//
 //   - next to the wall-clock ratio (ns/op as go test reports it) it prints
 //     the CPU-time ratio: the user+system time of each benchmark process,
 //     less that of the same binary running no benchmark, per iteration.
 //     Other work on the machine stretches wall time, not CPU time;
+//
 //   - median, minimum and maximum over the rounds are shown for both.
 //
-//	go run ./internal/tools/benchratio [-rounds 9] [-target 1s]
+//     go run ./internal/tools/benchratio [-rounds 9] [-target 1s]
 package main
 
 import (
