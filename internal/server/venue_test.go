@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
 	"github.com/vaxcert/vaxcert/verifier/venue"
@@ -16,8 +15,9 @@ import (
 // syncing from it over HTTP. An issued certificate answers full; after a
 // correction re-issues it, the old one answers revoked from the next sync
 // on, also once the issuer is stopped.
-func TestVenueVerifierEndToEnd(t *testing.T) {
-	e := newEnv(t, storetest.Open(t, "sqlite"))
+func TestVenueVerifierEndToEnd(t *testing.T) { run(t, venueEndToEnd) }
+
+func venueEndToEnd(t *testing.T, e *env) {
 	rec := testkit.RecentRecord(testkit.Now)
 	e.submit(rec)
 	old := e.issue(rec.Person.ID)
