@@ -27,14 +27,19 @@ var ErrSignerNotValid = errors.New("issuer: the DSC is not valid at issuance tim
 
 // Issuer signs DCCs with one document signer. It is safe for concurrent use.
 type Issuer struct {
-	signer   cose.Signer
-	alg      keys.Algorithm
-	kid      []byte
-	dsc      *x509.Certificate
-	now      func() time.Time
-	validity time.Duration
-	rand     io.Reader
-	payload  PayloadOptions
+	signer cose.Signer
+	alg    keys.Algorithm
+	kid    []byte
+	// protected is the COSE protected header (alg, kid), and rawProtected
+	// its encoding, made once: go-cose would encode it twice per
+	// certificate (for the Sig_structure and for the message).
+	protected    cose.ProtectedHeader
+	rawProtected []byte
+	dsc          *x509.Certificate
+	now          func() time.Time
+	validity     time.Duration
+	rand         io.Reader
+	payload      PayloadOptions
 }
 
 // Option configures an Issuer.
@@ -167,6 +172,11 @@ func New(signer crypto.Signer, dsc *x509.Certificate, opts ...Option) (*Issuer, 
 	if err := checkOptions(i.payload, i.payload.ValueSets); err != nil {
 		return nil, err
 	}
+	i.protected = cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.Algorithm(i.alg), cose.HeaderLabelKeyID: i.kid}
+	h := cose.Headers{Protected: i.protected}
+	if i.rawProtected, err = h.MarshalProtected(); err != nil {
+		return nil, fmt.Errorf("issuer: failed to encode the protected header: %w", err)
+	}
 	return i, nil
 }
 
@@ -243,8 +253,9 @@ func (i *Issuer) Sign(dcc *schemas.DCC) (*Certificate, error) {
 	}
 	msg := &cose.Sign1Message{
 		Headers: cose.Headers{
-			Protected:   cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.Algorithm(i.alg), cose.HeaderLabelKeyID: i.kid},
-			Unprotected: cose.UnprotectedHeader{},
+			Protected:    i.protected,
+			RawProtected: i.rawProtected,
+			Unprotected:  cose.UnprotectedHeader{},
 		},
 		Payload: claims,
 	}
