@@ -23,6 +23,11 @@ func runSweep(ctx context.Context, o options, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		results = append(results, res)
+		if !o.jsonOut && len(o.persons) > 1 {
+			// Each size's rows as soon as they are known (on standard
+			// error: the table at the end goes to standard output).
+			writeSweep(stderr, results)
+		}
 	}
 	var err error
 	if o.jsonOut {
