@@ -149,7 +149,8 @@ func keysRotate(e *env, args []string) error {
 	}
 	old, cur, err := trustpub.Rotate(*dir, now())
 	if err != nil {
-		return withHint(err, "the key folder needs csca.pem, csca.key, dsc.pem and dsc.key (\"vaxcert keys init\")")
+		return withHint(err, "the key folder needs csca.pem, csca.key, dsc.pem and dsc.key (\"vaxcert keys init\")",
+			"thư mục khoá cần csca.pem, csca.key, dsc.pem và dsc.key (\"vaxcert keys init\")")
 	}
 	fmt.Fprintf(e.stdout, "new kid: %s\nold kid: %s (still trusted; \"vaxcert keys retire --dir %s --kid %s\" takes it off the list)\n",
 		keys.KIDString(keys.KID(cur.Raw)), keys.KIDString(keys.KID(old.Raw)), *dir, keys.KIDString(keys.KID(old.Raw)))
@@ -170,7 +171,8 @@ func keysRetire(e *env, args []string) error {
 	}
 	c, err := trustpub.Retire(*dir, *kid)
 	if err != nil {
-		return withHint(err, "the kid must be one \"vaxcert keys rotate\" printed as old (see "+*dir+"/previous/)")
+		return withHint(err, "the kid must be one \"vaxcert keys rotate\" printed as old (see "+*dir+"/previous/)",
+			"kid phải là kid cũ mà \"vaxcert keys rotate\" đã in (xem "+*dir+"/previous/)")
 	}
 	fmt.Fprintf(e.stdout, "retired %s: off the trust list from the next sync; certificates it signed stop verifying\n",
 		keys.KIDString(keys.KID(c.Raw)))

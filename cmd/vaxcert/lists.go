@@ -25,11 +25,13 @@ func readSource(flagName, src string, limit int) ([]byte, error) {
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return nil, withHint(fmt.Errorf("--%s: %w", flagName, err),
-				"check the issuer's address and that it runs; or pass a file written by \"vaxcert trust export\"")
+				"check the issuer's address and that it runs; or pass a file written by \"vaxcert trust export\"",
+				"kiểm tra địa chỉ đơn vị cấp và dịch vụ đang chạy; hoặc dùng tệp do \"vaxcert trust export\" tạo")
 		}
 		defer res.Body.Close()
 		if res.StatusCode != http.StatusOK {
-			return nil, withHint(fmt.Errorf("--%s: GET %s: status %d", flagName, src, res.StatusCode))
+			return nil, withHint(fmt.Errorf("--%s: GET %s: status %d", flagName, src, res.StatusCode),
+				"check the URL (…/v1/trust-list or …/v1/revocations) / kiểm tra lại địa chỉ URL")
 		}
 		return readLimited(flagName, res.Body, limit)
 	}
@@ -47,7 +49,8 @@ func readLimited(flagName string, r io.Reader, limit int) ([]byte, error) {
 		return nil, withHint(fmt.Errorf("--%s: %w", flagName, err))
 	}
 	if len(b) > limit {
-		return nil, withHint(fmt.Errorf("--%s: over %d bytes", flagName, limit))
+		return nil, withHint(fmt.Errorf("--%s: over %d bytes", flagName, limit),
+			"this is not a list the issuer publishes / đây không phải danh sách do đơn vị cấp công bố")
 	}
 	return b, nil
 }
@@ -69,5 +72,6 @@ func loadPolicy(path string) (*policy.Policy, error) {
 			return p, nil
 		}
 	}
-	return nil, withHint(fmt.Errorf("--policy: %w", err), "see the verifier/policy package documentation for the members")
+	return nil, withHint(fmt.Errorf("--policy: %w", err), "see the verifier/policy package documentation for the members",
+		"xem tài liệu gói verifier/policy về các trường của chính sách")
 }

@@ -132,7 +132,8 @@ func runServeVerifier(e *env, args []string) error {
 	sy, err := verifysync.New(verifysync.Config{Issuer: *issuerURL, Root: root, Dir: *data, Foreign: gateway,
 		Interval: interval.d, Clock: now, Logger: logger}, checker)
 	if err != nil {
-		return withHint(err, "--gateway must be an EU-gateway-style JSON array; --data must be a writable folder")
+		return withHint(err, "--gateway must be an EU-gateway-style JSON array; --data must be a writable folder",
+			"--gateway phải là mảng JSON kiểu EU gateway; --data phải là thư mục ghi được")
 	}
 	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
 		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger})

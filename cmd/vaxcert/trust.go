@@ -47,7 +47,8 @@ func runTrust(e *env, args []string) error {
 	}
 	pub, err := trustpub.New(trustpub.Config{KeyDir: *dir, Validity: validity.d, Clock: now})
 	if err != nil {
-		return withHint(err, `create the key folder with "vaxcert keys init --dir `+*dir+`"`)
+		return withHint(err, `create the key folder with "vaxcert keys init --dir `+*dir+`"`,
+			`tạo thư mục khoá bằng "vaxcert keys init --dir `+*dir+`"`)
 	}
 	data, _, err := pub.TrustList()
 	if err != nil {

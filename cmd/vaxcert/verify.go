@@ -491,7 +491,7 @@ type signedLists struct {
 // --root at the verification time) and --gateway.
 func loadSignedLists(trustSrc, revSrc string, root *x509.Certificate, gatewayPath string, at time.Time) (signedLists, error) {
 	var out signedLists
-	hint := "fetch a current list from the issuer (Tải danh sách mới từ đơn vị cấp / fetch a fresh list), and check --root is its csca.pem"
+	hint := "fetch a current list from the issuer, and check that --root is its csca.pem / tải danh sách mới từ đơn vị cấp và kiểm tra --root là csca.pem của đơn vị đó"
 	if trustSrc != "" || revSrc != "" {
 		if trustSrc != "" {
 			b, err := readSource("trust-list", trustSrc, limits.MaxTrustList)
@@ -521,7 +521,8 @@ func loadSignedLists(trustSrc, revSrc string, root *x509.Certificate, gatewayPat
 		}
 		l, err := lists.ParseGateway(b)
 		if err != nil {
-			return out, withHint(fmt.Errorf("--gateway: %w", err), "the file must be a JSON array of {kid, country, certificateType, rawData}")
+			return out, withHint(fmt.Errorf("--gateway: %w", err), "the file must be a JSON array of {kid, country, certificateType, rawData}",
+				"tệp phải là mảng JSON các phần tử {kid, country, certificateType, rawData}")
 		}
 		out.stores = append(out.stores, l)
 	}
