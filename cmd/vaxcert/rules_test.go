@@ -136,10 +136,11 @@ func TestVerifyRules(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, out, stderr)
 	}
 	var rep struct {
-		Valid  bool
-		Reason string
-		Checks map[string]string
-		Rules  *struct {
+		Valid    bool
+		Reason   string
+		Decision string
+		Checks   map[string]string
+		Rules    *struct {
 			Country string
 			Failed  []struct {
 				Identifier, Outcome string
@@ -150,7 +151,8 @@ func TestVerifyRules(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Valid || rep.Checks["rules"] != "pass" || rep.Rules == nil || rep.Rules.Country != "VN" || len(rep.Rules.Failed) != 0 {
+	if !rep.Valid || rep.Checks["rules"] != "pass" || rep.Rules == nil || rep.Rules.Country != "VN" || len(rep.Rules.Failed) != 0 ||
+		rep.Decision != "full" {
 		t.Fatalf("valid: %s", out)
 	}
 
@@ -162,7 +164,8 @@ func TestVerifyRules(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Valid || rep.Reason != "rules_failed" || rep.Checks["rules"] != "fail" || rep.Rules == nil || len(rep.Rules.Failed) != 1 {
+	if rep.Valid || rep.Reason != "rules_failed" || rep.Checks["rules"] != "fail" || rep.Rules == nil || len(rep.Rules.Failed) != 1 ||
+		rep.Decision != "not_accepted" {
 		t.Fatalf("expired series: %s", out)
 	}
 	f := rep.Rules.Failed[0]
@@ -229,6 +232,27 @@ func TestRulesSign(t *testing.T) {
 		{"rules", "sign", "--keys", dir, "--rules", "../../rules", "--value-sets", t.TempDir(), "--out", out},
 	} {
 		code, stdout, stderr := runCLI(t, "", args...)
+		wantError(t, code, stdout, stderr, exitError)
+	}
+}
+
+// TestServeVerifierRulesFlags: serve-verifier refuses a bad --rules set-up
+// before it starts (the rules check itself is tested with venue.Checker in
+// verifier/rules).
+func TestServeVerifierRulesFlags(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "", "keys", "init", "--dir", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	base := []string{"serve-verifier", "--issuer", "http://127.0.0.1:1", "--root", filepath.Join(dir, "csca.pem"), "--data", t.TempDir()}
+	for _, extra := range [][]string{
+		{"--rules", "../../rules"},                     // no --country
+		{"--country", "VN"},                            // no --rules
+		{"--rules", "../../rules", "--country", "vn"},  // not an upper-case code
+		{"--rules", "nope", "--country", "VN"},         // missing
+		{"--rules", "../../go.mod", "--country", "VN"}, // not rules
+	} {
+		code, stdout, stderr := runCLI(t, "", append(base, extra...)...)
 		wantError(t, code, stdout, stderr, exitError)
 	}
 }

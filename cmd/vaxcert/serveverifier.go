@@ -19,6 +19,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/verifysvc"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
+	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
@@ -26,6 +27,7 @@ const serveVerifierUsage = `Usage:
     vaxcert serve-verifier --issuer URL --root CSCA.pem [--sync-interval 5m] [--data ./verifier-data]
                            [--addr 127.0.0.1:8090] [--stale-after 24h] [--policy FILE] [--gateway FILE]
                            [--privileged-tokens FILE] [--rate 100:300] [--trusted-proxies CIDRS]
+                           [--rules DIR|FILE --country CC [--region R]]
 
 Run the standalone venue verifier: it syncs the issuer's signed trust list
 and revocation list every --sync-interval, keeps the last good copy in
@@ -56,6 +58,13 @@ Flags:
                              full payload ("certificate"); the file should be 0600
     --rate R                 POST /v1/verify per client, "PER_SECOND:BURST" (default 100:300)
     --trusted-proxies CIDRS  reverse proxies whose X-Forwarded-For names the client
+    --rules DIR|FILE         the venue's business rules (CertLogic), as for "vaxcert
+                             verify": a folder, a rule-set file, or a signed rule set
+                             (vaxcert rules sign), checked against --root at start,
+                             whose value sets then apply and whose expiry ends its use;
+                             a certificate the rules refuse answers not_accepted
+    --country CC             the venue's country for --rules (e.g. VN)
+    --region R               the venue's region, for rules that have one
 
 Example:
     $ vaxcert serve-verifier --issuer http://127.0.0.1:8080 --root data/keys/csca.pem --sync-interval 10s
@@ -82,6 +91,9 @@ func runServeVerifier(e *env, args []string) error {
 	rate := verifysvc.DefaultRate
 	flags.Var(netguard.RateFlag{Rate: &rate}, "rate", "")
 	proxyList := flags.String("trusted-proxies", "", "")
+	rulesArg := flags.String("rules", "", "")
+	country := flags.String("country", "", "")
+	region := flags.String("region", "", "")
 	pos, err := parseFlags(flags, args)
 	switch {
 	case err != nil:
@@ -125,7 +137,18 @@ func runServeVerifier(e *env, args []string) error {
 		// list is decoded (the garbage of a 28 MB list is collected early).
 		debug.SetMemoryLimit(verifierMemoryLimit)
 	}
-	checker, err := venue.NewChecker(pol, staleAfter.d, verifierOptions(vs)...)
+	var extra []verifier.Option
+	if *rulesArg != "" || *country != "" || *region != "" {
+		check, signedVS, err := loadRulesCheck(rulesOptions{arg: *rulesArg, country: *country, region: *region, root: root, at: now()}, vs)
+		if err != nil {
+			return err
+		}
+		if signedVS != nil {
+			vs = signedVS // the value sets that travelled with the signed rules
+		}
+		extra = append(extra, verifier.WithCheck(check))
+	}
+	checker, err := venue.NewChecker(pol, staleAfter.d, append(verifierOptions(vs), extra...)...)
 	if err != nil {
 		return withHint(err)
 	}

@@ -470,12 +470,16 @@ func orDash(s string) string {
 
 // decide is the venue decision for a verification: the policy's decision
 // for a valid certificate, "revoked" for one on the revocation list,
-// "invalid" for any other failure.
+// "not_accepted" for one the venue's rules (--rules) refuse, "invalid" for
+// any other failure.
 func decide(r *verifier.Result, pol *policy.Policy, at time.Time) string {
-	switch {
-	case r.Reason() == lists.ReasonRevoked:
+	if r.Reason() == lists.ReasonRevoked {
 		return venue.DecisionRevoked
-	case !r.Valid():
+	}
+	if out, ok := rules.Refused(r); ok { // authentic, but the venue's rules refuse it
+		return string(out.Decision)
+	}
+	if !r.Valid() {
 		return venue.DecisionInvalid
 	}
 	return string(pol.Decide(r.DCC(), at).Decision)

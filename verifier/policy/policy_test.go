@@ -286,7 +286,8 @@ func TestMessages(t *testing.T) {
 	for _, r := range []policy.Reason{policy.ReasonNone, policy.ReasonMalformed, policy.ReasonDisease, policy.ReasonProduct,
 		policy.ReasonFuture, policy.ReasonIncomplete, policy.ReasonTooRecent, policy.ReasonPrimaryExpired,
 		policy.ReasonBoosterExpired, policy.ReasonTestType, policy.ReasonTestPositive, policy.ReasonTestExpired,
-		policy.ReasonRecoveryNotYet, policy.ReasonRecoveryExpired, "other"} {
+		policy.ReasonRecoveryNotYet, policy.ReasonRecoveryExpired, policy.ReasonRulesFailed, policy.ReasonNoRules,
+		policy.ReasonRulesExpired, "other"} {
 		m := r.Message()
 		if m.VI == "" || m.EN == "" || m.VI == m.EN {
 			t.Errorf("%q: message %+v", r, m)

@@ -20,6 +20,12 @@ const (
 	ReasonTestExpired     Reason = "test_expired"      // sample too old
 	ReasonRecoveryNotYet  Reason = "recovery_not_yet_valid"
 	ReasonRecoveryExpired Reason = "recovery_expired"
+
+	// The venue's business rules (verifier/rules) refused the certificate;
+	// the values are the rules check's reason codes.
+	ReasonRulesFailed  Reason = "rules_failed"  // a rule of the venue's country failed
+	ReasonNoRules      Reason = "no_rules"      // no rule of the venue's country applies: configuration
+	ReasonRulesExpired Reason = "rules_expired" // the venue's signed rule set expired: sync
 )
 
 // Message is a text for the person at the door, in Vietnamese and English.
@@ -56,6 +62,12 @@ var messages = map[Reason]Message{
 		"The recovery certificate is not valid yet; see the date it becomes valid."},
 	ReasonRecoveryExpired: {"Chứng nhận khỏi bệnh đã hết hạn; đề nghị xuất trình chứng nhận khác.",
 		"The recovery certificate has expired; ask for another certificate."},
+	ReasonRulesFailed: {"Chứng nhận không đáp ứng quy định của địa điểm này; đề nghị xuất trình chứng nhận khác.",
+		"The certificate does not meet this venue's rules; ask for another certificate."},
+	ReasonNoRules: {"Thiết bị chưa có quy định áp dụng cho loại chứng nhận này; kiểm tra cấu hình quốc gia và bộ quy tắc.",
+		"This device has no rule for this type of certificate; check its country and rule set."},
+	ReasonRulesExpired: {"Bộ quy tắc của thiết bị đã hết hạn; kết nối mạng để đồng bộ rồi quét lại.",
+		"This device's rule set has expired; connect it to sync, then scan again."},
 }
 
 // Message returns the text for r; an unknown reason gets a generic text.

@@ -9,6 +9,7 @@ import (
 	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/certlogic"
+	"github.com/vaxcert/vaxcert/verifier/policy"
 )
 
 // Reasons the rules check reports (verifier.CheckRules).
@@ -200,4 +201,17 @@ func FailedRules(res *verifier.Result) []FailedRule {
 		return fe.Rules
 	}
 	return nil
+}
+
+// Refused reports whether res failed only because of the venue's rules
+// (the technical checks and the revocation check passed: the rules check
+// runs only then), with the outcome a venue answer gives it: not_accepted,
+// with the rules check's reason, which package policy also knows
+// (policy.ReasonRulesFailed, ReasonNoRules, ReasonRulesExpired).
+func Refused(res *verifier.Result) (policy.Outcome, bool) {
+	switch r := res.Reason(); r {
+	case ReasonRulesFailed, ReasonNoRules, ReasonRulesExpired:
+		return policy.Outcome{Decision: policy.NotAccepted, Reason: policy.Reason(r)}, true
+	}
+	return policy.Outcome{}, false
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/policy"
 	"github.com/vaxcert/vaxcert/verifier/rules"
+	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 // vnRules is Viet Nam's venue policy as a CertLogic rule set.
@@ -220,4 +221,77 @@ func TestCheckConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestVenueAnswer: with the VN rules as the verifier's rules check, the
+// venue answer for a certificate the rules refuse is not_accepted (it is
+// authentic), with the rules' reason and message; a recent booster is
+// accepted.
+func TestVenueAnswer(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	check, err := rules.NewCheck(loadVN(t), "VN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := venue.NewChecker(nil, 0, verifier.WithCheck(check))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetState(pki.State(t, pki.ListSigner(t), testkit.Now.Add(-time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	iss := pki.Issuer(t)
+	old, err := iss.Issue(testkit.Record()) // last dose 2021: VR-VN-0004 fails in 2026
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := c.Check([]byte(old.HC1), testkit.Now)
+	if a.Decision != string(policy.NotAccepted) || a.Reason != string(rules.ReasonRulesFailed) || a.Valid ||
+		a.Message.EN != policy.ReasonRulesFailed.Message().EN {
+		t.Errorf("old series: %+v", a)
+	}
+	rec := testkit.Record()
+	rec.Doses = append(rec.Doses, issuer.Dose{RecordID: "r3", Site: "HN-001", Product: "EU/1/20/1528", Manufacturer: "ORG-100030215",
+		Lot: "FF9999", DoseNumber: 3, SeriesDoses: 3, Date: "2026-05-01", Country: "VN", Status: issuer.StatusFinalised})
+	booster, err := iss.Issue(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := c.Check([]byte(booster.HC1), testkit.Now); a.Decision != string(policy.Booster) || !a.Valid {
+		t.Errorf("booster: %+v", a)
+	}
+	// the policy package knows the rules check's reasons
+	for _, r := range []verifier.Reason{rules.ReasonRulesFailed, rules.ReasonNoRules, rules.ReasonRulesExpired} {
+		if out, ok := rules.Refused(resultWith(t, r)); !ok || string(out.Reason) != string(r) || out.Reason.Message() == policy.Reason("unknown").Message() {
+			t.Errorf("%s: %+v %v", r, out, ok)
+		}
+	}
+}
+
+// failingRules is a rules check that always fails with one reason.
+type failingRules verifier.Reason
+
+func (failingRules) Name() verifier.Check { return verifier.CheckRules }
+func (f failingRules) Check(*verifier.Certificate) error {
+	return &verifier.Error{Check: verifier.CheckRules, Reason: verifier.Reason(f)}
+}
+
+// resultWith verifies a valid certificate with a rules check that fails
+// with reason r.
+func resultWith(t *testing.T, r verifier.Reason) *verifier.Result {
+	t.Helper()
+	pki := testkit.NewPKI(t)
+	cert, err := pki.Issuer(t).Issue(testkit.Record())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verifier.New(pki.Trust, verifier.WithCheck(failingRules(r)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := v.Verify([]byte(cert.HC1), testkit.Now)
+	if res.Reason() != r {
+		t.Fatalf("reason %q, want %q", res.Reason(), r)
+	}
+	return res
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/policy"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 )
 
 // DefaultStaleAfter is the data age past which answers are stale.
@@ -82,6 +83,9 @@ func (c *Checker) Check(qr []byte, now time.Time) (Answer, *verifier.Result) {
 	f := Facts{Usable: true, Valid: res.Valid(), Reason: string(res.Reason()), DataAge: age, Stale: age > c.staleAfter}
 	if res.Reason() == lists.ReasonRevoked {
 		f.Valid, f.Revoked = true, true
+	}
+	if out, ok := rules.Refused(res); ok { // authentic, but the venue's rules refuse it
+		f.Valid, f.Policy = true, out
 	}
 	if cert := res.Certificate(); cert != nil {
 		f.DCC, f.ExpiresAt = cert.DCC, cert.ExpiresAt
