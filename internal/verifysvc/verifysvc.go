@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -104,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 	s.e.IPExtractor = func(r *http.Request) string { return cfg.TrustedProxies.ClientIP(r).String() }
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(s.accessLog)
-	s.e.POST("/v1/verify", s.verify, s.rateLimit, bodyLimit(limits.MaxVerifyBody))
+	s.e.POST("/v1/verify", s.verify, s.rateLimit, middleware.BodyLimit(strconv.Itoa(limits.MaxVerifyBody/1024)+"K"))
 	s.e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	s.e.GET("/readyz", s.readyz)
 	s.e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
@@ -170,8 +171,8 @@ func (s *Server) verify(c echo.Context) error {
 		d := json.NewDecoder(c.Request().Body)
 		d.DisallowUnknownFields()
 		if err := d.Decode(&req); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
+			var ee *echo.HTTPError
+			if errors.As(err, &ee) { // over the body limit
 				return err
 			}
 			return apiError(http.StatusBadRequest, "malformed", "the body is not {\"qr\": \"HC1:…\"}",
@@ -239,19 +240,6 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func bodyLimit(n int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			if r.ContentLength > n {
-				return &http.MaxBytesError{Limit: n}
-			}
-			r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, n)
-			return next(c)
-		}
-	}
-}
-
 // accessLog logs route, status and duration; never the body, the query
 // or headers.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
@@ -300,6 +288,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he):
 	case errors.As(err, &mbe):
 		he = apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over %d bytes", mbe.Limit),
+			"send only the QR text").(*httpError)
+	case errors.As(err, &ee) && ee.Code == http.StatusRequestEntityTooLarge:
+		he = apiError(ee.Code, "too_large", fmt.Sprintf("the body is over %d bytes", limits.MaxVerifyBody),
 			"send only the QR text").(*httpError)
 	case errors.As(err, &ee):
 		he = apiError(ee.Code, "http_"+strconv.Itoa(ee.Code), http.StatusText(ee.Code), "").(*httpError)
