@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -150,37 +149,28 @@ type uploader struct {
 // file uploads one file part by part and writes its rejected rows.
 func (u *uploader) file(path string, partRows int) (uploadTotals, error) {
 	var tot uploadTotals
-	data, err := os.ReadFile(path)
+	// First pass: the content's hash (the parts' keys) and the row count
+	// (the progress bar); the second sends part by part, so memory holds
+	// one part at a time whatever the file's size.
+	h := sha256.New()
+	total := 0
+	err := scanRows(path, h, func(uploadRow) error { total++; return nil })
 	if err != nil {
-		return tot, withHint(err)
+		return tot, err
 	}
-	sum := sha256.Sum256(data)
-	fileKey := "upload-" + hex.EncodeToString(sum[:12])
+	if isCSV(path) && total > 0 {
+		total-- // the header
+	}
+	fileKey := "upload-" + hex.EncodeToString(h.Sum(nil)[:12])
 	var header string
-	var rows []uploadRow
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), limits.MaxBatchLine+2)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if n == 1 && isCSV(path) {
-			header = line
-			continue
-		}
-		if strings.TrimSpace(line) != "" {
-			rows = append(rows, uploadRow{line: n, text: line})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return tot, withHint(fmt.Errorf("%s: %w", path, err), "every row must be shorter than 16 KiB")
-	}
 	var rejected []uploadRow
 	var reasons []string
-	done := 0
-	for p, start := 0, 0; start < len(rows); p, start = p+1, start+partRows {
-		part := rows[start:min(start+partRows, len(rows))]
+	var part []uploadRow
+	done, p := 0, 0
+	send := func() error {
 		outs, err := u.part(path, fileKey+"-p"+strconv.Itoa(p), header, part)
 		if err != nil {
-			return tot, err
+			return err
 		}
 		// Row numbers in a part: CSV counts its header as row 1.
 		first := 1
@@ -213,7 +203,27 @@ func (u *uploader) file(path string, partRows int) (uploadTotals, error) {
 			}
 		}
 		done += len(part)
-		u.progress(done, len(rows))
+		u.progress(done, total)
+		part, p = part[:0], p+1
+		return nil
+	}
+	seenHeader := !isCSV(path)
+	err = scanRows(path, nil, func(r uploadRow) error {
+		if !seenHeader {
+			header, seenHeader = r.text, true
+			return nil
+		}
+		part = append(part, r)
+		if len(part) == partRows {
+			return send()
+		}
+		return nil
+	})
+	if err == nil && len(part) > 0 {
+		err = send()
+	}
+	if err != nil {
+		return tot, err
 	}
 	if u.tty {
 		fmt.Fprintln(u.stderr)
@@ -234,6 +244,35 @@ func (u *uploader) file(path string, partRows int) (uploadTotals, error) {
 		}
 	}
 	return tot, nil
+}
+
+// scanRows calls fn with every non-blank line of the file (a CSV file's
+// header first), copying the file's bytes to hash if not nil.
+func scanRows(path string, hash io.Writer, fn func(uploadRow) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return withHint(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if hash != nil {
+		r = io.TeeReader(f, hash)
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), limits.MaxBatchLine+2)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if err := fn(uploadRow{line: n, text: line}); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return withHint(fmt.Errorf("%s: %w", path, err), "every row must be shorter than 16 KiB")
+	}
+	return nil
 }
 
 func (u *uploader) progress(done, total int) {
@@ -319,7 +358,7 @@ func (u *uploader) completed(key string) ([]uploadOutcome, bool) {
 			Rows      []uploadOutcome `json:"rows"`
 			NextAfter int             `json:"next_after_row"`
 		}
-		err = json.NewDecoder(io.LimitReader(res.Body, 16<<20)).Decode(&b)
+		err = json.NewDecoder(io.LimitReader(res.Body, limits.MaxBatchPage)).Decode(&b)
 		res.Body.Close()
 		if err != nil || res.StatusCode != http.StatusOK || !b.Complete {
 			return nil, false
@@ -368,7 +407,7 @@ func (u *uploader) send(key, ctype, body string) ([]uploadOutcome, error) {
 	}
 	var outs []uploadOutcome
 	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 4<<10), limits.MaxReportLine)
 	for sc.Scan() {
 		var o uploadOutcome
 		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {

@@ -47,6 +47,12 @@ const (
 	MaxBatchBody = 1 << 30
 	// MaxAPIBody bounds an ordinary JSON API request body.
 	MaxAPIBody = 64 << 10
+	// MaxReportLine bounds one line of a bulk upload's report as the site
+	// client (vaxcert upload) reads it.
+	MaxReportLine = 64 << 10
+	// MaxBatchPage bounds one page of GET /v1/dose-records/batches/{key}
+	// (at most 1,000 rows) as the site client reads it.
+	MaxBatchPage = 4 << 20
 	// MaxPhoto bounds a photo attached to a correction request.
 	MaxPhoto = 5 << 20
 	// MaxRecordField bounds each text field of an uploaded dose record that
