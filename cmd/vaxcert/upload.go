@@ -96,7 +96,8 @@ func runUpload(e *env, args []string) error {
 	case len(files) == 0:
 		return commandUsageError("upload", errors.New("no FILE given"))
 	case *token == "":
-		return withHint(errors.New("a staff token is required"), "set "+envToken+" to your site's uploader token, or pass --token")
+		return withHint(errors.New("a staff token is required"), "set "+envToken+" to your site's uploader token, or pass --token",
+			"đặt "+envToken+" là token tải lên của cơ sở tiêm chủng, hoặc dùng --token")
 	case *partRows <= 0 || *partRows > limits.MaxBatchRows || *attempts <= 0:
 		return commandUsageError("upload", errors.New("--part-rows and --attempts must be positive"))
 	}
@@ -122,7 +123,8 @@ func runUpload(e *env, args []string) error {
 	}
 	if anyRejected {
 		return &cliError{err: errors.New("some rows were rejected"), code: exitInvalid,
-			hints: []string{"fix the rows in the rejected file and upload it again"}}
+			hints: []string{"fix the rows in the rejected file and upload it again",
+				"sửa các dòng trong tệp bị từ chối rồi tải lên lại"}}
 	}
 	return nil
 }
@@ -270,7 +272,8 @@ func scanRows(path string, hash io.Writer, fn func(uploadRow) error) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return withHint(fmt.Errorf("%s: %w", path, err), "every row must be shorter than 16 KiB")
+		return withHint(fmt.Errorf("%s: %w", path, err), "every row must be shorter than 16 KiB",
+			"mỗi dòng phải ngắn hơn 16 KiB")
 	}
 	return nil
 }
@@ -333,7 +336,8 @@ func (u *uploader) part(path, key, header string, part []uploadRow) ([]uploadOut
 		wait = min(2*wait, 30*time.Second)
 	}
 	return nil, withHint(fmt.Errorf("%s: gave up after %d attempts: %w", path, u.attempts, last),
-		"run the same command again later: the rows already stored are not sent twice")
+		"run the same command again later: the rows already stored are not sent twice",
+		"chạy lại đúng lệnh này sau: các dòng đã lưu không bị gửi lại hai lần")
 }
 
 // completed returns the stored outcome of the part uploaded under key, if
@@ -401,7 +405,8 @@ func (u *uploader) send(key, ctype, body string) ([]uploadOutcome, error) {
 			hints = append(hints, e.Error.Hint)
 		}
 		if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
-			hints = append(hints, "upload needs your site's uploader token ("+envToken+" or --token)")
+			hints = append(hints, "upload needs your site's uploader token ("+envToken+" or --token)",
+				"lệnh upload cần token tải lên của cơ sở ("+envToken+" hoặc --token)")
 		}
 		return nil, withHint(err, hints...)
 	}
