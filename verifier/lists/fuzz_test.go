@@ -1,6 +1,8 @@
 package lists_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/vaxcert/vaxcert/internal/listsign"
@@ -38,6 +40,32 @@ func FuzzParseGateway(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := lists.ParseGateway(data); err != nil {
+			if _, ok := err.(*lists.Error); !ok {
+				t.Fatalf("error %T is not *lists.Error", err)
+			}
+		}
+	})
+}
+
+// FuzzRevocationPayload signs arbitrary JSON payloads with the real list
+// signer, so the revocation decoder behind the signature check (batches,
+// chunked base64, expiries) sees them: it must refuse with a *lists.Error
+// or accept, never panic.
+func FuzzRevocationPayload(f *testing.F) {
+	k := newKit(f)
+	f.Add([]byte(`{"kind":"vaxcert-revocation-list","issuer":"VN","sequence":2,"since":0,"iat":1780315200,"exp":1780488000,` +
+		`"batches":[{"type":"UCI","expires":1790000000,"hashes":"AAAAAAAAAAAAAAAAAAAAAA=="}]}`))
+	f.Add([]byte(`{"kind":"vaxcert-revocation-list","issuer":"VN","sequence":1,"iat":1780315200,"exp":1780488000,"batches":[{"type":"SIGNATURE","expires":1790000000,"hashes":"` +
+		strings.Repeat("QUFB", 2000) + `"}]}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if !json.Valid(payload) {
+			return
+		}
+		data, err := k.signer.Sign(json.RawMessage(payload))
+		if err != nil {
+			return
+		}
+		if _, err := lists.ParseRevocations(data, k.pki.CSCA.Cert, now); err != nil {
 			if _, ok := err.(*lists.Error); !ok {
 				t.Fatalf("error %T is not *lists.Error", err)
 			}
