@@ -12,7 +12,9 @@
 //
 //   - next to the wall-clock ratio (ns/op as go test reports it) it prints
 //     the CPU-time ratio: the user+system time of each benchmark process,
-//     less that of the same binary running no benchmark, per iteration.
+//     less that of the same binary running no benchmark and less the
+//     benchmark's own setup (keys, test data: a run of one iteration), per
+//     iteration.
 //     Other work on the machine stretches wall time, not CPU time;
 //
 //   - median, minimum and maximum over the rounds are shown for both.
@@ -91,6 +93,9 @@ func run(rounds int, target time.Duration) error {
 				return err
 			}
 			iters[key] = max(100, int(float64(target)/s.wall))
+			if err := bins[p.pkg].calibrate(name); err != nil {
+				return err
+			}
 		}
 	}
 	wall := make([][]float64, len(pairs))
@@ -141,10 +146,32 @@ type binary struct {
 	path string
 	dir  string // the package folder: benchmarks may read testdata
 	idle time.Duration
+	// setup is each benchmark's CPU time outside its iterations (keys,
+	// test data), measured with -benchtime=1x.
+	setup map[string]time.Duration
+}
+
+// calibrate measures a benchmark's setup: the least of three runs of one
+// iteration (Go runs it twice: b.N = 1, then the measured 1x), less the
+// idle binary's time and those two iterations' share, which is small.
+func (b *binary) calibrate(name string) error {
+	var least time.Duration
+	for i := range 3 {
+		_, t, err := b.exec("-test.run=^$", "-test.bench=^Benchmark"+name+"$", "-test.benchtime=1x", "-test.count=1")
+		if err != nil {
+			return err
+		}
+		if i == 0 || t < least {
+			least = t
+		}
+	}
+	b.setup[name] = max(least-b.idle, 0)
+	return nil
 }
 
 func build(dir, pkg string) (*binary, error) {
-	b := &binary{path: filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg)+".test"), dir: pkg}
+	b := &binary{path: filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg)+".test"), dir: pkg,
+		setup: map[string]time.Duration{}}
 	cmd := exec.Command("go", "test", "-c", "-o", b.path, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -194,9 +221,9 @@ func (b *binary) bench(name, benchtime string) (sample, error) {
 		if err1 != nil || err2 != nil || n <= 0 {
 			continue
 		}
-		// Go runs a benchmark once with b.N = 1 before the measured run;
-		// that and the start-up are the idle binary's share.
-		return sample{wall: wall, cpu: float64(max(cpu-b.idle, 0).Nanoseconds()) / (n + 1)}, nil
+		// Less the start-up (idle) and the benchmark's setup (calibrate);
+		// Go runs b.N = 1 once before the measured run.
+		return sample{wall: wall, cpu: float64(max(cpu-b.idle-b.setup[name], 0).Nanoseconds()) / (n + 1)}, nil
 	}
 	return sample{}, fmt.Errorf("benchmark %s missing from the output:\n%s", name, out)
 }
