@@ -370,10 +370,19 @@ func (s *server) upload(body []byte, onRow func(n int)) ([]reportLine, *reportLi
 		s.fatalf("upload: status %d: %s", res.StatusCode, b)
 	}
 	var rows []reportLine
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
+	br := bufio.NewReader(res.Body)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			// A line without its newline was cut off by the kill: the
+			// report ends before it.
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return rows, nil, err
+		}
 		var l reportLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+		if err := json.Unmarshal(line, &l); err != nil {
 			s.fatalf("upload: report line %d: %v", len(rows)+1, err)
 		}
 		if l.Summary != nil {
@@ -385,10 +394,6 @@ func (s *server) upload(body []byte, onRow func(n int)) ([]reportLine, *reportLi
 			onRow(len(rows))
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return rows, nil, err
-	}
-	return rows, nil, io.ErrUnexpectedEOF
 }
 
 // db is the service's database, opened directly while the server is down.
