@@ -506,11 +506,15 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, req *ingestReq, 
 		}
 		maps.Copy(known, more)
 	}
-	var differ []int64
 	for nid, p := range known {
 		persons[nid] = &person{p: p, sites: map[string]bool{}}
-		i := first[nid]
-		if !sameDetails(p, items[i].person) {
+	}
+	// Any row of the chunk may differ, not only the person's first.
+	var differ []int64
+	seenDiffer := map[int64]bool{}
+	for i, it := range items {
+		if p := known[it.person.ID]; ok(i) && p != nil && !seenDiffer[p.ID] && !sameDetails(p, it.person) {
+			seenDiffer[p.ID] = true
 			differ = append(differ, p.ID)
 		}
 	}

@@ -411,3 +411,26 @@ func TestRowsReportedAsTheyCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestIdentityCheckedOnEveryRow: a person's details are protected even
+// when the disagreeing row is not the first row of theirs in a chunk.
+func TestIdentityCheckedOnEveryRow(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.submit(record(citizenA, dose("S1", "A1", 1, issuer.StatusDraft)))
+		same := record(citizenA, dose("S2", "B1", 1, issuer.StatusDraft))
+		other := record(citizenA, dose("S2", "B2", 2, issuer.StatusDraft))
+		other.Person.GivenName = "Thị Hồng"
+		res, err := e.s.IngestBatch(e.ctx, system, FormatNDJSON, strings.NewReader(ndjson(t, same, other)), nil)
+		if err != nil || res.Stored+res.Merged != 2 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		c, err := e.s.IdentityClaims(e.ctx, reviewer, e.personID(citizenA))
+		if err != nil || len(c) != 1 || c[0].RecordID != "B2" {
+			t.Fatalf("claims %+v (%v), want one for B2", c, err)
+		}
+		audit, _ := e.s.ListAudit(e.ctx, admin, AuditFilter{Action: "person.update"}, Page{})
+		if len(audit) != 0 {
+			t.Errorf("another site's row changed the person's details: %v", audit)
+		}
+	})
+}
