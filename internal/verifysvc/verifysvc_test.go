@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -438,4 +440,49 @@ func TestForeignGatewayFile(t *testing.T) {
 	_, ts := w.verifier()
 	_, a = post(t, ts, foreign.HC1, "")
 	want(t, a, "invalid", "unknown_kid", false)
+}
+
+// TestDeltasOnDisk: revocations arriving over several syncs come as deltas,
+// are kept on disk as the full list plus its deltas, and are all replayed
+// by a restarted verifier with the issuer stopped.
+func TestDeltasOnDisk(t *testing.T) {
+	w := newWorld(t)
+	iss := w.pki.Issuer(t)
+	var certs []*issuer.Certificate
+	for i := 0; i < 3; i++ {
+		r := testkit.RecentRecord(testkit.Now)
+		r.Person.ID = "00109000000" + strconv.Itoa(i)
+		c, err := iss.Issue(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+	}
+	w.src.revoke(certs[0])
+	sy, _ := w.verifier() // full list, sequence 1
+	for _, c := range certs[1:] {
+		w.src.revoke(c)
+		w.clk.advance(2 * time.Second)
+		if err := sy.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(w.dataDir, verifysync.RevocationsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct {
+		Full   string   `json:"full"`
+		Deltas []string `json:"deltas"`
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil || bundle.Full == "" || len(bundle.Deltas) != 2 {
+		t.Fatalf("bundle on disk: %d deltas, %v", len(bundle.Deltas), err)
+	}
+	w.issuer.Close()
+	_, ts := w.verifier()
+	for i, c := range certs {
+		if _, a := post(t, ts, c.HC1, ""); a.Decision != "revoked" {
+			t.Fatalf("certificate %d after restart: %+v", i, a)
+		}
+	}
 }

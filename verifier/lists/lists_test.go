@@ -290,7 +290,7 @@ func TestRevocationsFullDeltaExpiry(t *testing.T) {
 	if _, ok := st.Revocations.Contains(&a); ok {
 		t.Fatal("expired entry not purged")
 	}
-	if st.Revocations.Len() != 6 || st.Revocations.Signed.Sequence != 12 {
+	if st.Revocations.Len() != 6 || st.Revocations.Signed.Sequence != 12 || st.Revocations.Since != 10 {
 		t.Fatalf("Len %d seq %d, want 6 hashes at sequence 12", st.Revocations.Len(), st.Revocations.Signed.Sequence)
 	}
 	// Rolling back to the full list of sequence 10 is refused.

@@ -112,7 +112,7 @@ type entry struct {
 // concurrent use; [Revocations.Apply] returns a new one.
 type Revocations struct {
 	Signed *Signed
-	Since  uint64 // 0 for a full list
+	Since  uint64 // of the last list applied: 0 when it was a full list, else the sequence the delta followed
 	byType [len(HashTypes)][]entry
 }
 
@@ -256,7 +256,7 @@ func (r *Revocations) Apply(d *Revocations, now time.Time) (*Revocations, error)
 	if d.Since != r.Signed.Sequence {
 		return nil, fail(ReasonBadDelta, fmt.Sprintf("delta since %d, held sequence %d", d.Since, r.Signed.Sequence), nil)
 	}
-	out := &Revocations{Signed: d.Signed}
+	out := &Revocations{Signed: d.Signed, Since: d.Since}
 	cut := uint32(max(0, min(now.Unix(), math.MaxUint32)))
 	total := 0
 	for t := range r.byType {
