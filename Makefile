@@ -35,7 +35,7 @@ help:
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
 	@echo "make bench        benchmarks"
 	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
-	@echo "make rules        vaxcert rules test: the VN rule set (rules/) and the real EU/DE/AT/CZ rule sets in ../shared"
+	@echo "make rules        vaxcert rules test: the VN rule set (verifier/rules/sets) and the real EU/DE/AT/CZ rule sets in ../shared"
 	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS="--db postgres://... --wrk")"
 	@echo "make lint         go vet, gofmt, staticcheck"
 	@echo "make build        $(BIN) (runs make wasm first: the scan page embeds the verifier)"
@@ -79,7 +79,7 @@ demo: build
 # rules: the rule author's check, on the repo's VN rule set and, when
 # present, the real rule sets in ../shared/testdata/rules.
 rules:
-	$(GO) run ./cmd/vaxcert rules test rules
+	$(GO) run ./cmd/vaxcert rules test verifier/rules/sets
 	@if [ -d ../shared/testdata/rules ]; then $(GO) run ./cmd/vaxcert rules test ../shared/testdata/rules; \
 	 else echo "../shared/testdata/rules absent: real rule sets skipped"; fi
 

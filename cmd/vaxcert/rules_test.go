@@ -130,7 +130,7 @@ func issueRecent(t *testing.T) (dir, hc1 string) {
 // later); --json lists the failing rule with its descriptions.
 func TestVerifyRules(t *testing.T) {
 	dir, hc1 := issueRecent(t)
-	base := []string{"verify", "--trust-dir", dir, "--rules", "../../rules", "--country", "VN"}
+	base := []string{"verify", "--trust-dir", dir, "--rules", "../../verifier/rules/sets", "--country", "VN"}
 	code, out, stderr := runCLI(t, hc1, append(base, "--json")...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s\n%s", code, out, stderr)
@@ -179,9 +179,9 @@ func TestVerifyRules(t *testing.T) {
 
 	// usage and input errors
 	for _, args := range [][]string{
-		{"verify", "--trust-dir", dir, "--rules", "../../rules"}, // no --country
+		{"verify", "--trust-dir", dir, "--rules", "../../verifier/rules/sets"}, // no --country
 		{"verify", "--trust-dir", dir, "--country", "VN"},        // no --rules
-		{"verify", "--trust-dir", dir, "--rules", "../../rules", "--country", "vn"},
+		{"verify", "--trust-dir", dir, "--rules", "../../verifier/rules/sets", "--country", "vn"},
 		{"verify", "--trust-dir", dir, "--rules", "nope", "--country", "VN"},
 		{"verify", "--trust-dir", dir, "--rules", "../../README.md", "--country", "VN"},
 	} {
@@ -204,7 +204,7 @@ func TestRulesSign(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "rules.jws")
-	code, stdout, stderr := runCLI(t, "", "rules", "sign", "--keys", dir, "--rules", "../../rules", "--value-sets", vsDir, "--sequence", "7", "--out", out)
+	code, stdout, stderr := runCLI(t, "", "rules", "sign", "--keys", dir, "--rules", "../../verifier/rules/sets", "--value-sets", vsDir, "--sequence", "7", "--out", out)
 	if code != 0 || !strings.Contains(stdout, "signed 14 rules, 1 value sets, sequence 7") {
 		t.Fatalf("sign: %d %s %s", code, stdout, stderr)
 	}
@@ -226,10 +226,10 @@ func TestRulesSign(t *testing.T) {
 	wantError(t, code, stdout, stderr, exitError) // not a CA
 
 	for _, args := range [][]string{
-		{"rules", "sign", "--keys", dir, "--rules", "../../rules"},
+		{"rules", "sign", "--keys", dir, "--rules", "../../verifier/rules/sets"},
 		{"rules", "sign", "--keys", dir, "--rules", t.TempDir(), "--out", out},
-		{"rules", "sign", "--keys", t.TempDir(), "--rules", "../../rules", "--out", out},
-		{"rules", "sign", "--keys", dir, "--rules", "../../rules", "--value-sets", t.TempDir(), "--out", out},
+		{"rules", "sign", "--keys", t.TempDir(), "--rules", "../../verifier/rules/sets", "--out", out},
+		{"rules", "sign", "--keys", dir, "--rules", "../../verifier/rules/sets", "--value-sets", t.TempDir(), "--out", out},
 	} {
 		code, stdout, stderr := runCLI(t, "", args...)
 		wantError(t, code, stdout, stderr, exitError)
@@ -246,9 +246,9 @@ func TestServeVerifierRulesFlags(t *testing.T) {
 	}
 	base := []string{"serve-verifier", "--issuer", "http://127.0.0.1:1", "--root", filepath.Join(dir, "csca.pem"), "--data", t.TempDir()}
 	for _, extra := range [][]string{
-		{"--rules", "../../rules"},                     // no --country
+		{"--rules", "../../verifier/rules/sets"},                     // no --country
 		{"--country", "VN"},                            // no --rules
-		{"--rules", "../../rules", "--country", "vn"},  // not an upper-case code
+		{"--rules", "../../verifier/rules/sets", "--country", "vn"},  // not an upper-case code
 		{"--rules", "nope", "--country", "VN"},         // missing
 		{"--rules", "../../go.mod", "--country", "VN"}, // not rules
 	} {

@@ -26,7 +26,7 @@ func TestRealRuleSets(t *testing.T) {
 
 // TestVNRuleSet runs the repo's own rule set, Viet Nam's venue policy.
 func TestVNRuleSet(t *testing.T) {
-	rep, err := ruletest.Run(os.DirFS("../../rules"))
+	rep, err := ruletest.Run(os.DirFS("../../verifier/rules/sets"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestVNRuleSet(t *testing.T) {
 // TestRunReportsFailures: a wrong expectation, an evaluation error, an
 // invalid rule and an unreadable test each fail, with what went wrong.
 func TestRunReportsFailures(t *testing.T) {
-	rule, err := os.ReadFile("../../rules/VN/VR-VN-0003/rule.json")
+	rule, err := os.ReadFile("../../verifier/rules/sets/VN/VR-VN-0003/rule.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@
 // RecoveryMaxAgeDays (default 180) after the first positive test fr.
 //
 // Dates (YYYY-MM-DD) are read as midnight UTC, as CertLogic's plusTime
-// reads them, so that the Viet Nam rule set (rules/vn) and this package
+// reads them, so that the Viet Nam rule set (verifier/rules/sets/VN) and this package
 // decide alike; a test holds the two equal.
 //
 // # Accepted products

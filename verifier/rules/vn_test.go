@@ -17,7 +17,7 @@ import (
 )
 
 // vnRules is Viet Nam's venue policy as a CertLogic rule set.
-const vnRules = "../../rules"
+const vnRules = "sets"
 
 func loadVN(t testing.TB) *rules.Set {
 	t.Helper()
