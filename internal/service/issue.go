@@ -505,3 +505,15 @@ func (s *Service) RevokedCertificates(ctx context.Context, afterID int64, expire
 	})
 	return out, err
 }
+
+// MaxRevocationID returns the highest revocation id ever made (0 for
+// none), expired or not: the revocation list's sequence never steps back.
+func (s *Service) MaxRevocationID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		id, err = tx.MaxRevocationID(ctx)
+		return err
+	})
+	return id, err
+}

@@ -270,6 +270,12 @@ type Source interface {
 	RevokedCertificates(ctx context.Context, afterID int64, expiresAfter time.Time, limit int) ([]*store.RevokedCertificate, error)
 }
 
+// maxIDSource is a Source that also knows the highest revocation id ever
+// made, expired or not (internal/service does).
+type maxIDSource interface {
+	MaxRevocationID(ctx context.Context) (int64, error)
+}
+
 // Reading the store: page size, and how far back each read looks again
 // for revocations committed out of id order (concurrent transactions).
 const (
@@ -349,6 +355,13 @@ func (p *Publisher) Revocations(ctx context.Context, src Source, since uint64) (
 		seq = uint64(p.revs[n-1].id)
 	}
 	seq = max(seq, p.revSeq) // purging the newest entry must not step back
+	if m, ok := src.(maxIDSource); ok { // nor may a restart after it was purged
+		id, err := m.MaxRevocationID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		seq = max(seq, uint64(id))
+	}
 	iat := now.Truncate(time.Second)
 	if since > 0 && since < seq {
 		i, _ := slices.BinarySearchFunc(p.revs, int64(since), func(e revoked, id int64) int {

@@ -152,3 +152,31 @@ func TestRevocationList(t *testing.T) {
 		t.Fatal("an expired certificate's entry is still published")
 	}
 }
+
+// maxSource adds the highest revocation id ever made, as the service does.
+type maxSource struct {
+	*source
+	max int64
+}
+
+func (m maxSource) MaxRevocationID(context.Context) (int64, error) { return m.max, nil }
+
+// TestSequenceSurvivesPurgeAndRestart: a publisher started after every
+// revoked certificate expired still publishes the highest sequence, so
+// verifiers holding it do not see a rollback.
+func TestSequenceSurvivesPurgeAndRestart(t *testing.T) {
+	_, dir, clk, _ := setup(t)
+	pub, err := trustpub.New(trustpub.Config{KeyDir: dir, Clock: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pub.Revocations(context.Background(), maxSource{&source{}, 7}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := keyfile.ReadCertFile(filepath.Join(dir, keyfile.CSCACertFile))
+	r, err := lists.ParseRevocations(b, root[0], clk.now())
+	if err != nil || r.Signed.Sequence != 7 || r.Len() != 0 {
+		t.Fatalf("sequence %d, %d hashes, %v", r.Signed.Sequence, r.Len(), err)
+	}
+}
