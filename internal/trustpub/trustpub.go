@@ -354,7 +354,7 @@ func (p *Publisher) Revocations(ctx context.Context, src Source, since uint64) (
 	if n := len(p.revs); n > 0 {
 		seq = uint64(p.revs[n-1].id)
 	}
-	seq = max(seq, p.revSeq) // purging the newest entry must not step back
+	seq = max(seq, p.revSeq)            // purging the newest entry must not step back
 	if m, ok := src.(maxIDSource); ok { // nor may a restart after it was purged
 		id, err := m.MaxRevocationID(ctx)
 		if err != nil {
