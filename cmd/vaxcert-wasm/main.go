@@ -10,8 +10,9 @@
 //	vaxcert.signatures                                    → "webcrypto" or "go", once loaded
 //
 // root (the CSCA certificate the page pins), trustList and revocations
-// (the signed lists of verifier/lists) are strings or Uint8Arrays; an empty
-// list keeps the one held. The first load pins the root; later loads only
+// (the signed lists of verifier/lists; the revocations may also be the
+// verifier service's bundle {"full": JWS, "deltas": [JWS...]}) are
+// strings or Uint8Arrays; an empty list keeps the one held. The first load pins the root; later loads only
 // take lists that check against it and are not older than those held.
 // verify answers what the verifier service's POST /v1/verify answers,
 // built by the same code (verifier/offline over verifier/venue).
@@ -21,6 +22,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"syscall/js"
 	"time"
@@ -57,6 +59,13 @@ func load(_ js.Value, args []js.Value) any {
 		return "load: want root, trustList, revocations, nowMillis"
 	}
 	now := timeOf(args[3])
+	trust, rev := bytesOf(args[1]), bytesOf(args[2])
+	// The verifier service serves its revocation list as a bundle (a full
+	// list and deltas, JSON); the issuer as one signed list.
+	bundle := len(bytes.TrimSpace(rev)) > 0 && bytes.TrimSpace(rev)[0] == '{'
+	if bundle {
+		rev = nil
+	}
 	var err error
 	if session == nil {
 		opts, signatures := offline.Options{}, "go"
@@ -64,10 +73,13 @@ func load(_ js.Value, args []js.Value) any {
 			opts.Verifier, signatures = append(opts.Verifier, verifier.WithSignatureVerifiers(f)), "webcrypto"
 		}
 		js.Global().Get("vaxcert").Set("signatures", signatures)
-		loaded = [3][]byte{bytesOf(args[0]), bytesOf(args[1]), bytesOf(args[2])}
-		session, err = offline.NewSession(loaded[0], loaded[1], loaded[2], now, opts)
+		loaded = [3][]byte{bytesOf(args[0]), trust, bytesOf(args[2])}
+		session, err = offline.NewSession(loaded[0], trust, rev, now, opts)
 	} else {
-		err = session.Update(bytesOf(args[1]), bytesOf(args[2]), now)
+		err = session.Update(trust, rev, now)
+	}
+	if err == nil && bundle {
+		err = session.UpdateRevocationBundle(bytesOf(args[2]), now)
 	}
 	if err != nil {
 		return err.Error()
@@ -121,7 +133,14 @@ func bench(_ js.Value, args []js.Value) any {
 	s := session
 	if len(args) > 3 && args[3].String() == "go" {
 		var err error
-		if s, err = offline.NewSession(loaded[0], loaded[1], loaded[2], now, offline.Options{}); err != nil {
+		rev := loaded[2]
+		if bytes.HasPrefix(bytes.TrimSpace(rev), []byte("{")) {
+			rev = nil
+		}
+		if s, err = offline.NewSession(loaded[0], loaded[1], rev, now, offline.Options{}); err == nil && rev == nil {
+			err = s.UpdateRevocationBundle(loaded[2], now)
+		}
+		if err != nil {
 			return promise(func() any { return -1 })
 		}
 	}

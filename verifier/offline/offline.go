@@ -11,6 +11,8 @@
 package offline
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -145,4 +147,61 @@ func (s *Session) Info(now time.Time) Info {
 		in.ExpiresAt = min(st.Trust.Signed.ExpiresAt.Unix(), st.Revocations.Signed.ExpiresAt.Unix())
 	}
 	return in
+}
+
+// MaxRevocationBundle bounds a revocation bundle: a full list and its
+// deltas.
+const MaxRevocationBundle = 2 * lists.MaxRevocationList
+
+// revocationBundle is how the verifier service keeps its revocation list:
+// the last full list and the deltas that followed it (verifysync's
+// revocations.json), each a signed JWS.
+type revocationBundle struct {
+	Full   string   `json:"full"`
+	Deltas []string `json:"deltas"`
+}
+
+// ErrBundle is returned by UpdateRevocationBundle for a bundle that is not
+// one JSON object {"full": JWS, "deltas": [JWS, ...]}.
+var ErrBundle = errors.New("offline: malformed revocation bundle")
+
+// UpdateRevocationBundle takes the revocation list as the verifier service
+// serves it: a full list and the deltas that followed it. Each is checked
+// against the pinned root at the time it was issued (an old full list
+// brought up to date by recent deltas is current; the verifier service
+// replays its own copy the same way), the deltas must follow one another,
+// and the result must be usable at now and not older than the list held.
+// On error the session keeps what it had.
+func (s *Session) UpdateRevocationBundle(bundle []byte, now time.Time) error {
+	if len(bundle) > MaxRevocationBundle {
+		return fmt.Errorf("%w: larger than %d bytes", ErrBundle, MaxRevocationBundle)
+	}
+	var b revocationBundle
+	dec := json.NewDecoder(bytes.NewReader(bundle))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil || b.Full == "" || dec.More() {
+		return fmt.Errorf("%w (%v)", ErrBundle, err)
+	}
+	s.update.Lock()
+	defer s.update.Unlock()
+	held := s.checker.State()
+	st := *held
+	st.Revocations = nil // the bundle's full list replaces the list held
+	next := &st
+	for _, jws := range append([]string{b.Full}, b.Deltas...) {
+		iat, err := lists.PeekIssuedAt([]byte(jws))
+		if err != nil {
+			return err
+		}
+		if next, err = next.WithRevocations([]byte(jws), iat); err != nil {
+			return err
+		}
+	}
+	if err := next.Usable(now); err != nil {
+		return err
+	}
+	if h := held.Revocations; h != nil && next.Revocations.Signed.Sequence < h.Signed.Sequence {
+		return fmt.Errorf("%w: sequence %d, held %d", lists.ErrRollback, next.Revocations.Signed.Sequence, h.Signed.Sequence)
+	}
+	return s.checker.SetState(next)
 }

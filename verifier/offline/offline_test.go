@@ -1,6 +1,7 @@
 package offline_test
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"testing"
@@ -116,4 +117,95 @@ func TestSessionRefusals(t *testing.T) {
 	if a := empty.Verify([]byte("HC1:x"), now); a.Decision != "unavailable" || a.Valid {
 		t.Fatalf("no lists: %+v", a)
 	}
+}
+
+func TestRevocationBundle(t *testing.T) {
+	pki := testkit.NewPKI(t)
+	signer := pki.ListSigner(t)
+	cert, err := pki.Issuer(t).Issue(testkit.RecentRecord(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := trustpub.Hashes(cert.UVCI, cert.COSE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := func(seq, since uint64, iat time.Time, rs ...listsign.Revoked) string {
+		b, err := signer.RevocationList(testkit.ListClaims(seq, iat), since, rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	bundle := func(full string, deltas ...string) []byte {
+		b, err := json.Marshal(map[string]any{"full": full, "deltas": append([]string{}, deltas...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	trust, _ := signedLists(t, pki, signer, 5, now.Add(-time.Hour))
+	s, err := offline.NewSession(pemOf(pki.CSCA.Cert.Raw), trust, nil, now, offline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A full list issued three days ago (expired on its own) brought up to
+	// date by a delta of an hour ago that revokes the certificate.
+	full := rev(1, 0, now.Add(-72*time.Hour))
+	delta := rev(2, 1, now.Add(-time.Hour), listsign.Revoked{Hashes: hs, Expires: cert.ExpiresAt})
+	if err := s.UpdateRevocationBundle(bundle(full, delta), now); err != nil {
+		t.Fatal(err)
+	}
+	if a := s.Verify([]byte(cert.HC1), now); a.Decision != "revoked" {
+		t.Fatalf("revoked through a delta: %+v", a)
+	}
+	if in := s.Info(now); in.RevocationSequence != 2 || !in.Usable {
+		t.Fatalf("info: %+v", in)
+	}
+	// The full list alone is expired: refused, the session keeps sequence 2.
+	if err := s.UpdateRevocationBundle(bundle(full), now); err == nil {
+		t.Fatal("expired bundle accepted")
+	}
+	// A current but older bundle is a rollback.
+	if err := s.UpdateRevocationBundle(bundle(rev(1, 0, now.Add(-time.Hour))), now); !errors.Is(err, lists.ErrRollback) {
+		t.Fatalf("rollback: %v", err)
+	}
+	// A delta that does not follow the full list.
+	if err := s.UpdateRevocationBundle(bundle(full, rev(3, 2, now)), now); err == nil {
+		t.Fatal("a delta with a gap accepted")
+	}
+	for _, bad := range []string{``, `[]`, `{"full": ""}`, `{"full": "x", "more": 1}`, `{"full": "a.b.c"} {}`} {
+		if err := s.UpdateRevocationBundle([]byte(bad), now); err == nil {
+			t.Errorf("bundle %q accepted", bad)
+		}
+	}
+	if a := s.Verify([]byte(cert.HC1), now); a.Decision != "revoked" || s.Info(now).RevocationSequence != 2 {
+		t.Fatalf("after refused bundles: %+v", a)
+	}
+}
+
+func FuzzRevocationBundle(f *testing.F) {
+	pki := testkit.NewPKI(f)
+	signer := pki.ListSigner(f)
+	full, err := signer.RevocationList(testkit.ListClaims(1, now), 0, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	trust, err := signer.TrustList(testkit.ListClaims(1, now), []listsign.DSC{{Cert: pki.DSC.Cert}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed, _ := json.Marshal(map[string]any{"full": string(full), "deltas": []string{}})
+	f.Add(seed)
+	f.Add([]byte(`{"full":"a.b.c","deltas":["x"]}`))
+	s, err := offline.NewSession(pemOf(pki.CSCA.Cert.Raw), trust, nil, now, offline.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		before := s.Info(now).RevocationSequence
+		if err := s.UpdateRevocationBundle(b, now); err != nil && s.Info(now).RevocationSequence != before {
+			t.Fatalf("a refused bundle changed the session")
+		}
+	})
 }

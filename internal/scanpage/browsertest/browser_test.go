@@ -5,6 +5,7 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -122,6 +123,30 @@ func (f *fixture) publish(t *testing.T, seq uint64, iat time.Time) (trust, rev [
 	}
 	f.lists.Store(&[2][]byte{trust, rev})
 	return trust, rev
+}
+
+// publishBundle publishes a trust list (sequence seq+1) and a revocation
+// bundle: a full list (seq, issued at fullIAT, listing the revoked
+// certificate) and an empty delta (seq+1, issued at iat).
+func (f *fixture) publishBundle(t *testing.T, seq uint64, fullIAT, iat time.Time) {
+	t.Helper()
+	trust, err := f.signer.TrustList(testkit.ListClaims(seq+1, iat), []listsign.DSC{{Cert: f.pki.DSC.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := f.signer.RevocationList(testkit.ListClaims(seq, fullIAT), 0, []listsign.Revoked{f.revokedHashes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := f.signer.RevocationList(testkit.ListClaims(seq+1, iat), seq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := json.Marshal(map[string]any{"full": string(full), "deltas": []string{string(delta)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lists.Store(&[2][]byte{trust, bundle})
 }
 
 // camera writes the fake camera video: the valid certificate's QR PNG.
@@ -425,8 +450,10 @@ func TestScanPage(t *testing.T) {
 	}
 	checkWords(t, "stale", s, "DỮ LIỆU CŨ", "DATA OUT OF DATE")
 	shot(t, ctx, "09-stale")
-	// Fresh lists again, kept by the page for the offline part.
-	f.publish(t, 3, time.Now().Add(-time.Minute))
+	// Fresh lists again, kept by the page for the offline part; the
+	// revocations as the verifier service serves them: a full list of three
+	// days ago (expired on its own) and a recent delta.
+	f.publishBundle(t, 3, time.Now().Add(-72*time.Hour), time.Now().Add(-time.Minute))
 	do(t, ctx, chromedp.Navigate(url))
 	waitReady(t, ctx)
 
