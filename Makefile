@@ -29,7 +29,7 @@ help:
 	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
 	@echo "make scaleout     issuance on several servers sharing PostgreSQL, one SIGKILLed; rates with 1, 2, 4 workers"
 	@echo "make surge        citizen reads ramped to 10x the base clients on both engines: refusals, errors, memory"
-	@echo "make chaos        site-sync chaos test: concurrent site clients, SIGKILLs, readers (CHAOS_PERSONS=1500)"
+	@echo "make chaos        site-sync chaos test: concurrent site clients, SIGKILLs, readers (CHAOS_PERSONS=5000)"
 	@echo "make race         go test -race ./..."
 	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
@@ -148,7 +148,7 @@ surge:
 # identities) while the server is SIGKILLed 5 times and citizens read; every
 # person must end right and no reader may see a dose count go down. On
 # PostgreSQL too when VAXCERT_TEST_PG is set. CHAOS_PERSONS sets the size.
-CHAOS_PERSONS ?= 1500
+CHAOS_PERSONS ?= 5000
 chaos:
 	VAXCERT_CHAOS_PERSONS=$(CHAOS_PERSONS) $(GO) test -tags chaos -count=1 -v -timeout 30m ./internal/chaostest
 
