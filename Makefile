@@ -16,7 +16,8 @@ CONFORMANCE_RUN ?= Conformance|Vector
 # The WebAssembly verifier the scan page loads (internal/scanpage embeds it).
 WASM      := internal/scanpage/assets/verifier.wasm.gz
 WASM_EXEC := internal/scanpage/assets/wasm_exec.js
-WASM_SRC  := $(shell find cmd/vaxcert-wasm verifier keys schemas internal/hcert internal/limits -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+# Every non-standard Go and embedded file the wasm is built from.
+WASM_SRC  := $(shell GOOS=js GOARCH=wasm $(GO) list -deps -f '{{if not .Standard}}{{range .GoFiles}}{{$$.Dir}}/{{.}} {{end}}{{range .EmbedFiles}}{{$$.Dir}}/{{.}} {{end}}{{end}}' ./cmd/vaxcert-wasm 2>/dev/null) go.mod go.sum
 
 .PHONY: help run run-verifier verifier-perf demo build test crash scaleout surge chaos race conformance fuzz bench ratios perf lint clean wasm browser rules mobile
 
