@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/netguard"
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/verifysvc"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
 	"github.com/vaxcert/vaxcert/verifier"
@@ -158,8 +160,13 @@ func runServeVerifier(e *env, args []string) error {
 		return withHint(err, "--gateway must be an EU-gateway-style JSON array; --data must be a writable folder",
 			"--gateway phải là mảng JSON kiểu EU gateway; --data phải là thư mục ghi được")
 	}
+	if err := scanpage.Check(); err != nil {
+		fmt.Fprintln(e.stderr, "warning:", err)
+	}
+	scan := &scanpage.Config{Root: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}),
+		TrustList: "/v1/trust-list", Revocations: "/v1/revocations"}
 	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
-		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger})
+		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan})
 	if err != nil {
 		return withHint(err)
 	}

@@ -9,6 +9,11 @@
 //	POST /v1/verify   the QR text (text/plain, or {"qr": "HC1:…"}) → venue.Answer;
 //	                  the full payload ("certificate") only for a privileged client
 //	                  (Authorization: Bearer TOKEN, a token of Config.Privileged)
+//	GET  /scan        the venue scan page (package scanpage), when Config.Scan is set;
+//	                  it verifies in the browser, offline after one visit
+//	GET  /v1/trust-list, /v1/revocations
+//	                  the last good lists the service holds, for the scan page: the
+//	                  trust list JWS and the revocation bundle {"full", "deltas"}
 //	GET  /healthz     the process serves
 //	GET  /readyz      200 only with a trust list and a revocation list held and unexpired
 //	GET  /metrics     Prometheus: answers by decision, list ages and sequences, sync failures
@@ -37,6 +42,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/netguard"
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/textcheck"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
 	"github.com/vaxcert/vaxcert/verifier/venue"
@@ -59,6 +65,9 @@ type Config struct {
 	// Rate is the per-client rate of POST /v1/verify (default DefaultRate).
 	Rate           netguard.Rate
 	TrustedProxies *netguard.Proxies
+	// Scan, when set, serves the scan page (Root is the pinned CSCA
+	// certificate, PEM; the list URLs are this service's own).
+	Scan *scanpage.Config
 	// RequestTimeout bounds reading and answering a request (default 10 s).
 	RequestTimeout time.Duration
 	Clock          func() time.Time
@@ -106,6 +115,11 @@ func New(cfg Config) (*Server, error) {
 	s.e.HTTPErrorHandler = s.handleError
 	s.e.Use(s.accessLog)
 	s.e.POST("/v1/verify", s.verify, s.rateLimit, middleware.BodyLimit(strconv.Itoa(limits.MaxVerifyBody/1024)+"K"))
+	if cfg.Scan != nil {
+		scanpage.Register(s.e, *cfg.Scan)
+		s.e.GET("/v1/trust-list", s.list(0, "application/jose"), s.rateLimit)
+		s.e.GET("/v1/revocations", s.list(1, echo.MIMEApplicationJSON), s.rateLimit)
+	}
 	s.e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	s.e.GET("/readyz", s.readyz)
 	s.e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
@@ -213,6 +227,21 @@ func (s *Server) privileged(r *http.Request) bool {
 		found |= subtle.ConstantTimeCompare(sum[:], p[:])
 	}
 	return found == 1
+}
+
+// list serves the last good list i of the syncer (0 trust list, 1
+// revocation bundle) for the scan page.
+func (s *Server) list(i int, contentType string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		trust, rev := s.cfg.Sync.Lists()
+		b := [2][]byte{trust, rev}[i]
+		if b == nil {
+			return apiError(http.StatusServiceUnavailable, "unavailable", "no list yet: the service has not synced with the issuer",
+				"wait for the next sync (see /readyz), then reload the scan page")
+		}
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+		return c.Blob(http.StatusOK, contentType, b)
+	}
 }
 
 func (s *Server) readyz(c echo.Context) error {

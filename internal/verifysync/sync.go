@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
@@ -78,7 +79,9 @@ type Syncer struct {
 	mu       sync.Mutex // serialises syncs
 	st       *lists.State
 	etag     string
+	trust    []byte // the last good trust list, as fetched
 	bundle   revBundle
+	pub      atomic.Pointer[[2][]byte] // Lists: trust and bundle, set after each change
 	lastOK   time.Time
 	failures int64
 }
@@ -122,6 +125,7 @@ func New(cfg Config, checker *venue.Checker) (*Syncer, error) {
 	}
 	s := &Syncer{cfg: cfg, checker: checker, st: st}
 	s.load()
+	s.publish()
 	return s, s.checker.SetState(s.st)
 }
 
@@ -131,7 +135,7 @@ func New(cfg Config, checker *venue.Checker) (*Syncer, error) {
 func (s *Syncer) load() {
 	if b, err := os.ReadFile(filepath.Join(s.cfg.Dir, TrustFile)); err == nil {
 		if st, err := replay(s.st, b, (*lists.State).WithTrustList); err == nil {
-			s.st = st
+			s.st, s.trust = st, b
 		} else {
 			s.cfg.Logger.Warn("trust list on disk refused", "error", err)
 		}
@@ -170,6 +174,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	defer s.mu.Unlock()
 	now := s.cfg.Clock()
 	err := errors.Join(s.syncTrust(ctx, now), s.syncRevocations(ctx, now))
+	s.publish()
 	if err != nil {
 		s.failures++
 		s.cfg.Logger.Warn("sync failed; answering from the last good lists", "error", err)
@@ -191,7 +196,7 @@ func (s *Syncer) syncTrust(ctx context.Context, now time.Time) error {
 	if err := keyfile.WriteFile(filepath.Join(s.cfg.Dir, TrustFile), body, 0o644, keyfile.Overwrite()); err != nil {
 		return err
 	}
-	s.st, s.etag = st, etag
+	s.st, s.etag, s.trust = st, etag, body
 	return nil
 }
 
@@ -229,6 +234,27 @@ func (s *Syncer) syncRevocations(ctx context.Context, now time.Time) error {
 	}
 	s.st, s.bundle = st, bundle
 	return nil
+}
+
+// Lists returns the last good lists as the syncer keeps them, for the
+// scan page to check and use in the browser: the trust list (a JWS) and
+// the revocation bundle ({"full": JWS, "deltas": [JWS, ...]}, the form
+// verifier/offline's UpdateRevocationBundle takes). Either is nil when
+// none was accepted yet. It never waits for a sync in progress.
+func (s *Syncer) Lists() (trust, revocations []byte) {
+	if p := s.pub.Load(); p != nil {
+		return p[0], p[1]
+	}
+	return nil, nil
+}
+
+// publish updates what Lists returns; s.mu is held (or s is new).
+func (s *Syncer) publish() {
+	var rev []byte
+	if s.bundle.Full != "" {
+		rev, _ = json.Marshal(s.bundle) // strings only: cannot fail
+	}
+	s.pub.Store(&[2][]byte{s.trust, rev})
 }
 
 // fetch GETs path; body is nil on 304.
