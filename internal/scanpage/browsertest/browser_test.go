@@ -344,17 +344,7 @@ func TestScanPage(t *testing.T) {
 	}
 	report("first visit: ready to scan %.0f ms after navigation", ready)
 	// The service worker has the page and the wasm before the network goes.
-	const shellFiles = `navigator.serviceWorker.ready.then(() => caches.keys())
-		.then(ks => ks.find(k => k.startsWith("vaxcert-scan-")))
-		.then(k => k ? caches.open(k).then(c => c.keys()).then(x => x.length) : 0)`
-	cached := run(t, ctx, chromedp.Evaluate[int](shellFiles, chromedp.EvalAwaitPromise))
-	for i := 0; cached < 8 && i < 100; i++ {
-		time.Sleep(100 * time.Millisecond)
-		cached = run(t, ctx, chromedp.Evaluate[int](shellFiles, chromedp.EvalAwaitPromise))
-	}
-	if cached < 8 {
-		t.Fatalf("service worker cached %d of 8 files", cached)
-	}
+	waitOffline(t, ctx)
 	if s := readAnswer(t, ctx); s.State != "idle" || !strings.Contains(s.WordEN, "Ready to scan") {
 		t.Fatalf("ready: %+v", s)
 	}
@@ -500,6 +490,21 @@ func TestScanPage(t *testing.T) {
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal(err)
 	}
+}
+
+// waitOffline waits until the service worker holds the whole page.
+func waitOffline(t *testing.T, ctx context.Context) {
+	t.Helper()
+	const shellFiles = `navigator.serviceWorker.ready.then(() => caches.keys())
+		.then(ks => ks.find(k => k.startsWith("vaxcert-scan-")))
+		.then(k => k ? caches.open(k).then(c => c.keys()).then(x => x.length) : 0)`
+	for i := 0; i < 100; i++ {
+		if run(t, ctx, chromedp.Evaluate[int](shellFiles, chromedp.EvalAwaitPromise)) >= 8 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the service worker did not cache the page")
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -17,7 +17,11 @@ import (
 // TestIssuerScanPage runs the real issuer service (vaxcert serve --dev)
 // and its /scan page: the page must accept the service's own signed lists
 // (GET /v1/trust-list, /v1/revocations) against the CSCA it pins, and
-// verify a certificate signed with the service's key folder.
+// verify a certificate signed with the service's key folder. Then the
+// standalone verifier service (vaxcert serve-verifier) syncs from it and
+// its /scan page answers the same; with both services stopped, the
+// verifier's page still opens and answers from its caches (issue 7's
+// "done when").
 func TestIssuerScanPage(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vaxcert")
@@ -25,31 +29,8 @@ func TestIssuerScanPage(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	data := filepath.Join(dir, "data")
-	srv := exec.Command(bin, "serve", "--dev", "--data", data, "--addr", addr)
-	var log strings.Builder
-	srv.Stdout, srv.Stderr = &log, &log
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		if r, err := http.Get(base + "/healthz"); err == nil {
-			r.Body.Close()
-			break
-		}
-		if i == 100 {
-			t.Fatalf("the service did not start:\n%s", log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base, stopIssuer := start(t, bin, "serve", "--dev", "--data", data)
 
 	// A certificate signed with the service's keys, as `vaxcert issue` does.
 	issue := exec.Command(bin, "issue", "--keys", filepath.Join(data, "keys"), "--record", filepath.Join("..", "..", "..", "examples", "record.json"))
@@ -67,8 +48,81 @@ func TestIssuerScanPage(t *testing.T) {
 	// The example's doses are from 2021: the policy decides (full or not),
 	// but the certificate itself verifies, so the holder is shown.
 	if s.State == "red" || s.Name != "Nguyễn Văn Đức" || s.DOB != "12/04/1990" {
-		t.Fatalf("issuer's page: %+v\nservice log:\n%s", s, log.String())
+		t.Fatalf("issuer's page: %+v", s)
 	}
 	shot(t, ctx, "12-issuer-service")
 	t.Logf("issuer's scan page: %s / %s", s.Word, s.WordEN)
+
+	// The standalone verifier service, synced from the issuer: its scan
+	// page takes the lists it holds (revocations as full list + deltas).
+	verifierURL, stopVerifier := start(t, bin, "serve-verifier", "--issuer", base,
+		"--root", filepath.Join(data, "keys", "csca.pem"), "--data", filepath.Join(dir, "verifier-data"))
+	for i := 0; ; i++ { // ready once the first sync is done
+		if r, err := http.Get(verifierURL + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if i == 100 {
+			t.Fatal("the verifier service did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	do(t, ctx, chromedp.Navigate(verifierURL+"/scan"))
+	if _, from := waitReady(t, ctx); from != "network" {
+		t.Fatalf("verifier service: lists from %q", from)
+	}
+	want := s
+	if s = scan(t, ctx, strings.TrimSpace(string(hc1))); s.State != want.State || s.Decision != want.Decision || s.Name != want.Name {
+		t.Fatalf("verifier service's page: %+v, issuer's page: %+v", s, want)
+	}
+	waitOffline(t, ctx)
+	// Both services stop: the page still opens and answers, from its caches.
+	stopIssuer()
+	stopVerifier()
+	do(t, ctx, chromedp.Navigate(verifierURL+"/scan"))
+	if _, from := waitReady(t, ctx); from != "cache" {
+		t.Fatalf("verifier service offline: lists from %q", from)
+	}
+	if s = scan(t, ctx, strings.TrimSpace(string(hc1))); s.State != want.State || s.Name != want.Name {
+		t.Fatalf("verifier service's page offline: %+v", s)
+	}
+	shot(t, ctx, "13-verifier-service-offline")
+}
+
+// start runs the vaxcert binary with args and --addr on a free loopback
+// port, waits for /healthz, and returns the base URL and a stop func.
+func start(t *testing.T, bin string, args ...string) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, append(args, "--addr", addr)...)
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if r, err := http.Get(base + "/healthz"); err == nil {
+			r.Body.Close()
+			return base, stop
+		}
+		if i == 100 {
+			t.Fatalf("%s did not start:\n%s", args[0], log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
