@@ -21,10 +21,14 @@ function status(state, vi, en) {
 
 // ---- the verifier -------------------------------------------------------
 
+// NoVerifier: the server was built without the WebAssembly verifier.
+class NoVerifier extends Error {}
+
 async function startWasm() {
   if (typeof Go !== "function") throw new Error("wasm_exec.js missing");
   const go = new Go();
   const resp = await fetch("/scan/verifier.wasm");
+  if (resp.status === 404) throw new NoVerifier();
   if (!resp.ok) throw new Error("verifier.wasm: HTTP " + resp.status);
   // Compile while the bytes arrive where the browser can.
   const {instance} = WebAssembly.instantiateStreaming
@@ -296,8 +300,13 @@ async function start() {
     await loadLists();
   } catch (e) {
     console.warn(e);
-    status("error", "Không thể kiểm tra: hãy kết nối mạng một lần rồi tải lại trang",
-      "Cannot verify: connect to the network once, then reload the page");
+    if (e instanceof NoVerifier) {
+      status("error", "Máy chủ này được dựng thiếu bộ kiểm tra (verifier.wasm): người quản trị cần dựng lại bằng make build",
+        "This server was built without the verifier (verifier.wasm): its administrator must rebuild it with make build");
+    } else {
+      status("error", "Không thể kiểm tra: hãy kết nối mạng một lần rồi tải lại trang",
+        "Cannot verify: connect to the network once, then reload the page");
+    }
     return;
   }
   const info = JSON.parse(vaxcert.info(Date.now()));
