@@ -69,9 +69,9 @@ Crowd control (see "Limits" in GET /v1/openapi.yaml):
     --rate-anonymous R   other requests without a valid credential, per client
                          address (default 20:60)
     --rate-staff R       per staff token (default 50:200); "off" lifts a rate
-    --max-in-flight N    citizen and public requests served at once (default 16
+    --max-in-flight N    citizen and public requests served at once (default 8
                          per CPU; -1: no bound); beyond it a request waits at
-                         most 50 ms, then gets 503 with Retry-After
+                         most 20 ms, then gets 503 with Retry-After
 
 Logs are JSON lines on standard error; they carry no personal data.
 

@@ -54,8 +54,8 @@ var (
 // Admission defaults: citizen and public requests in flight per CPU, and
 // how long a request may wait for a slot before it is refused with 503.
 const (
-	DefaultInFlightPerCPU = 16
-	DefaultAdmissionWait  = 50 * time.Millisecond
+	DefaultInFlightPerCPU = 8
+	DefaultAdmissionWait  = 20 * time.Millisecond
 )
 
 // Config configures [New]. Zero values mean the defaults.
