@@ -3,7 +3,7 @@
 // Command vaxcert-wasm is the offline verifier of the scan page, compiled
 // to WebAssembly (make wasm). It registers a global object vaxcert with:
 //
-//	vaxcert.load(root, trustList, revocations, nowMillis) → "" or an error message
+//	vaxcert.load(root, trustList, revocations, nowMillis[, policyJSON]) → "" or an error message
 //	vaxcert.verify(qrText, nowMillis)                     → Promise of the venue answer as JSON text
 //	vaxcert.info(nowMillis)                               → the lists held, as JSON text
 //	vaxcert.bench(qrText, nowMillis, n[, "go"])           → Promise of milliseconds per verify over n runs
@@ -29,6 +29,7 @@ import (
 
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/offline"
+	"github.com/vaxcert/vaxcert/verifier/policy"
 )
 
 var (
@@ -55,8 +56,8 @@ func bytesOf(v js.Value) []byte {
 func timeOf(v js.Value) time.Time { return time.UnixMilli(int64(v.Float())) }
 
 func load(_ js.Value, args []js.Value) any {
-	if len(args) != 4 {
-		return "load: want root, trustList, revocations, nowMillis"
+	if len(args) != 4 && len(args) != 5 {
+		return "load: want root, trustList, revocations, nowMillis[, policyJSON]"
 	}
 	now := timeOf(args[3])
 	trust, rev := bytesOf(args[1]), bytesOf(args[2])
@@ -69,6 +70,16 @@ func load(_ js.Value, args []js.Value) any {
 	var err error
 	if session == nil {
 		opts, signatures := offline.Options{}, "go"
+		if len(args) == 5 && args[4].Type() == js.TypeString && args[4].String() != "" {
+			// The vaccination policy of the service that served the page.
+			cfg, err := policy.ParseConfig([]byte(args[4].String()))
+			if err == nil {
+				opts.Policy, err = policy.New(cfg)
+			}
+			if err != nil {
+				return "policy: " + err.Error()
+			}
+		}
 		if f := webCrypto(); f != nil {
 			opts.Verifier, signatures = append(opts.Verifier, verifier.WithSignatureVerifiers(f)), "webcrypto"
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -163,8 +164,14 @@ func runServeVerifier(e *env, args []string) error {
 	if err := scanpage.Check(); err != nil {
 		fmt.Fprintln(e.stderr, "warning:", err)
 	}
+	// The page decides with the same policy as the service. (The business
+	// rules of --rules are not sent to the page.)
+	polJSON, err := json.Marshal(pol.Config())
+	if err != nil {
+		return withHint(err)
+	}
 	scan := &scanpage.Config{Root: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}),
-		TrustList: "/v1/trust-list", Revocations: "/v1/revocations"}
+		TrustList: "/v1/trust-list", Revocations: "/v1/revocations", Policy: polJSON}
 	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
 		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan})
 	if err != nil {

@@ -40,6 +40,10 @@ type Config struct {
 	// fetches (verifier/lists formats), e.g. /v1/trust-list and
 	// /v1/revocations.
 	TrustList, Revocations string
+	// Policy is the vaccination policy the service answers with
+	// (verifier/policy's JSON), so that the page decides the same; nil
+	// means the defaults.
+	Policy []byte
 }
 
 // ErrNoWasm is returned by [Check] when the binary was built without
@@ -60,6 +64,7 @@ type pageConfig struct {
 	Root         string `json:"root"`
 	TrustList    string `json:"trust_list"`
 	Revocations  string `json:"revocations"`
+	Policy       string `json:"policy"`
 	ResetSeconds int    `json:"reset_seconds"`
 }
 
@@ -80,7 +85,7 @@ var contentTypes = map[string]string{
 func Register(e *echo.Echo, cfg Config, mw ...echo.MiddlewareFunc) {
 	var page bytes.Buffer
 	err := pageTemplate.Execute(&page, pageConfig{Root: string(cfg.Root), TrustList: cfg.TrustList,
-		Revocations: cfg.Revocations, ResetSeconds: 10})
+		Revocations: cfg.Revocations, Policy: string(cfg.Policy), ResetSeconds: 10})
 	if err != nil { // strings into a fixed template: only a bug in it fails
 		panic("scanpage: " + err.Error())
 	}

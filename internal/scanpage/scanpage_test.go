@@ -28,7 +28,8 @@ func get(t *testing.T, e *echo.Echo, path, acceptEncoding string) *httptest.Resp
 func TestRegister(t *testing.T) {
 	e := echo.New()
 	root := "-----BEGIN CERTIFICATE-----\nMIIB</script><script>alert(1)\n-----END CERTIFICATE-----\n"
-	Register(e, Config{Root: []byte(root), TrustList: "/v1/trust-list", Revocations: "/v1/revocations"})
+	Register(e, Config{Root: []byte(root), TrustList: "/v1/trust-list", Revocations: "/v1/revocations",
+		Policy: []byte(`{"primary_wait_days":21}`)})
 
 	page := get(t, e, "/scan", "")
 	body := page.Body.String()
@@ -38,7 +39,7 @@ func TestRegister(t *testing.T) {
 	}
 	// The pinned root is in the page as JSON text that cannot end the script.
 	if strings.Contains(body, "</script><script>alert") || !strings.Contains(body, "BEGIN CERTIFICATE") ||
-		!strings.Contains(body, `"revocations":"/v1/revocations"`) {
+		!strings.Contains(body, `"revocations":"/v1/revocations"`) || !strings.Contains(body, `"policy":"{\"primary_wait_days\":21}"`) {
 		t.Fatalf("root not escaped in the page:\n%s", body)
 	}
 	for path, ct := range map[string]string{

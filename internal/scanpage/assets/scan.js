@@ -57,7 +57,7 @@ async function loadLists() {
     fresh = {trust, rev};
   } catch (e) { /* offline: fall back to the cache */ }
   if (fresh) {
-    const err = vaxcert.load(cfg.root, fresh.trust, fresh.rev, Date.now());
+    const err = vaxcert.load(cfg.root, fresh.trust, fresh.rev, Date.now(), cfg.policy || "");
     if (err === "") {
       await storeLists(fresh);
       page.listsFrom = "network";
@@ -67,7 +67,7 @@ async function loadLists() {
   }
   const cached = await cachedLists();
   if (!cached) throw new Error("no trust list yet");
-  const err = vaxcert.load(cfg.root, cached.trust, cached.rev, Date.now());
+  const err = vaxcert.load(cfg.root, cached.trust, cached.rev, Date.now(), cfg.policy || "");
   if (err !== "") throw new Error("stored lists refused: " + err);
   page.listsFrom = "cache";
 }

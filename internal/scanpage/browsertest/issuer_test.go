@@ -3,8 +3,11 @@
 package browsertest
 
 import (
+	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -55,7 +58,13 @@ func TestIssuerScanPage(t *testing.T) {
 
 	// The standalone verifier service, synced from the issuer: its scan
 	// page takes the lists it holds (revocations as full list + deltas).
-	verifierURL, stopVerifier := start(t, bin, "serve-verifier", "--issuer", base,
+	// Its policy accepts a primary series of up to ten years (the example's
+	// doses are from 2021): its page must decide with it, not the default.
+	policyFile := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(policyFile, []byte(`{"primary_max_age_days": 3650}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	verifierURL, stopVerifier := start(t, bin, "serve-verifier", "--issuer", base, "--policy", policyFile,
 		"--root", filepath.Join(data, "keys", "csca.pem"), "--data", filepath.Join(dir, "verifier-data"))
 	for i := 0; ; i++ { // ready once the first sync is done
 		if r, err := http.Get(verifierURL + "/readyz"); err == nil {
@@ -73,10 +82,21 @@ func TestIssuerScanPage(t *testing.T) {
 	if _, from := waitReady(t, ctx); from != "network" {
 		t.Fatalf("verifier service: lists from %q", from)
 	}
-	want := s
-	if s = scan(t, ctx, strings.TrimSpace(string(hc1))); s.State != want.State || s.Decision != want.Decision || s.Name != want.Name {
-		t.Fatalf("verifier service's page: %+v, issuer's page: %+v", s, want)
+	// The page answers as the service's POST /v1/verify does.
+	resp, err := http.Post(verifierURL+"/v1/verify", "text/plain", bytes.NewReader(hc1))
+	if err != nil {
+		t.Fatal(err)
 	}
+	var service struct{ Decision string }
+	err = json.NewDecoder(resp.Body).Decode(&service)
+	resp.Body.Close()
+	if err != nil || service.Decision != "full" {
+		t.Fatalf("verifier service with its policy: %q %v", service.Decision, err)
+	}
+	if s = scan(t, ctx, strings.TrimSpace(string(hc1))); s.State != "green" || s.Decision != service.Decision || s.Name != "Nguyễn Văn Đức" {
+		t.Fatalf("verifier service's page: %+v, the service: %s", s, service.Decision)
+	}
+	want := s
 	waitOffline(t, ctx)
 	// Both services stop: the page still opens and answers, from its caches.
 	stopIssuer()
