@@ -301,6 +301,10 @@ func TestScanPage(t *testing.T) {
 	if err := scanpage.Check(); err != nil {
 		t.Fatal(err)
 	}
+	old, _ := filepath.Glob(filepath.Join(shotDir(t), "*.png")) // this run's screenshots only
+	for _, p := range old {
+		os.Remove(p)
+	}
 	f := newFixture(t)
 	base, stop := serve(t, f)
 	ctx := browser(t, f.camera(t))
