@@ -180,7 +180,7 @@ func TestVerifyRules(t *testing.T) {
 	// usage and input errors
 	for _, args := range [][]string{
 		{"verify", "--trust-dir", dir, "--rules", "../../verifier/rules/sets"}, // no --country
-		{"verify", "--trust-dir", dir, "--country", "VN"},        // no --rules
+		{"verify", "--trust-dir", dir, "--country", "VN"},                      // no --rules
 		{"verify", "--trust-dir", dir, "--rules", "../../verifier/rules/sets", "--country", "vn"},
 		{"verify", "--trust-dir", dir, "--rules", "nope", "--country", "VN"},
 		{"verify", "--trust-dir", dir, "--rules", "../../README.md", "--country", "VN"},
@@ -246,11 +246,11 @@ func TestServeVerifierRulesFlags(t *testing.T) {
 	}
 	base := []string{"serve-verifier", "--issuer", "http://127.0.0.1:1", "--root", filepath.Join(dir, "csca.pem"), "--data", t.TempDir()}
 	for _, extra := range [][]string{
-		{"--rules", "../../verifier/rules/sets"},                     // no --country
-		{"--country", "VN"},                            // no --rules
-		{"--rules", "../../verifier/rules/sets", "--country", "vn"},  // not an upper-case code
-		{"--rules", "nope", "--country", "VN"},         // missing
-		{"--rules", "../../go.mod", "--country", "VN"}, // not rules
+		{"--rules", "../../verifier/rules/sets"},                    // no --country
+		{"--country", "VN"},                                         // no --rules
+		{"--rules", "../../verifier/rules/sets", "--country", "vn"}, // not an upper-case code
+		{"--rules", "nope", "--country", "VN"},                      // missing
+		{"--rules", "../../go.mod", "--country", "VN"},              // not rules
 	} {
 		code, stdout, stderr := runCLI(t, "", append(base, extra...)...)
 		wantError(t, code, stdout, stderr, exitError)
