@@ -49,10 +49,11 @@ help:
 # development identity provider and demo staff and citizen tokens, printed
 # at start with curl examples.
 run: build
-	./$(BIN) serve --dev --data $(DATA) --addr 127.0.0.1:8080
+	./$(BIN) serve --dev --data $(DATA) --addr 127.0.0.1:8080 --rules verifier/rules/sets
 
 # run-verifier: the standalone venue verifier against make run's issuer:
-# it pins the issuer's CSCA, syncs the signed lists every 10 s into
+# it pins the issuer's CSCA, syncs the signed lists (and Viet Nam's rule
+# set, which make run publishes at /v1/rule-set) every 10 s into
 # ./verifier-data and answers on 127.0.0.1:8090 (also with the issuer down).
 run-verifier: build
 	./$(BIN) serve-verifier --issuer http://127.0.0.1:8080 --root $(KEYS)/csca.pem \

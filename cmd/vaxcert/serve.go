@@ -28,7 +28,7 @@ import (
 const serveUsage = `Usage:
     vaxcert serve [--addr 127.0.0.1:8080] [--data ./data] [--db URL]
                   (--jwks FILE --idp-issuer URL [--idp-audience AUD] [--idp-type TYP] | --dev)
-                  [--trusted-proxies CIDRS] [--rate-citizen 5:30] [--rate-venue 100:300]
+                  [--rules DIR|FILE] [--trusted-proxies CIDRS] [--rate-citizen 5:30] [--rate-venue 100:300]
                   [--rate-anonymous 20:60] [--rate-staff 50:200] [--max-in-flight N]
 
 Run the issuer service's HTTP API until SIGINT or SIGTERM; requests in
@@ -45,6 +45,13 @@ Flags:
                          verifies citizens' bearer JWTs (required without --dev)
     --idp-issuer URL     the "iss" of citizens' JWTs (required with --jwks)
     --value-sets DIR     newer EU value-set files (*.json) over the embedded ones
+                         (also sent to venues with the --rules rule set)
+    --rules DIR|FILE     publish the venues' rule set at GET /v1/rule-set: a
+                         folder of [<SET>/]<RuleId>/rule.json, signed with the
+                         list-signing key (re-signed with a higher sequence when
+                         the folder changes), or a signed rule set from "vaxcert
+                         rules sign", served as it is; venue verifiers apply it
+                         at their next sync
     --issuer-name NAME   the certificate issuer written in certificates
                          (default "Ministry of Health of Viet Nam")
     --idp-audience AUD   the "aud" citizens' JWTs must hold (default
@@ -107,6 +114,7 @@ func runServe(e *env, args []string) error {
 	audience := flags.String("idp-audience", defaultAudience, "")
 	idpType := flags.String("idp-type", "", "")
 	vsDir := flags.String("value-sets", "", "")
+	rulesArg := flags.String("rules", "", "")
 	issuerName := flags.String("issuer-name", defaultIssuerName, "")
 	dev := flags.Bool("dev", false, "")
 	proxyList := flags.String("trusted-proxies", "", "")
@@ -214,6 +222,11 @@ func runServe(e *env, args []string) error {
 	pub, err := trustpub.New(trustpub.Config{KeyDir: keyDir, Clock: now})
 	if err != nil {
 		return withHint(err, `the key folder needs csca.pem (and csca.key once, to create the list-signing key lists.pem/lists.key)`)
+	}
+	if *rulesArg != "" {
+		if err := publishRules(pub, *rulesArg, *vsDir); err != nil {
+			return err
+		}
 	}
 	checker, err := venue.NewChecker(nil, 0, verifierOptions(vs)...)
 	if err != nil {
@@ -371,4 +384,30 @@ func scanConfig(keyDir string, stderr io.Writer) (*scanpage.Config, error) {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
 	return &scanpage.Config{Root: root, TrustList: "/v1/trust-list", Revocations: "/v1/revocations"}, nil
+}
+
+// publishRules configures GET /v1/rule-set from --rules (a rule folder,
+// signed by pub, or a signed rule set file) and checks it once now.
+func publishRules(pub *trustpub.Publisher, arg, vsDir string) error {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return withHint(err, "--rules takes a folder of rules or a signed rule set (vaxcert rules sign)",
+			"--rules nhận một thư mục quy tắc hoặc một bộ quy tắc đã ký (vaxcert rules sign)")
+	}
+	if st.IsDir() {
+		pub.PublishRules(func() (ruleJSON, vsJSON []json.RawMessage, err error) {
+			if ruleJSON, err = readRuleFiles(arg); err != nil || vsDir == "" {
+				return ruleJSON, nil, err
+			}
+			vsJSON, err = readValueSetFiles(vsDir)
+			return ruleJSON, vsJSON, err
+		})
+	} else {
+		pub.PublishSignedRuleSet(arg)
+	}
+	if _, _, err := pub.CurrentRuleSet(); err != nil {
+		return withHint(err, `check the rules with "vaxcert rules test"; a signed rule set must chain to this key folder's CSCA and be unexpired`,
+			`kiểm tra bộ quy tắc bằng "vaxcert rules test"; bộ quy tắc đã ký phải thuộc CSCA của thư mục khóa này và còn hạn`)
+	}
+	return nil
 }

@@ -30,10 +30,11 @@ const serveVerifierUsage = `Usage:
     vaxcert serve-verifier --issuer URL --root CSCA.pem [--sync-interval 5m] [--data ./verifier-data]
                            [--addr 127.0.0.1:8090] [--stale-after 24h] [--policy FILE] [--gateway FILE]
                            [--privileged-tokens FILE] [--rate 100:300] [--trusted-proxies CIDRS]
-                           [--rules DIR|FILE --country CC [--region R]]
+                           [--rules DIR|FILE] [--country CC] [--region R]
 
-Run the standalone venue verifier: it syncs the issuer's signed trust list
-and revocation list every --sync-interval, keeps the last good copy in
+Run the standalone venue verifier: it syncs the issuer's signed trust list,
+revocation list and rule set (GET /v1/rule-set, when the issuer publishes
+one: "vaxcert serve --rules") every --sync-interval, keeps the last good copy in
 --data (replaced atomically), and answers POST /v1/verify from it, also
 when the issuer cannot be reached and after a restart. It has no database
 and keeps no personal data; logs hold routes, statuses and durations only.
@@ -65,8 +66,12 @@ Flags:
                              verify": a folder, a rule-set file, or a signed rule set
                              (vaxcert rules sign), checked against --root at start,
                              whose value sets then apply and whose expiry ends its use;
-                             a certificate the rules refuse answers not_accepted
-    --country CC             the venue's country for --rules (e.g. VN)
+                             a certificate the rules refuse answers not_accepted;
+                             a newer valid rule set synced from the issuer replaces
+                             it without a restart (a lower sequence or an expired
+                             set is refused and the held one stays)
+    --country CC             the venue's country for the rules (e.g. VN; default for
+                             synced rule sets: the publishing issuer's country)
     --region R               the venue's region, for rules that have one
 
 Example:
@@ -140,23 +145,24 @@ func runServeVerifier(e *env, args []string) error {
 		// list is decoded (the garbage of a 28 MB list is collected early).
 		debug.SetMemoryLimit(verifierMemoryLimit)
 	}
-	var extra []verifier.Option
-	if *rulesArg != "" || *country != "" || *region != "" {
+	var static []verifier.Option
+	if *rulesArg != "" {
 		check, signedVS, err := loadRulesCheck(rulesOptions{arg: *rulesArg, country: *country, region: *region, root: root, at: now()}, vs)
 		if err != nil {
 			return err
 		}
-		if signedVS != nil {
-			vs = signedVS // the value sets that travelled with the signed rules
-		}
-		extra = append(extra, verifier.WithCheck(check))
+		static = verifysync.RulesOptions(check, signedVS)
 	}
-	checker, err := venue.NewChecker(pol, staleAfter.d, append(verifierOptions(vs), extra...)...)
+	checker, err := venue.NewChecker(pol, staleAfter.d, verifierOptions(vs)...)
+	if err == nil {
+		err = checker.SetRules(static...)
+	}
 	if err != nil {
 		return withHint(err)
 	}
+	synced := verifysync.Rules{Checker: checker, Country: *country, Region: *region, ValueSets: vs, Logger: logger}
 	sy, err := verifysync.New(verifysync.Config{Issuer: *issuerURL, Root: root, Dir: *data, Foreign: gateway,
-		Interval: interval.d, Clock: now, Logger: logger}, checker)
+		Interval: interval.d, Clock: now, Logger: logger, RuleSet: synced.Apply}, checker)
 	if err != nil {
 		return withHint(err, "--gateway must be an EU-gateway-style JSON array; --data must be a writable folder",
 			"--gateway phải là mảng JSON kiểu EU gateway; --data phải là thư mục ghi được")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 )
 
@@ -30,6 +32,29 @@ func (s *Server) trustList(c echo.Context) error {
 		return errListsOff()
 	}
 	data, etag, err := s.cfg.Lists.TrustList()
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderCacheControl, "public, max-age="+strconv.Itoa(int(trustListMaxAge/time.Second)))
+	h.Set("ETag", etag)
+	if etagMatch(c.Request().Header.Get("If-None-Match"), etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, mediaJOSE, data)
+}
+
+// ruleSet serves the signed rule set venues apply (serve --rules), with
+// an ETag; 404 when none is published.
+func (s *Server) ruleSet(c echo.Context) error {
+	if s.cfg.Lists == nil {
+		return errListsOff()
+	}
+	data, etag, err := s.cfg.Lists.CurrentRuleSet()
+	if errors.Is(err, trustpub.ErrNoRuleSet) {
+		return newError(http.StatusNotFound, codeNotFound, "no rule set is published",
+			"start the service with --rules DIR|FILE to publish the venues' rule set")
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
@@ -96,6 +98,47 @@ func TestTrustListEndpoint(t *testing.T) {
 		t.Fatalf("trust list: %d keys, sequence %d", l.Len(), l.Signed.Sequence)
 	}
 	hr, _ := http.NewRequestWithContext(e.ctx, http.MethodGet, e.ts.URL+"/v1/trust-list", nil)
+	hr.Header.Set("If-None-Match", etag)
+	res, err := e.ts.Client().Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-None-Match: status %d", res.StatusCode)
+	}
+}
+
+// TestRuleSetEndpoint: 404 with a JSON error until a rule set is
+// published; then the signed rule set opens against the CSCA, and a
+// matching If-None-Match gets 304.
+func TestRuleSetEndpoint(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
+	r := e.do(req{method: http.MethodGet, path: "/v1/rule-set"})
+	if r.status != http.StatusNotFound || !strings.Contains(string(r.body), `"not_found"`) || !strings.Contains(string(r.body), "--rules") {
+		t.Fatalf("no rule set: status %d: %s", r.status, r.body)
+	}
+	rule := []byte(`{"Identifier": "VR-VN-0001", "Type": "Acceptance", "Country": "VN", "Version": "1.0.0",
+		"SchemaVersion": "1.3.0", "Engine": "CERTLOGIC", "EngineVersion": "1.3.3", "CertificateType": "Vaccination",
+		"Description": [{"lang": "en", "desc": "The vaccination must be against COVID-19."}],
+		"ValidFrom": "2021-06-01T00:00:00Z", "ValidTo": "2030-06-01T00:00:00Z", "AffectedFields": ["v.0"],
+		"Logic": {"===": [{"var": "payload.v.0.tg"}, "840539006"]}}`)
+	e.srv.cfg.Lists.PublishRules(func() ([]json.RawMessage, []json.RawMessage, error) {
+		return []json.RawMessage{rule}, nil, nil
+	})
+	r = e.do(req{method: http.MethodGet, path: "/v1/rule-set"})
+	etag := r.header.Get("ETag")
+	if r.status != http.StatusOK || etag == "" || r.header.Get("Content-Type") != mediaJOSE {
+		t.Fatalf("status %d, etag %q: %s", r.status, etag, r.body)
+	}
+	set, err := rules.OpenSigned(r.body, e.pki.CSCA.Cert, testkit.Now, lists.Version{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Set.Rules) != 1 || set.Set.Rules[0].Identifier != "VR-VN-0001" {
+		t.Fatalf("rule set: %+v", set.Set.Rules)
+	}
+	hr, _ := http.NewRequestWithContext(e.ctx, http.MethodGet, e.ts.URL+"/v1/rule-set", nil)
 	hr.Header.Set("If-None-Match", etag)
 	res, err := e.ts.Client().Do(hr)
 	if err != nil {

@@ -1,8 +1,9 @@
 // Package trustpub is the issuer's side of the signed lists: it keeps the
 // key folder's DSCs, the list-signing key and the trust list's sequence,
 // and publishes the trust list and the revocation list (full and deltas)
-// that verifier/lists checks. The HTTP routes (/v1/trust-list,
-// /v1/revocations) and `vaxcert trust export` call it.
+// that verifier/lists checks, and the venues' signed rule set (rules.go).
+// The HTTP routes (/v1/trust-list, /v1/revocations, /v1/rule-set) and
+// `vaxcert trust export` call it.
 //
 // # Key folder
 //
@@ -15,6 +16,7 @@
 //	lists.pem, lists.key the list-signing certificate and key (created
 //	                     from the CSCA on first use)
 //	trustlist.json       the trust list's sequence and content digest
+//	ruleset.json         the published rule set's sequence and digest
 //
 // The trust list's sequence grows by one each time the set of listed DSCs
 // changes; it is kept in trustlist.json, replaced atomically. The
@@ -94,6 +96,9 @@ type Publisher struct {
 	revAt    time.Time
 	revFresh time.Time // when the store was last read (by the clock)
 	revWall  time.Time // and by the wall clock
+
+	ruleMu sync.Mutex
+	rules  ruleCache // the published rule set (rules.go)
 }
 
 type revoked struct {

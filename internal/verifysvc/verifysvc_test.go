@@ -74,6 +74,8 @@ type world struct {
 	src     *source
 	issuer  *httptest.Server
 	serve   func(w http.ResponseWriter, r *http.Request) // replaceable, to serve an old list
+	pub     *trustpub.Publisher
+	country string // when set, the verifier also syncs the rule set (ruleset_test.go)
 }
 
 func newWorld(t *testing.T) *world {
@@ -99,6 +101,22 @@ func newWorld(t *testing.T) *world {
 				return
 			}
 			rw.Write(b)
+		case "/v1/rule-set":
+			b, etag, err := pub.CurrentRuleSet()
+			if errors.Is(err, trustpub.ErrNoRuleSet) {
+				http.NotFound(rw, r)
+				return
+			}
+			if err != nil {
+				http.Error(rw, err.Error(), 500)
+				return
+			}
+			rw.Header().Set("ETag", etag)
+			if r.Header.Get("If-None-Match") == etag {
+				rw.WriteHeader(http.StatusNotModified)
+				return
+			}
+			rw.Write(b)
 		case "/v1/revocations":
 			since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
 			b, err := pub.Revocations(r.Context(), w.src, since)
@@ -111,6 +129,7 @@ func newWorld(t *testing.T) *world {
 			http.NotFound(rw, r)
 		}
 	}
+	w.pub = pub
 	w.issuer = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.serve(rw, r) }))
 	t.Cleanup(w.issuer.Close)
 	return w
@@ -124,8 +143,12 @@ func (w *world) verifier(opts ...func(*verifysvc.Config)) (*verifysync.Syncer, *
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	sy, err := verifysync.New(verifysync.Config{Issuer: w.issuer.URL, Root: w.pki.CSCA.Cert, Dir: w.dataDir, Clock: w.clk.now,
-		Client: &http.Client{Timeout: 2 * time.Second}}, checker)
+	scfg := verifysync.Config{Issuer: w.issuer.URL, Root: w.pki.CSCA.Cert, Dir: w.dataDir, Clock: w.clk.now,
+		Client: &http.Client{Timeout: 2 * time.Second}}
+	if w.country != "" {
+		scfg.RuleSet = verifysync.Rules{Checker: checker, Country: w.country}.Apply
+	}
+	sy, err := verifysync.New(scfg, checker)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -12,6 +12,14 @@
 //	revocations.json  {"full": JWS, "deltas": [JWS, ...]}: the last full
 //	                  revocation list and the deltas applied since, replayed
 //	                  in order on start
+//	rule-set.jws      the last accepted signed rule set (GET /v1/rule-set),
+//	                  when Config.RuleSet is set
+//
+// A rule set has the lists' protections: signature and chain to the root,
+// no rollback to a lower sequence than the one held, expiry (an expired
+// set is refused, and the one held stops accepting certificates when it
+// expires: rules.WithExpiry). An issuer that publishes none (404) leaves
+// the held set in place.
 package verifysync
 
 import (
@@ -34,6 +42,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/keys/keyfile"
 	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
@@ -41,6 +50,7 @@ import (
 const (
 	TrustFile       = "trust-list.jws"
 	RevocationsFile = "revocations.json"
+	RuleSetFile     = "rule-set.jws"
 )
 
 // DefaultInterval is the time between two syncs.
@@ -68,6 +78,10 @@ type Config struct {
 	Clock func() time.Time
 	// Logger (default: discard).
 	Logger *slog.Logger
+	// RuleSet, if set, makes the Syncer also fetch the issuer's signed
+	// rule set and call it with each newer one that verifies (and with
+	// the copy on disk at start); when it fails, the set is not kept.
+	RuleSet func(*rules.SignedSet) error
 }
 
 // Syncer keeps a venue.Checker's state in step with the issuer's lists.
@@ -84,6 +98,9 @@ type Syncer struct {
 	pub      atomic.Pointer[[2][]byte] // Lists: trust and bundle, set after each change
 	lastOK   time.Time
 	failures int64
+
+	ruleVer  lists.Version // of the rule set held
+	ruleETag string
 }
 
 // revBundle is revocations.json.
@@ -140,6 +157,7 @@ func (s *Syncer) load() {
 			s.cfg.Logger.Warn("trust list on disk refused", "error", err)
 		}
 	}
+	s.loadRuleSet()
 	b, err := os.ReadFile(filepath.Join(s.cfg.Dir, RevocationsFile))
 	if err != nil {
 		return
@@ -159,6 +177,31 @@ func (s *Syncer) load() {
 	s.st, s.bundle = st, bundle
 }
 
+// loadRuleSet applies the rule set on disk, checked at its iat (its
+// expiry then ends its use through the rules check).
+func (s *Syncer) loadRuleSet() {
+	if s.cfg.RuleSet == nil {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(s.cfg.Dir, RuleSetFile))
+	if err != nil {
+		return
+	}
+	iat, err := lists.PeekIssuedAt(b)
+	var set *rules.SignedSet
+	if err == nil {
+		set, err = rules.OpenSigned(b, s.cfg.Root, iat, lists.Version{})
+	}
+	if err == nil {
+		err = s.cfg.RuleSet(set)
+	}
+	if err != nil {
+		s.cfg.Logger.Warn("rule set on disk refused", "error", err)
+		return
+	}
+	s.ruleVer = set.Version()
+}
+
 func replay(st *lists.State, data []byte, with func(*lists.State, []byte, time.Time) (*lists.State, error)) (*lists.State, error) {
 	iat, err := lists.PeekIssuedAt(data)
 	if err != nil {
@@ -173,7 +216,7 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.cfg.Clock()
-	err := errors.Join(s.syncTrust(ctx, now), s.syncRevocations(ctx, now))
+	err := errors.Join(s.syncTrust(ctx, now), s.syncRevocations(ctx, now), s.syncRuleSet(ctx, now))
 	s.publish()
 	if err != nil {
 		s.failures++
@@ -257,6 +300,36 @@ func (s *Syncer) publish() {
 	s.pub.Store(&[2][]byte{s.trust, rev})
 }
 
+// syncRuleSet fetches the rule set when configured; a 404 (the issuer
+// publishes none) keeps the held one.
+func (s *Syncer) syncRuleSet(ctx context.Context, now time.Time) error {
+	if s.cfg.RuleSet == nil {
+		return nil
+	}
+	body, etag, err := s.fetch(ctx, "/v1/rule-set", s.ruleETag, limits.MaxRuleSet)
+	if errors.Is(err, errNotFound) {
+		return nil
+	}
+	if err != nil || body == nil {
+		return err
+	}
+	set, err := rules.OpenSigned(body, s.cfg.Root, now, s.ruleVer) // the same sequence re-signed extends its expiry
+	if err == nil {
+		err = s.cfg.RuleSet(set)
+	}
+	if err != nil {
+		return fmt.Errorf("rule set refused: %w", err)
+	}
+	if err := keyfile.WriteFile(filepath.Join(s.cfg.Dir, RuleSetFile), body, 0o644, keyfile.Overwrite()); err != nil {
+		return err
+	}
+	s.ruleVer, s.ruleETag = set.Version(), etag
+	return nil
+}
+
+// errNotFound: the issuer answered 404.
+var errNotFound = errors.New("not published")
+
 // fetch GETs path; body is nil on 304.
 func (s *Syncer) fetch(ctx context.Context, path, etag string, limit int) (body []byte, newETag string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.Issuer+path, nil)
@@ -275,6 +348,8 @@ func (s *Syncer) fetch(ctx context.Context, path, etag string, limit int) (body 
 	case http.StatusNotModified:
 		return nil, etag, nil
 	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil, "", fmt.Errorf("GET %s: %w", path, errNotFound)
 	default:
 		return nil, "", fmt.Errorf("GET %s: status %d", path, res.StatusCode)
 	}

@@ -2,6 +2,7 @@ package venue
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,9 @@ type Checker struct {
 	staleAfter time.Duration
 	opts       []verifier.Option
 	cur        atomic.Pointer[held]
+
+	mu    sync.Mutex        // serialises SetState and SetRules
+	extra []verifier.Option // from SetRules, after opts
 }
 
 type held struct {
@@ -50,7 +54,29 @@ func NewChecker(pol *policy.Policy, staleAfter time.Duration, opts ...verifier.O
 // SetState makes st the state answers come from: a verifier over its
 // trust store with its revocation list as the "revocation" check.
 func (c *Checker) SetState(st *lists.State) error {
-	opts := append(append([]verifier.Option(nil), c.opts...), verifier.WithCheck(lists.RevocationCheck{List: st.Revocations}))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.build(st, c.extra)
+}
+
+// SetRules replaces the options added after those of NewChecker (a
+// synced rule set: its rules check and value sets) and rebuilds the
+// verifier over the current state; answers in flight finish with the
+// previous one. Without a state yet, they apply from the first SetState.
+func (c *Checker) SetRules(opts ...verifier.Option) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h := c.cur.Load(); h != nil {
+		if err := c.build(h.st, opts); err != nil {
+			return err
+		}
+	}
+	c.extra = opts
+	return nil
+}
+
+func (c *Checker) build(st *lists.State, extra []verifier.Option) error {
+	opts := append(append(append([]verifier.Option(nil), c.opts...), extra...), verifier.WithCheck(lists.RevocationCheck{List: st.Revocations}))
 	v, err := verifier.New(st.Store(), opts...)
 	if err != nil {
 		return err
