@@ -237,7 +237,8 @@ func TestRulesSign(t *testing.T) {
 }
 
 // TestServeVerifierRulesFlags: serve-verifier refuses a bad --rules set-up
-// before it starts (the rules check itself is tested with venue.Checker in
+// before it starts (--country alone is allowed: it applies to the rule
+// sets synced from the issuer) (the rules check itself is tested with venue.Checker in
 // verifier/rules).
 func TestServeVerifierRulesFlags(t *testing.T) {
 	dir := t.TempDir()
@@ -247,7 +248,6 @@ func TestServeVerifierRulesFlags(t *testing.T) {
 	base := []string{"serve-verifier", "--issuer", "http://127.0.0.1:1", "--root", filepath.Join(dir, "csca.pem"), "--data", t.TempDir()}
 	for _, extra := range [][]string{
 		{"--rules", "../../verifier/rules/sets"},                    // no --country
-		{"--country", "VN"},                                         // no --rules
 		{"--rules", "../../verifier/rules/sets", "--country", "vn"}, // not an upper-case code
 		{"--rules", "nope", "--country", "VN"},                      // missing
 		{"--rules", "../../go.mod", "--country", "VN"},              // not rules
