@@ -191,6 +191,11 @@ var accessCases = []accessCase{
 		path: func(f fixture) string { return "/v1/corrections/" + strconv.FormatInt(f.correction, 10) + "/decision" },
 		want: 200, allowed: []string{credReviewer}, body: jsonOf(`{"accept":false,"reason":"the photo is unreadable"}`)},
 
+	{method: "POST", path: static("/v1/revocations"), want: 200, allowed: []string{credReviewer}, fresh: true,
+		body: func(f fixture) (string, string) {
+			return "application/json", `{"uvci":"` + f.uvci + `","reason":"certificate sold online (fraud)"}`
+		}},
+
 	{method: "GET", path: static("/v1/tokens"), want: 200, allowed: []string{credAdmin}},
 	{method: "POST", path: static("/v1/tokens"), want: 201, allowed: []string{credAdmin},
 		body: jsonOf(`{"role":"uploader","site":"HN-003","name":"HN-003 uploads"}`)},

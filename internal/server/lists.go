@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/trustpub"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 )
@@ -153,4 +154,20 @@ func (s *Server) refreshChecker(c echo.Context, now time.Time) error {
 	}
 	s.self.at, s.self.wall = now, time.Now()
 	return nil
+}
+
+// revoke revokes certificates for fraud or any reason a correction does
+// not cover: {"uvci", "reason"} or {"national_id", "reason"} (every
+// certificate of the person). The signed revocation list carries them
+// from its next publication.
+func (s *Server) revoke(c echo.Context) error {
+	var req service.Revoke
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	out, err := s.svc.Revoke(c.Request().Context(), actor(c), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }

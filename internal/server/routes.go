@@ -70,6 +70,7 @@ func (s *Server) routes() {
 	v1(get, "/revocations", s.revocations, public, bodyAPI)
 	v1(get, "/trust-list", s.trustList, public, bodyAPI)
 	v1(get, "/rule-set", s.ruleSet, public, bodyAPI)
+	v1(post, "/revocations", s.revoke, review, bodyAPI)
 
 	v1(post, "/dose-records", s.submitRecord, upload, bodyAPI)
 	v1(post, "/dose-records/batch", s.uploadBatch, upload, bodyBatch)
