@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/testkit"
-	"github.com/vaxcert/vaxcert/internal/verifysync"
-	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
 // TestRevokeForFraud: a reviewer revokes a certificate by UVCI and a
@@ -29,19 +27,8 @@ func revokeForFraud(t *testing.T, e *env) {
 	e.submit(recB)
 	certA, certB := e.issue(recA.Person.ID), e.issue(recB.Person.ID)
 
-	checker, err := venue.NewChecker(nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sy, err := verifysync.New(verifysync.Config{Issuer: e.ts.URL, Root: e.pki.CSCA.Cert, Dir: t.TempDir(),
-		Clock: testkit.Clock, Client: e.ts.Client()}, checker)
-	if err != nil {
-		t.Fatal(err)
-	}
+	checker, sy := venueSync(t, e)
 	ctx := context.Background()
-	if err := sy.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []string{certA.HC1, certB.HC1} {
 		if a, _ := checker.Check([]byte(c), testkit.Now); a.Decision != "full" {
 			t.Fatalf("issued certificate: %+v", a)

@@ -22,19 +22,8 @@ func venueEndToEnd(t *testing.T, e *env) {
 	e.submit(rec)
 	old := e.issue(rec.Person.ID)
 
-	checker, err := venue.NewChecker(nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sy, err := verifysync.New(verifysync.Config{Issuer: e.ts.URL, Root: e.pki.CSCA.Cert, Dir: t.TempDir(),
-		Clock: testkit.Clock, Client: e.ts.Client()}, checker)
-	if err != nil {
-		t.Fatal(err)
-	}
+	checker, sy := venueSync(t, e)
 	ctx := context.Background()
-	if err := sy.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if a, _ := checker.Check([]byte(old.HC1), testkit.Now); a.Decision != "full" || !a.Valid {
 		t.Fatalf("issued certificate: %+v", a)
 	}
@@ -66,4 +55,23 @@ func venueEndToEnd(t *testing.T, e *env) {
 	if a, _ := checker.Check([]byte(old.HC1), testkit.Now); a.Decision != "revoked" {
 		t.Fatalf("with the issuer stopped: %+v", a)
 	}
+}
+
+// venueSync returns a venue checker syncing from e's service over HTTP,
+// synced once.
+func venueSync(t *testing.T, e *env) (*venue.Checker, *verifysync.Syncer) {
+	t.Helper()
+	checker, err := venue.NewChecker(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy, err := verifysync.New(verifysync.Config{Issuer: e.ts.URL, Root: e.pki.CSCA.Cert, Dir: t.TempDir(),
+		Clock: testkit.Clock, Client: e.ts.Client()}, checker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sy.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return checker, sy
 }

@@ -379,23 +379,7 @@ func (t *Tx) MaxRevocationID(ctx context.Context) (int64, error) {
 
 // RevokedIDs returns which of the certificates are on the revocation list.
 func (t *Tx) RevokedIDs(ctx context.Context, certIDs []int64) (map[int64]bool, error) {
-	out := make(map[int64]bool, len(certIDs))
-	err := batches(len(certIDs), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT certificate_id FROM revocations WHERE certificate_id IN "+inList(end-start),
-			anys(certIDs[start:end])...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = true
-		}
-		return rows.Err()
-	})
+	out, err := t.idSet(ctx, "SELECT certificate_id FROM revocations WHERE certificate_id IN ", certIDs)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read revocations: %w", err)
 	}

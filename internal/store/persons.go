@@ -133,23 +133,7 @@ func (t *Tx) UpdatePerson(ctx context.Context, p *Person) error {
 // PersonsWithFinalised returns which of the persons have at least one
 // finalised record.
 func (t *Tx) PersonsWithFinalised(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+StatusFinalised+
-			"' AND person_id IN "+inList(end-start), anys(ids[start:end])...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = true
-		}
-		return rows.Err()
-	})
+	out, err := t.idSet(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+StatusFinalised+"' AND person_id IN ", ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read persons: %w", err)
 	}

@@ -394,3 +394,25 @@ func splitSQL(script string) []string {
 	}
 	return out
 }
+
+// idSet runs query, which ends with "IN ", over ids in batches and returns
+// the set of the single id column it selects.
+func (t *Tx) idSet(ctx context.Context, query string, ids []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(ids))
+	err := batches(len(ids), inBatch, func(start, end int) error {
+		rows, err := t.query(ctx, query+inList(end-start), anys(ids[start:end])...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -73,23 +73,7 @@ func (t *Tx) IdentityClaims(ctx context.Context, personID int64, openOnly bool) 
 // PersonsWithOpenClaims returns which of the persons have open identity
 // claims.
 func (t *Tx) PersonsWithOpenClaims(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT DISTINCT person_id FROM identity_claims WHERE resolved_at IS NULL AND person_id IN "+
-			inList(end-start), anys(ids[start:end])...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = true
-		}
-		return rows.Err()
-	})
+	out, err := t.idSet(ctx, "SELECT DISTINCT person_id FROM identity_claims WHERE resolved_at IS NULL AND person_id IN ", ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read identity claims: %w", err)
 	}
