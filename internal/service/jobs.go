@@ -418,8 +418,8 @@ func (s *Service) work(ctx context.Context, rj *runningJob, by auditActor) {
 	state := JobDone
 	errText := ""
 	switch {
-	case leaseLost.Load():
-		state = ""
+	case leaseLost.Load() || errors.Is(err, errSessionLost):
+		state = "" // taken for dead: the others end the job
 	case ctx.Err() != nil:
 		state = JobCancelled
 	case err != nil:
@@ -469,6 +469,11 @@ func (s *Service) work(ctx context.Context, rj *runningJob, by auditActor) {
 		s.log.Info("job worker finished", "job", rj.jobID, "worker", rj.workerID, "error", errors.Join(err, werr))
 	}
 }
+
+// errSessionLost stops a worker whose database session ended while the
+// process lives on: the other workers take it for dead and retake its
+// persons, so it must claim no more (see store.Tx.ClaimAs).
+var errSessionLost = errors.New("service: job worker lost its database session; the other workers take over its persons")
 
 // maxReaps bounds the extra passes a worker makes for dead workers' persons.
 const maxReaps = 8
@@ -554,6 +559,11 @@ func (s *Service) claimChunk(ctx context.Context, rj *runningJob, by auditActor,
 	var failed []int64
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
 		last, failed = 0, failed[:0]
+		if alive, err := tx.ClaimAs(ctx, rj.workerID); err != nil {
+			return err
+		} else if !alive {
+			return errSessionLost
+		}
 		pend, err := tx.ClaimPending(ctx, after, s.issueChunk)
 		if err != nil || len(pend) == 0 {
 			return err

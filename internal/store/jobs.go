@@ -162,12 +162,30 @@ func (t *Tx) LockJob(ctx context.Context, id string) error {
 // at once (PostgreSQL); otherwise one worker at a time writes.
 func (s *Store) SkipsLocked() bool { return s.d.postgres }
 
-// sessionKey maps a name to a PostgreSQL advisory lock key.
-func sessionKey(name string) int64 {
+// sessionKey maps a name to the PostgreSQL advisory lock key its session
+// holds (see [Store.HoldSession]).
+func sessionKey(name string) int64 { return advisoryKey("vaxcert-session:" + name) }
+
+// workKey maps a name to the advisory lock key its claiming transactions
+// hold, shared (see [Tx.ClaimAs]).
+func workKey(name string) int64 { return advisoryKey("vaxcert-work:" + name) }
+
+func advisoryKey(s string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("vaxcert-session:" + name))
+	h.Write([]byte(s))
 	return int64(h.Sum64() >> 1)
 }
+
+// advisoryHeld is true when some session or transaction of this database
+// holds one of two bigint advisory lock keys: pg_locks shows such a key
+// with its high half in classid, its low half in objid and objsubid 1. It
+// reads the lock table and takes no lock, so concurrent checks cannot see
+// each other's locks as the worker's.
+const advisoryHeld = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+	AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+	AND ((classid::bigint = ? AND objid::bigint = ?) OR (classid::bigint = ? AND objid::bigint = ?)))`
+
+func keyHalves(k int64) (hi, lo int64) { return k >> 32, k & 0xffffffff }
 
 // HoldSession marks name (a worker id) as alive for as long as this
 // process holds it: on PostgreSQL a session advisory lock on a connection
@@ -197,16 +215,41 @@ func (s *Store) HoldSession(ctx context.Context, name string) (release func(), e
 	}, nil
 }
 
-// SessionHeld reports whether some process holds name with
-// [Store.HoldSession]: on PostgreSQL exactly; on SQLite it cannot tell and
-// reports true.
+// SessionHeld reports whether name (a worker id) is alive: some process
+// holds it with [Store.HoldSession], or one of its claiming transactions
+// (see [Tx.ClaimAs]) is still open, whose persons are locked. On
+// PostgreSQL exactly; on SQLite it cannot tell and reports true.
 func (t *Tx) SessionHeld(ctx context.Context, name string) (bool, error) {
 	if !t.s.d.postgres {
 		return true, nil
 	}
-	var free bool
-	if err := t.queryRow(ctx, "SELECT pg_try_advisory_xact_lock(?)", sessionKey(name)).Scan(&free); err != nil {
+	sHi, sLo := keyHalves(sessionKey(name))
+	wHi, wLo := keyHalves(workKey(name))
+	var held bool
+	if err := t.queryRow(ctx, advisoryHeld, sHi, sLo, wHi, wLo).Scan(&held); err != nil {
 		return false, fmt.Errorf("store: failed to check session: %w", err)
 	}
-	return !free, nil
+	return held, nil
+}
+
+// ClaimAs marks this transaction as one of worker name's, before it claims
+// (see [Tx.ClaimPending]): until it ends, [Tx.SessionHeld] reports the
+// worker alive. It reports false when the worker's session is gone: the
+// others may already have taken the worker for dead and finished its
+// part, so it must not claim anything. On SQLite it reports true.
+func (t *Tx) ClaimAs(ctx context.Context, name string) (bool, error) {
+	if !t.s.d.postgres {
+		return true, nil
+	}
+	// The work key first, then the session check: a check that saw
+	// neither held cannot be followed by a claim.
+	if _, err := t.exec(ctx, "SELECT pg_advisory_xact_lock_shared(?)", workKey(name)); err != nil {
+		return false, fmt.Errorf("store: failed to mark claiming worker: %w", err)
+	}
+	sHi, sLo := keyHalves(sessionKey(name))
+	var held bool
+	if err := t.queryRow(ctx, advisoryHeld, sHi, sLo, sHi, sLo).Scan(&held); err != nil {
+		return false, fmt.Errorf("store: failed to check session: %w", err)
+	}
+	return held, nil
 }
