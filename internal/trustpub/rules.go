@@ -2,17 +2,14 @@ package trustpub
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
-	"github.com/vaxcert/vaxcert/keys/keyfile"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/rules"
 )
@@ -122,22 +119,8 @@ func (p *Publisher) CurrentRuleSet() (data []byte, etag string, err error) {
 func (rc *ruleCache) etag() string { return fmt.Sprintf(`"rs-%d-%d"`, rc.seq, rc.at.Unix()) }
 
 // ruleSequence returns the rule set's sequence for a content digest,
-// stepping and saving it when the content changed.
+// stepping and saving it when the content changed (to at least the Unix
+// time, as vaxcert rules sign numbers sets).
 func (p *Publisher) ruleSequence(digest [32]byte, now time.Time) (uint64, error) {
-	path := filepath.Join(p.cfg.KeyDir, RuleSetStateFile)
-	var st state
-	if b, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(b, &st); err != nil {
-			return 0, fmt.Errorf("trustpub: %s: %w", path, err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
-	}
-	d := hex.EncodeToString(digest[:])
-	if st.Digest == d {
-		return st.Sequence, nil
-	}
-	st = state{Sequence: max(st.Sequence+1, uint64(max(now.Unix(), 0))), Digest: d}
-	b, _ := json.Marshal(st)
-	return st.Sequence, keyfile.WriteFile(path, b, 0o644, keyfile.Overwrite())
+	return p.stepSequence(RuleSetStateFile, digest, uint64(max(now.Unix(), 0)))
 }

@@ -192,7 +192,15 @@ type state struct {
 // sequenceFor returns the trust list sequence for a DSC set digest,
 // stepping and saving it when the set changed.
 func (p *Publisher) sequenceFor(digest [32]byte) (uint64, error) {
-	path := filepath.Join(p.cfg.KeyDir, StateFile)
+	return p.stepSequence(StateFile, digest, 0)
+}
+
+// stepSequence returns the sequence kept in the key folder's state file
+// for a content digest. When the digest changed it steps the sequence to
+// at least floor and saves it atomically, so a published list never goes
+// back.
+func (p *Publisher) stepSequence(file string, digest [32]byte, floor uint64) (uint64, error) {
+	path := filepath.Join(p.cfg.KeyDir, file)
 	var st state
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &st); err != nil {
@@ -205,7 +213,7 @@ func (p *Publisher) sequenceFor(digest [32]byte) (uint64, error) {
 	if st.Digest == d {
 		return st.Sequence, nil
 	}
-	st = state{Sequence: st.Sequence + 1, Digest: d}
+	st = state{Sequence: max(st.Sequence+1, floor), Digest: d}
 	b, _ := json.Marshal(st)
 	return st.Sequence, keyfile.WriteFile(path, b, 0o644, keyfile.Overwrite())
 }
