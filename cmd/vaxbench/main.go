@@ -18,7 +18,7 @@ import (
 const usage = `Usage:
     vaxbench [--db postgres://…] [--records 100000] [--doses 2] [--clients 100]
              [--duration 20s] [--warmup 3s] [--png 5] [--drafts] [--wrk] [--json]
-    vaxbench --persons 100000,400000,1000000 [--db postgres://…] [--doses 2] [--drafts] [--json]
+    vaxbench --persons 100000,400000,1000000 [--db postgres://…] [--doses 2] [--drafts] [--intake] [--json]
     vaxbench --surge [--db postgres://…] [--records 20000] [--clients 64] [--duration 10s]
 
 Measure the issuer service end to end over loopback HTTP: bulk intake,
@@ -36,6 +36,9 @@ Flags:
                      (this process and the database backends) by tenth of
                      each phase: flat means the cost does not grow with the
                      database
+    --intake         with --persons: the intake path only (ingest, and
+                     finalise with --drafts), no issuance: for sizes where
+                     issuing every certificate would take hours
     --doses D        finalised doses per person, 1 to 9 (default 2)
     --drafts         upload the doses as drafts, then finalise them through
                      POST /v1/dose-records/finalise
@@ -76,6 +79,7 @@ type options struct {
 	duration, warmup        time.Duration
 	drafts, wrk, jsonOut    bool
 	surge                   bool
+	intake                  bool // the sweep stops after ingest (and finalise)
 }
 
 // maxClients bounds --clients (each client holds a connection).
@@ -102,6 +106,7 @@ func parseArgs(args []string) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "")
 	fs.BoolVar(&o.drafts, "drafts", false, "")
+	fs.BoolVar(&o.intake, "intake", false, "")
 	fs.BoolVar(&o.wrk, "wrk", false, "")
 	fs.BoolVar(&o.jsonOut, "json", false, "")
 	fs.BoolVar(&o.surge, "surge", false, "")
@@ -126,6 +131,8 @@ func parseArgs(args []string) (options, error) {
 	case bad != "":
 	case o.surge && len(o.persons) > 0:
 		bad = "--surge and --persons exclude each other"
+	case o.intake && len(o.persons) == 0:
+		bad = "--intake is a sweep option: give --persons too"
 	case fs.NArg() > 0:
 		bad = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
 	case o.dbURL != "" && !strings.HasPrefix(o.dbURL, "postgres://") && !strings.HasPrefix(o.dbURL, "postgresql://"):

@@ -171,6 +171,10 @@ func TestParseArgs(t *testing.T) {
 		{name: "sweep", args: []string{"--persons", "100_000, 400000,1000000"},
 			want: options{records: 100_000, doses: 2, clients: 100, pngSamples: 5, duration: 20e9, warmup: 3e9,
 				persons: []int{100_000, 400_000, 1_000_000}}},
+		{name: "intake sweep", args: []string{"--persons", "1000", "--intake", "--drafts"},
+			want: options{records: 100_000, doses: 2, clients: 100, pngSamples: 5, duration: 20e9, warmup: 3e9,
+				persons: []int{1000}, intake: true, drafts: true}},
+		{name: "intake without sweep", args: []string{"--intake"}, wantErr: &usageError{}},
 		{name: "bad sweep", args: []string{"--persons", "100,x"}, wantErr: &usageError{}},
 		{name: "huge sweep", args: []string{"--persons", "30000000"}, wantErr: &usageError{}},
 		{name: "help", args: []string{"--help"}, wantErr: flag.ErrHelp},
@@ -224,5 +228,45 @@ func TestRunExitStatus(t *testing.T) {
 				t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// TestSweepIntake runs a two-size intake sweep on SQLite: ingest and
+// finalise are measured for each size, issuance is not, and the table has
+// no issue rows.
+func TestSweepIntake(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end sweep skipped in -short mode")
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	args := []string{"--persons", "200,400", "--intake", "--drafts", "--json"}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit status %d, stderr:\n%s", code, stderr.String())
+	}
+	var rs []*Result
+	if err := json.Unmarshal(stdout.Bytes(), &rs); err != nil {
+		t.Fatalf("output is not a JSON array of results: %v\n%s", err, stdout.String())
+	}
+	if len(rs) != 2 {
+		t.Fatalf("%d results, want 2", len(rs))
+	}
+	for i, r := range rs {
+		want := []int{200, 400}[i]
+		switch {
+		case r.Records != want || r.Ingest.Doses != int64(2*want):
+			t.Errorf("size %d: %d records, %d doses ingested", want, r.Records, r.Ingest.Doses)
+		case r.Finalise == nil || r.Finalise.Items != int64(2*want):
+			t.Errorf("size %d: finalise %+v", want, r.Finalise)
+		case r.Issue.Items != 0 || r.Issue.Unit != "":
+			t.Errorf("size %d: issuance measured with --intake: %+v", want, r.Issue)
+		}
+	}
+	var table bytes.Buffer
+	if err := writeSweep(&table, rs); err != nil {
+		t.Fatal(err)
+	}
+	if got := table.String(); !strings.Contains(got, "finalise (doses)") || strings.Contains(got, " issue ") {
+		t.Errorf("sweep table:\n%s", got)
 	}
 }

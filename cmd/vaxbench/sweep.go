@@ -95,7 +95,7 @@ func writeSweep(w io.Writer, rs []*Result) error {
 			p    *Phase
 		}{{"ingest (doses)", &r.Ingest}, {"finalise (doses)", r.Finalise}, {"issue", &r.Issue}}
 		for _, ph := range phases {
-			if ph.p == nil {
+			if ph.p == nil || ph.p.Unit == "" { // no finalise without --drafts, no issue with --intake
 				continue
 			}
 			rate := ph.p.PerSecond
