@@ -4,6 +4,7 @@
 // to WebAssembly (make wasm). It registers a global object vaxcert with:
 //
 //	vaxcert.load(root, trustList, revocations, nowMillis[, policyJSON]) → "" or an error message
+//	vaxcert.loadRules(ruleSet, country, region)            → "" or an error message
 //	vaxcert.verify(qrText, nowMillis)                     → Promise of the venue answer as JSON text
 //	vaxcert.info(nowMillis)                               → the lists held, as JSON text
 //	vaxcert.bench(qrText, nowMillis, n[, "go"])           → Promise of milliseconds per verify over n runs
@@ -14,8 +15,12 @@
 // verifier service's bundle {"full": JWS, "deltas": [JWS...]}) are
 // strings or Uint8Arrays; an empty list keeps the one held. The first load pins the root; later loads only
 // take lists that check against it and are not older than those held.
-// verify answers what the verifier service's POST /v1/verify answers,
-// built by the same code (verifier/offline over verifier/venue).
+// loadRules applies a signed rule set (verifier/rules, GET /v1/rule-set)
+// as the verifier service applies the one it syncs (offline's
+// UpdateRuleSet): country and region are the service's (""
+// for the rule set's issuer, and none). An empty rule set keeps the one
+// held. verify answers what the verifier service's POST /v1/verify
+// answers, built by the same code (verifier/offline over verifier/venue).
 //
 // Signatures are checked with the browser's SubtleCrypto where the page
 // has it (webcrypto.go), which is why verify answers with a promise.
@@ -98,6 +103,20 @@ func load(_ js.Value, args []js.Value) any {
 	return ""
 }
 
+func loadRules(_ js.Value, args []js.Value) any {
+	if session == nil || len(args) != 3 {
+		return "loadRules: load the lists first, then pass ruleSet, country, region"
+	}
+	set := bytesOf(args[0])
+	if set == nil {
+		return ""
+	}
+	if err := session.UpdateRuleSet(set, args[1].String(), args[2].String()); err != nil {
+		return "rule set: " + err.Error()
+	}
+	return ""
+}
+
 // promise runs f on a goroutine of its own (SubtleCrypto is asynchronous
 // and a JS callback must not block) and returns a promise of its result.
 func promise(f func() any) js.Value {
@@ -166,10 +185,11 @@ func bench(_ js.Value, args []js.Value) any {
 
 func main() {
 	js.Global().Set("vaxcert", js.ValueOf(map[string]any{
-		"load":   js.FuncOf(load),
-		"verify": js.FuncOf(verify),
-		"info":   js.FuncOf(info),
-		"bench":  js.FuncOf(bench),
+		"load":      js.FuncOf(load),
+		"loadRules": js.FuncOf(loadRules),
+		"verify":    js.FuncOf(verify),
+		"info":      js.FuncOf(info),
+		"bench":     js.FuncOf(bench),
 	}))
 	js.Global().Call("dispatchEvent", js.Global().Get("Event").New("vaxcert-ready"))
 	select {}

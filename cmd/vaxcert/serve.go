@@ -383,7 +383,7 @@ func scanConfig(keyDir string, stderr io.Writer) (*scanpage.Config, error) {
 	if err := scanpage.Check(); err != nil {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
-	return &scanpage.Config{Root: root, TrustList: "/v1/trust-list", Revocations: "/v1/revocations"}, nil
+	return &scanpage.Config{Root: root, TrustList: "/v1/trust-list", Revocations: "/v1/revocations", RuleSet: "/v1/rule-set"}, nil
 }
 
 // publishRules configures GET /v1/rule-set from --rules (a rule folder,

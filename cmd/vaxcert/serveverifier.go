@@ -151,7 +151,7 @@ func runServeVerifier(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		static = verifysync.RulesOptions(check, signedVS)
+		static = venue.RulesOptions(check, signedVS)
 	}
 	checker, err := venue.NewChecker(pol, staleAfter.d, verifierOptions(vs)...)
 	if err == nil {
@@ -170,14 +170,16 @@ func runServeVerifier(e *env, args []string) error {
 	if err := scanpage.Check(); err != nil {
 		fmt.Fprintln(e.stderr, "warning:", err)
 	}
-	// The page decides with the same policy as the service. (The business
-	// rules of --rules are not sent to the page.)
+	// The page decides with the same policy as the service, and applies the
+	// signed rule set the service synced (GET /v1/rule-set) with the same
+	// country and region. (The rules of --rules are not sent to the page.)
 	polJSON, err := json.Marshal(pol.Config())
 	if err != nil {
 		return withHint(err)
 	}
 	scan := &scanpage.Config{Root: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}),
-		TrustList: "/v1/trust-list", Revocations: "/v1/revocations", Policy: polJSON}
+		TrustList: "/v1/trust-list", Revocations: "/v1/revocations", RuleSet: "/v1/rule-set",
+		Country: *country, Region: *region, Policy: polJSON}
 	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
 		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan})
 	if err != nil {

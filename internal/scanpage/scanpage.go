@@ -40,6 +40,11 @@ type Config struct {
 	// fetches (verifier/lists formats), e.g. /v1/trust-list and
 	// /v1/revocations.
 	TrustList, Revocations string
+	// RuleSet is the URL of the signed rule set (verifier/rules, e.g.
+	// /v1/rule-set; a 404 there means none) that the page applies as the
+	// service does, with the venue's Country ("" means the rule set's
+	// issuer) and Region; "" means the page applies no rules.
+	RuleSet, Country, Region string
 	// Policy is the vaccination policy the service answers with
 	// (verifier/policy's JSON), so that the page decides the same; nil
 	// means the defaults.
@@ -64,6 +69,9 @@ type pageConfig struct {
 	Root         string `json:"root"`
 	TrustList    string `json:"trust_list"`
 	Revocations  string `json:"revocations"`
+	RuleSet      string `json:"rule_set"`
+	Country      string `json:"country"`
+	Region       string `json:"region"`
 	Policy       string `json:"policy"`
 	ResetSeconds int    `json:"reset_seconds"`
 }
@@ -85,7 +93,8 @@ var contentTypes = map[string]string{
 func Register(e *echo.Echo, cfg Config, mw ...echo.MiddlewareFunc) {
 	var page bytes.Buffer
 	err := pageTemplate.Execute(&page, pageConfig{Root: string(cfg.Root), TrustList: cfg.TrustList,
-		Revocations: cfg.Revocations, Policy: string(cfg.Policy), ResetSeconds: 10})
+		Revocations: cfg.Revocations, RuleSet: cfg.RuleSet, Country: cfg.Country, Region: cfg.Region,
+		Policy: string(cfg.Policy), ResetSeconds: 10})
 	if err != nil { // strings into a fixed template: only a bug in it fails
 		panic("scanpage: " + err.Error())
 	}

@@ -3,15 +3,21 @@ package verifysvc_test
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/internal/trustpub"
+	"github.com/vaxcert/vaxcert/internal/verifysvc"
 	"github.com/vaxcert/vaxcert/verifier/lists"
+	"github.com/vaxcert/vaxcert/verifier/offline"
 )
 
 // venueRule is a gateway rule envelope for VN vaccination certificates.
@@ -58,13 +64,16 @@ func TestRuleSetSync(t *testing.T) {
 	booster := venueRule("VR-VN-0099", "A booster (third dose) is required.", `{">=": [{"var": "payload.v.0.dn"}, 3]}`)
 
 	// No rule set published yet: the sync succeeds (404 is not an error),
-	// and the policy alone decides.
-	sy, ts := w.verifier()
+	// and the policy alone decides; the scan page gets no rule set.
+	sy, ts := w.verifier(withScanPage(w))
 	if err := sy.Sync(context.Background()); err != nil {
 		t.Fatalf("sync without a published rule set: %v", err)
 	}
 	_, a := post(t, ts, cert.HC1, "")
 	want(t, a, "full", "", true)
+	if code, _ := get(t, ts, "/v1/rule-set"); code != http.StatusNotFound {
+		t.Fatalf("rule set before one is synced: %d, want 404", code)
+	}
 
 	// The issuer publishes a rule set the certificate meets.
 	folder := &ruleFolder{}
@@ -90,6 +99,7 @@ func TestRuleSetSync(t *testing.T) {
 	}
 	_, a = post(t, ts, cert.HC1, "")
 	want(t, a, "not_accepted", "rules_failed", false)
+	pageAgrees(t, w, ts, cert.HC1) // the scan page applies the same set
 
 	// A rolled-back rule set (the first one, replayed) is refused.
 	serve := w.serve
@@ -132,7 +142,48 @@ func TestRuleSetSync(t *testing.T) {
 	// The verifier restarts with the issuer stopped: the rule set held
 	// (the booster one) comes back from disk.
 	w.issuer.Close()
-	_, ts2 := w.verifier()
+	_, ts2 := w.verifier(withScanPage(w))
 	_, a = post(t, ts2, cert.HC1, "")
 	want(t, a, "not_accepted", "rules_failed", false)
+	pageAgrees(t, w, ts2, cert.HC1)
+}
+
+// withScanPage serves the scan page and its lists and rule set.
+func withScanPage(w *world) func(*verifysvc.Config) {
+	root := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.pki.CSCA.Cert.Raw})
+	return func(c *verifysvc.Config) {
+		c.Scan = &scanpage.Config{Root: root, TrustList: "/v1/trust-list", Revocations: "/v1/revocations",
+			RuleSet: "/v1/rule-set", Country: w.country}
+	}
+}
+
+// pageAgrees checks that what the scan page runs (verifier/offline, as
+// the wasm does) over the lists and the rule set the service serves
+// answers qr as POST /v1/verify does.
+func pageAgrees(t *testing.T, w *world, ts *httptest.Server, qr string) {
+	t.Helper()
+	var got [3]string
+	for i, path := range []string{"/v1/trust-list", "/v1/revocations", "/v1/rule-set"} {
+		code, body := get(t, ts, path)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		got[i] = body
+	}
+	now := w.clk.now()
+	root := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.pki.CSCA.Cert.Raw})
+	s, err := offline.NewSession(root, []byte(got[0]), nil, now, offline.Options{StaleAfter: 24 * time.Hour})
+	if err == nil {
+		err = s.UpdateRevocationBundle([]byte(got[1]), now)
+	}
+	if err == nil {
+		err = s.UpdateRuleSet([]byte(got[2]), w.country, "")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, service := post(t, ts, qr, "")
+	if page := s.Verify([]byte(qr), now); !reflect.DeepEqual(service, page) {
+		t.Errorf("the page answers %+v, the service %+v", page, service)
+	}
 }

@@ -14,6 +14,8 @@
 //	GET  /v1/trust-list, /v1/revocations
 //	                  the last good lists the service holds, for the scan page: the
 //	                  trust list JWS and the revocation bundle {"full", "deltas"}
+//	GET  /v1/rule-set the signed rule set the service applies (404: none), for the
+//	                  scan page, which applies it too
 //	GET  /healthz     the process serves
 //	GET  /readyz      200 only with a trust list and a revocation list held and unexpired
 //	GET  /metrics     Prometheus: answers by decision, list ages and sequences, sync failures
@@ -119,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		scanpage.Register(s.e, *cfg.Scan)
 		s.e.GET("/v1/trust-list", s.list(0, "application/jose"), s.rateLimit)
 		s.e.GET("/v1/revocations", s.list(1, echo.MIMEApplicationJSON), s.rateLimit)
+		s.e.GET("/v1/rule-set", s.list(2, "application/jose"), s.rateLimit)
 	}
 	s.e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	s.e.GET("/readyz", s.readyz)
@@ -244,11 +247,14 @@ func (s *Server) privileged(r *http.Request) bool {
 }
 
 // list serves the last good list i of the syncer (0 trust list, 1
-// revocation bundle) for the scan page.
+// revocation bundle, 2 rule set) for the scan page.
 func (s *Server) list(i int, contentType string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		trust, rev := s.cfg.Sync.Lists()
-		b := [2][]byte{trust, rev}[i]
+		b := [3][]byte{trust, rev, s.cfg.Sync.RuleSet()}[i]
+		if b == nil && i == 2 {
+			return apiError(http.StatusNotFound, "not_found", "the service applies no signed rule set", "")
+		}
 		if b == nil {
 			return apiError(http.StatusServiceUnavailable, "unavailable", "no list yet: the service has not synced with the issuer",
 				"wait for the next sync (see /readyz), then reload the scan page")

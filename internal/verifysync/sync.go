@@ -101,6 +101,7 @@ type Syncer struct {
 
 	ruleVer  lists.Version // of the rule set held
 	ruleETag string
+	ruleSet  atomic.Pointer[[]byte] // RuleSet: the rule set held, as fetched
 }
 
 // revBundle is revocations.json.
@@ -200,6 +201,7 @@ func (s *Syncer) loadRuleSet() {
 		return
 	}
 	s.ruleVer = set.Version()
+	s.ruleSet.Store(&b)
 }
 
 func replay(st *lists.State, data []byte, with func(*lists.State, []byte, time.Time) (*lists.State, error)) (*lists.State, error) {
@@ -324,6 +326,17 @@ func (s *Syncer) syncRuleSet(ctx context.Context, now time.Time) error {
 		return err
 	}
 	s.ruleVer, s.ruleETag = set.Version(), etag
+	s.ruleSet.Store(&body)
+	return nil
+}
+
+// RuleSet returns the signed rule set the syncer applied last, as
+// fetched (nil when none), for the scan page to check and apply in the
+// browser as the service does. It never waits for a sync in progress.
+func (s *Syncer) RuleSet() []byte {
+	if p := s.ruleSet.Load(); p != nil {
+		return *p
+	}
 	return nil
 }
 

@@ -12,10 +12,13 @@
 //	v, err := mobile.NewVerifier(cscaPEM, trustListJWS, revocationsJWS, "", 0, now)
 //	r := v.Verify(qrText, now)          // r.Decision, r.Valid, r.MessageVI, r.HolderName, ...
 //	err = v.Update(newTrust, newRev, now) // from the app's sync; nil keeps a list
+//	err = v.UpdateRuleSet(ruleSetJWS, "", "") // the venue's business rules, as the service applies them
 //
 // Lists are the signed documents of verifier/lists, fetched by the app
 // from GET /v1/trust-list and GET /v1/revocations (or bundled for air-gapped
-// use); they are checked against the pinned root before they are used.
+// use); they are checked against the pinned root before they are used. The
+// signed rule set (GET /v1/rule-set; verifier/rules) is too: an app that
+// applies the one its verifier service applies decides as the service does.
 package mobile
 
 import (
@@ -66,6 +69,17 @@ func (v *Verifier) Update(trustList, revocations []byte, unixSeconds int64) erro
 		revocations = nil
 	}
 	return v.s.Update(trustList, revocations, time.Unix(unixSeconds, 0))
+}
+
+// UpdateRuleSet applies a signed rule set (the bytes of GET /v1/rule-set)
+// as the verifier service applies it: country is the venue's country
+// ("" means the rule set's issuer, the service's default), region the
+// venue's region ("" for none). It is checked against the pinned root;
+// an older set than the one applied is refused, and an expired one makes
+// answers not_accepted (rules_expired) until a newer one comes. On error
+// the verifier keeps what it had.
+func (v *Verifier) UpdateRuleSet(ruleSet []byte, country, region string) error {
+	return v.s.UpdateRuleSet(ruleSet, country, region)
 }
 
 // Result is the answer for one QR code: the verifier service's venue
@@ -128,6 +142,7 @@ type Info struct {
 	Usable                            bool
 	Problem                           string // why not usable
 	TrustSequence, RevocationSequence int64
+	RuleSetSequence                   int64 // 0: no rule set applied
 	DataAgeSeconds                    int64
 	Stale                             bool
 	// ExpiresAt is when the first list expires (Unix seconds): sync
@@ -139,6 +154,6 @@ type Info struct {
 func (v *Verifier) Info(unixSeconds int64) *Info {
 	in := v.s.Info(time.Unix(unixSeconds, 0))
 	return &Info{Usable: in.Usable, Problem: in.Problem, TrustSequence: int64(in.TrustSequence),
-		RevocationSequence: int64(in.RevocationSequence), DataAgeSeconds: in.DataAgeSeconds, Stale: in.Stale,
+		RevocationSequence: int64(in.RevocationSequence), RuleSetSequence: int64(in.RuleSetSequence), DataAgeSeconds: in.DataAgeSeconds, Stale: in.Stale,
 		ExpiresAt: in.ExpiresAt}
 }

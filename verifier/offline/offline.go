@@ -22,6 +22,7 @@ import (
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/policy"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
@@ -44,8 +45,9 @@ var ErrRoot = errors.New("offline: the pinned root must be one CA certificate (t
 // Session verifies QR texts against signed lists checked with a pinned
 // root.
 type Session struct {
-	update  sync.Mutex // serialises Update; Verify never waits for it
+	update  sync.Mutex // serialises the updates; Verify never waits for them
 	checker *venue.Checker
+	ruleVer lists.Version // of the rule set applied; zero: none
 }
 
 // NewSession pins root (the CSCA certificate, PEM or DER), checks the
@@ -96,6 +98,34 @@ func (s *Session) Update(trustList, revocations []byte, now time.Time) error {
 	return s.checker.SetState(st)
 }
 
+// UpdateRuleSet applies a signed rule set (rules.KindRuleSet, GET
+// /v1/rule-set of the issuer or the verifier service) as the verifier
+// service applies the one it syncs (venue.Checker.ApplyRuleSet): the
+// venue's country is country, else the set's issuer; region is the
+// venue's region ("" for none). The set is checked against the pinned
+// root at the instant it was issued, as the service checks the copy it
+// keeps on disk: a set that expired since still applies, and its expiry
+// ends its use (answers not_accepted, rules_expired) instead of the
+// rules silently disappearing. A set older than the one applied
+// (rollback) is refused. On error the session keeps what it had.
+func (s *Session) UpdateRuleSet(ruleSet []byte, country, region string) error {
+	iat, err := lists.PeekIssuedAt(ruleSet)
+	if err != nil {
+		return err
+	}
+	s.update.Lock()
+	defer s.update.Unlock()
+	set, err := rules.OpenSigned(ruleSet, s.checker.State().Root, iat, s.ruleVer)
+	if err != nil {
+		return err
+	}
+	if err := s.checker.ApplyRuleSet(set, country, region, nil); err != nil {
+		return err
+	}
+	s.ruleVer = set.Version()
+	return nil
+}
+
 // Verify checks a QR text at now and returns the venue answer.
 func (s *Session) Verify(qr []byte, now time.Time) venue.Answer {
 	a, _ := s.checker.Check(qr, now)
@@ -119,6 +149,8 @@ type Info struct {
 	// numbers (0: none held).
 	TrustSequence      uint64 `json:"trust_sequence"`
 	RevocationSequence uint64 `json:"revocation_sequence"`
+	// RuleSetSequence is that of the signed rule set applied (0: none).
+	RuleSetSequence uint64 `json:"rule_set_sequence"`
 	// DataAgeSeconds is the age of the older list, from its signed issue
 	// time; Stale is true past the session's limit.
 	DataAgeSeconds int64 `json:"data_age_seconds"`
@@ -132,8 +164,11 @@ type Info struct {
 // Info reports on the lists held, at now.
 func (s *Session) Info(now time.Time) Info {
 	st := s.checker.State()
+	s.update.Lock()
+	rs := s.ruleVer.Sequence
+	s.update.Unlock()
 	age := st.Age(now)
-	in := Info{Usable: true, DataAgeSeconds: int64(age / time.Second), Stale: age > s.checker.StaleAfter()}
+	in := Info{Usable: true, DataAgeSeconds: int64(age / time.Second), Stale: age > s.checker.StaleAfter(), RuleSetSequence: rs}
 	if err := st.Usable(now); err != nil {
 		in.Usable, in.Problem = false, err.Error()
 	}

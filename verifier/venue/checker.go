@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vaxcert/vaxcert/schemas"
 	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/policy"
@@ -118,4 +119,44 @@ func (c *Checker) Check(qr []byte, now time.Time) (Answer, *verifier.Result) {
 		f.Policy = c.policy.Decide(cert.DCC, now)
 	}
 	return Decide(f), res
+}
+
+// RulesOptions is the verifier options of a rules check: the check and,
+// when a signed rule set carried value sets, those value sets.
+func RulesOptions(check *rules.Check, vs *schemas.ValueSets) []verifier.Option {
+	opts := []verifier.Option{verifier.WithCheck(check)}
+	if vs != nil {
+		opts = append(opts, verifier.WithValueSets(vs)) // the value sets that travelled with the signed rules
+	}
+	return opts
+}
+
+// ApplyRuleSet builds the rules check of a signed rule set and makes the
+// checker answer with it ([Checker.SetRules]), as every verifier does
+// with the same set: the verifier service's sync, the scan page and the
+// phone app (verifier/offline). The venue's country is country, else the
+// rule set's issuer (the country that publishes it); region is the
+// venue's region ("" for none); the set's own value sets apply, else
+// fallback, else the embedded ones. The set's expiry ends its use
+// (rules.WithExpiry: answers not_accepted, rules_expired).
+func (c *Checker) ApplyRuleSet(set *rules.SignedSet, country, region string, fallback *schemas.ValueSets) error {
+	if set == nil {
+		return errors.New("venue: no rule set")
+	}
+	if country == "" {
+		country = set.Signed.Issuer
+	}
+	vs := fallback
+	if set.ValueSets != nil {
+		vs = set.ValueSets
+	}
+	if vs == nil {
+		vs = schemas.DefaultValueSets()
+	}
+	check, err := rules.NewCheck(set.Set, country, rules.WithRegion(region), rules.WithValueSets(vs),
+		rules.WithExpiry(set.Signed.ExpiresAt))
+	if err != nil {
+		return err
+	}
+	return c.SetRules(RulesOptions(check, set.ValueSets)...)
 }

@@ -1,6 +1,7 @@
 // vaxcert scan page: verifies in the browser with the WebAssembly verifier
 // (verifier/offline, the same code as the verifier service), against lists
-// checked with the root pinned in this page. Works offline after one visit
+// checked with the root pinned in this page, applying the service's signed
+// business rules. Works offline after one visit
 // (sw.js caches the page and the wasm; this script caches the lists once the
 // verifier has accepted them).
 "use strict";
@@ -44,20 +45,23 @@ async function fetchText(url, options) {
   return r.text();
 }
 
-// loadLists fetches the signed lists, has the verifier check them against
-// the pinned root (signature, chain, no rollback, not expired), and keeps
-// the accepted ones in Cache Storage. Without a network (or when the
+// loadLists fetches the signed lists and the signed rule set, has the
+// verifier check them against the pinned root (signature, chain, no
+// rollback; lists not expired) and apply them as the service does, and
+// keeps the accepted ones in Cache Storage. Without a network (or when the
 // verifier refuses what came) it uses the last accepted copy, which the
-// verifier checks again: an expired copy is refused, never trusted for ever.
+// verifier checks again: an expired list is refused, never trusted for
+// ever, and an expired rule set refuses every certificate, as on the
+// service.
 async function loadLists() {
   let fresh = null;
   try {
-    const [trust, rev] = await Promise.all([fetchText(cfg.trust_list, {cache: "no-store"}),
-      fetchText(cfg.revocations, {cache: "no-store"})]);
-    fresh = {trust, rev};
+    const [trust, rev, rules] = await Promise.all([fetchText(cfg.trust_list, {cache: "no-store"}),
+      fetchText(cfg.revocations, {cache: "no-store"}), fetchRuleSet()]);
+    fresh = {trust, rev, rules};
   } catch (e) { /* offline: fall back to the cache */ }
   if (fresh) {
-    const err = vaxcert.load(cfg.root, fresh.trust, fresh.rev, Date.now(), cfg.policy || "");
+    const err = apply(fresh);
     if (err === "") {
       await storeLists(fresh);
       page.listsFrom = "network";
@@ -67,9 +71,27 @@ async function loadLists() {
   }
   const cached = await cachedLists();
   if (!cached) throw new Error("no trust list yet");
-  const err = vaxcert.load(cfg.root, cached.trust, cached.rev, Date.now(), cfg.policy || "");
+  const err = apply(cached);
   if (err !== "") throw new Error("stored lists refused: " + err);
   page.listsFrom = "cache";
+}
+
+// fetchRuleSet returns the signed rule set the service applies, or ""
+// when it applies none (404) or the page has no rule set URL.
+async function fetchRuleSet() {
+  if (!cfg.rule_set) return "";
+  const r = await fetch(cfg.rule_set, {cache: "no-store"});
+  if (r.status === 404) return "";
+  if (!r.ok) throw new Error(cfg.rule_set + ": HTTP " + r.status);
+  return r.text();
+}
+
+// apply hands lists and rule set to the verifier: "" or why it refused.
+// An empty rule set keeps the one applied.
+function apply(l) {
+  const err = vaxcert.load(cfg.root, l.trust, l.rev, Date.now(), cfg.policy || "");
+  if (err !== "" || !l.rules) return err;
+  return vaxcert.loadRules(l.rules, cfg.country || "", cfg.region || "");
 }
 
 async function storeLists(l) {
