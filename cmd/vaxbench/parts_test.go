@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -190,59 +189,6 @@ func TestPersonRecord(t *testing.T) {
 		t.Errorf("template %+v does not start at person 0", tmpl)
 	}
 }
-
-const wrkOutput = `Running 20s test @ http://127.0.0.1:39811
-  2 threads and 100 connections
-  Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency     5.04ms    2.30ms   1.02s    80.20%
-    Req/Sec    10.08k     1.02k   12.43k    71.00%
-  Latency Distribution
-     50%  635.91us
-     75%    5.85ms
-     90%    7.54ms
-     99%   13.33ms
-  100323 requests in 20.00s, 56.88MB read
-  Non-2xx or 3xx responses: 3
-  Socket errors: connect 1, read 2, write 0, timeout 4
-Requests/sec:  20049.29
-Transfer/sec:     11.37MB
-`
-
-func TestParseWrk(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		out     string
-		want    *WrkResult
-		wantErr error
-	}{
-		{"report", wrkOutput, &WrkResult{RequestsPerSecond: 20049.29, Errors: 10, P50: 0.63591, P90: 7.54, P99: 13.33,
-			Max: 1020}, nil},
-		{"no errors", strings.Replace(strings.Replace(wrkOutput, "  Non-2xx or 3xx responses: 3\n", "", 1),
-			"  Socket errors: connect 1, read 2, write 0, timeout 4\n", "", 1),
-			&WrkResult{RequestsPerSecond: 20049.29, P50: 0.63591, P90: 7.54, P99: 13.33, Max: 1020}, nil},
-		{"no percentiles", strings.Replace(wrkOutput, "     99%   13.33ms\n", "", 1), nil, errWrkOutput},
-		{"bad unit", strings.Replace(wrkOutput, "13.33ms", "13.33xs", 1), nil, errWrkOutput},
-		{"empty", "", nil, errWrkOutput},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseWrk([]byte(tc.out))
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("error %v, want %v", err, tc.wantErr)
-			}
-			if tc.want == nil {
-				return
-			}
-			const eps = 1e-9
-			if got.RequestsPerSecond != tc.want.RequestsPerSecond || got.Errors != tc.want.Errors ||
-				abs(got.P50-tc.want.P50) > eps || abs(got.P90-tc.want.P90) > eps || abs(got.P99-tc.want.P99) > eps ||
-				abs(got.Max-tc.want.Max) > eps {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-func abs(x float64) float64 { return max(x, -x) }
 
 func TestWrkScript(t *testing.T) {
 	s := string(wrkScript([]citizen{{token: "a.b.c", self: "/v1/me/certificates/URN:UVCI:01:VN:X%23Y"}}))
