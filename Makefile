@@ -24,7 +24,7 @@ WASM_SRC  := $(shell GOOS=js GOARCH=wasm $(GO) list -deps -f '{{if not .Standard
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
 	@echo "make run-verifier start the venue verifier on 127.0.0.1:8090, syncing from make run's issuer every 10s"
-	@echo "make verifier-perf venue verifier load: service vs library, revocation lookup, list loading (bounded, loopback)"
+	@echo "make verifier-perf venue verifier load: services vs library in rounds, revocation lookup, list loading (bounded, loopback)"
 	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
 	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
@@ -59,9 +59,11 @@ run-verifier: build
 	./$(BIN) serve-verifier --issuer http://127.0.0.1:8080 --root $(KEYS)/csca.pem \
 	  --sync-interval 10s --data verifier-data --addr 127.0.0.1:8090
 
-# verifier-perf: bounded loopback load of the venue verifier next to the
-# library in the same run (ratios), revocation lookup cost, and the time and
-# memory to load a 5,000-DSC trust list and a 1,000,000-hash revocation list.
+# verifier-perf: bounded loopback load of the venue verifier and of the
+# issuer's POST /v1/verify, in rounds interleaved with the library (ratios of
+# throughput and of CPU per answer, clients in their own process), revocation
+# lookup cost, and the time and memory to load a 5,000-DSC trust list and a
+# 1,000,000-hash revocation list. About 16 phases of 3 s, then the lists.
 verifier-perf:
 	$(GO) run ./internal/tools/verifierload $(VERIFIER_PERF_ARGS)
 

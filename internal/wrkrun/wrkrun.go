@@ -45,6 +45,8 @@ type Result struct {
 	P90    float64 `json:"p90_ms"`
 	P99    float64 `json:"p99_ms"`
 	Max    float64 `json:"max_ms"`
+	// CPUSeconds is wrk's own CPU time (user + system).
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // Options is one wrk run.
@@ -85,6 +87,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	r.Threads, r.Connections, r.DurationSeconds = threads, o.Connections, float64(secs)
+	r.CPUSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	return r, nil
 }
 

@@ -1,36 +1,48 @@
 // Command verifierload measures the venue verifier (make verifier-perf),
-// bounded and on loopback only, with its yardsticks in the same run:
+// bounded and on loopback only, with its yardstick in the same run:
 //
-//  1. the library: venue.Checker.Check (verify + revocation lookup +
-//     policy) on every core for -duration;
+//  1. in -rounds interleaved rounds of -duration per phase, the library
+//     (venue.Checker.Check: verify + revocation lookup + policy, on every
+//     core) and, under -clients concurrent keep-alive clients posting the
+//     same QR text, the venue verifier service (`serve-verifier`,
+//     internal/verifysvc) and the issuer service's own POST /v1/verify
+//     (`serve`, internal/server, SQLite, its own signed lists, default
+//     admission limit): library, verifier, issuer, library, verifier,
+//     issuer, …, library. Each service phase is compared with the library
+//     phases just before and after it (throughput ratio, and CPU ratio:
+//     library CPU per check ÷ the service process's CPU per answer), and
+//     the per-round ratios are summarised as median (min–max);
 //
-//  2. the service: `serve-verifier`'s handler (internal/verifysvc) on a
-//     loopback listener, -clients concurrent keep-alive clients posting the
-//     same QR text for -duration: throughput as a ratio of (1), and p50/p99;
-//
-//  3. the revocation lookup against a 1,000,000-hash list, as a share of
+//  2. the revocation lookup against a 1,000,000-hash list, as a share of
 //     one Check;
 //
-//  4. in a fresh child process: loading a 5,000-DSC trust list and a
+//  3. in a fresh child process: loading a 5,000-DSC trust list and a
 //     1,000,000-hash revocation list (time, RSS after, peak RSS).
 //
-//     go run ./internal/tools/verifierload [-clients 64] [-duration 5s] [-dscs 5000] [-hashes 1000000]
+// The clients (-client) run out of this process by default: "child" is
+// this program re-executed with GOMAXPROCS=1, "wrk" is wrk(1); either way
+// this process's CPU is the services' alone, and the clients' CPU is
+// reported beside it. They still share the machine's cores with the
+// services, which the throughput ratio pays and the CPU ratio does not.
+// "inproc" runs them as goroutines in this process (the old method): their
+// CPU then counts as the service's.
+//
+//	go run ./internal/tools/verifierload [-rounds 5] [-duration 3s] [-clients 64]
+//	    [-client child|wrk|inproc] [-services verifier,issuer] [-dscs 5000] [-hashes 1000000]
 //
 // Run it on an otherwise idle machine; on a shared one, say how busy it
-// was next to the figures.
+// was next to the figures (it prints the load average).
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -39,7 +51,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +62,6 @@ import (
 	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/trustpub"
-	"github.com/vaxcert/vaxcert/internal/verifysvc"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/keys/issuing"
@@ -60,25 +70,71 @@ import (
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
+// Bounds: every phase and the whole run.
+const (
+	maxDuration = 30 * time.Second
+	maxRounds   = 20
+	maxTotal    = 15 * time.Minute
+)
+
 func main() {
-	clients := flag.Int("clients", 64, "concurrent service clients")
-	duration := flag.Duration("duration", 5*time.Second, "length of each throughput phase (bounded: at most 30s)")
-	dscs := flag.Int("dscs", 5000, "DSCs in the trust list of the load test")
-	hashes := flag.Int("hashes", 1_000_000, "hashes in the revocation list of the load test")
+	var o options
+	flag.IntVar(&o.clients, "clients", 64, "concurrent service clients")
+	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each phase of a round (bounded: at most 30s)")
+	flag.IntVar(&o.rounds, "rounds", 5, "interleaved rounds of library and service phases (at most 20)")
+	flag.StringVar(&o.client, "client", clientChild, "where the load comes from: child (this program, own process), wrk, or inproc")
+	flag.StringVar(&o.services, "services", "verifier,issuer", "services to load: verifier (serve-verifier), issuer (serve's POST /v1/verify)")
+	flag.IntVar(&o.dscs, "dscs", 5000, "DSCs in the trust list of the load test")
+	flag.IntVar(&o.hashes, "hashes", 1_000_000, "hashes in the revocation list of the load test")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the service phases (this process: the services, and the clients if inproc) to this file")
 	child := flag.String("child-load", "", "internal: load the lists in this folder and report")
-	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the service phase (service and clients) to this file")
+	childAddr := flag.String("child-clients", "", "internal: be the load generator against this address")
+	childPath := flag.String("child-path", "/v1/verify", "internal: the path the load generator posts to")
 	flag.Parse()
-	if *child != "" {
+	var err error
+	switch {
+	case *child != "":
 		childLoad(*child)
 		return
+	case *childAddr != "":
+		err = runChildClients(*childAddr, *childPath, o.clients, min(o.duration, maxDuration))
+	default:
+		err = o.check()
+		if err == nil {
+			err = run(o)
+		}
 	}
-	if *duration > 30*time.Second {
-		*duration = 30 * time.Second
-	}
-	if err := run(*clients, *duration, *dscs, *hashes); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
+}
+
+// options are the command line's.
+type options struct {
+	clients, rounds, dscs, hashes int
+	duration                      time.Duration
+	client, services              string
+	names                         []string
+}
+
+// check bounds the options.
+func (o *options) check() error {
+	o.duration = min(o.duration, maxDuration)
+	o.rounds = min(o.rounds, maxRounds)
+	if o.clients < 1 || o.rounds < 1 || o.duration < 100*time.Millisecond {
+		return errors.New("-clients and -rounds must be positive, -duration at least 100ms")
+	}
+	for _, n := range strings.Split(o.services, ",") {
+		if n = strings.TrimSpace(n); n != "verifier" && n != "issuer" {
+			return fmt.Errorf("-services: unknown service %q (verifier, issuer)", n)
+		}
+		o.names = append(o.names, strings.TrimSpace(n))
+	}
+	if total := time.Duration(o.rounds*(len(o.names)+1)+1) * o.duration; total > maxTotal {
+		return fmt.Errorf("%d rounds of %v would run the load for %v, over %v", o.rounds, o.duration, total, maxTotal)
+	}
+	return nil
 }
 
 // env is an issuer key folder, its publisher, a certificate, and a
@@ -88,6 +144,7 @@ type env struct {
 	ca      *issuing.CA
 	pub     *trustpub.Publisher
 	qr      []byte
+	iss     *issuer.Issuer
 	checker *venue.Checker
 	sync    *verifysync.Syncer
 	issuer  *httptest.Server
@@ -131,7 +188,7 @@ func setup() (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{dir: dir, ca: ca, pub: pub, qr: []byte(cert.HC1)}
+	e := &env{dir: dir, ca: ca, pub: pub, qr: []byte(cert.HC1), iss: iss}
 	e.issuer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b []byte
 		var err error
@@ -171,36 +228,34 @@ func (noRevocations) RevokedCertificates(context.Context, int64, time.Time, int)
 // cpuProfile is the -cpuprofile file, if any.
 var cpuProfile string
 
-func run(clients int, d time.Duration, dscs, hashes int) error {
-	fmt.Printf("verifierload: GOMAXPROCS=%d, %d clients, %v per phase, loopback only\n", runtime.GOMAXPROCS(0), clients, d)
+func run(o options) error {
+	fmt.Printf("verifierload: GOMAXPROCS=%d on %d CPUs, %d clients (%s), %d rounds of %v per phase, loopback only; load average %s\n",
+		runtime.GOMAXPROCS(0), runtime.NumCPU(), o.clients, clientNote(o.client), o.rounds, o.duration, loadAverage())
 	e, err := setup()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(e.dir)
 	defer e.issuer.Close()
-
-	// 1. The library, on every core.
-	lib := parallel(runtime.GOMAXPROCS(0), d, func() { e.checker.Check(e.qr, time.Now()) })
-	fmt.Printf("library  venue.Checker.Check: %8.0f checks/s\n", lib)
-
-	// 2. The service on loopback.
-	// The access log is formatted as serve-verifier's (JSON, one line a
-	// request) but not written: the cost of formatting is counted, not
-	// a terminal's.
-	srv, err := verifysvc.New(verifysvc.Config{Checker: e.checker, Sync: e.sync,
-		Rate: verifysvcRate(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go srv.Serve(ctx, ln)
 	defer cancel()
+	var targets []target
+	for _, n := range o.names {
+		var t target
+		var err error
+		if n == "verifier" {
+			t, err = e.serveVerifier(ctx)
+		} else {
+			t, err = e.serveIssuer(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	}
 	if cpuProfile != "" {
+		// The profile spans the rounds; the library phases are told apart
+		// by their stacks (main.library).
 		f, err := os.Create(cpuProfile)
 		if err != nil {
 			return err
@@ -210,20 +265,31 @@ func run(clients int, d time.Duration, dscs, hashes int) error {
 			return err
 		}
 	}
-	svcRate, p50, p99, errs := load(ln.Addr().String(), clients, d, e.qr)
-	if cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
-	fmt.Printf("service  POST /v1/verify:     %8.0f answers/s  p50 %.2f ms  p99 %.2f ms  errors %d\n", svcRate, p50, p99, errs)
-	fmt.Printf("ratio    service / library:   %8.2f   (target ≥ 0.70; p99 target ≤ 10 ms)\n", svcRate/lib)
 
-	// 3. Revocation lookup on a 1M list, against one Check.
+	// 1. Interleaved rounds: L S… L S… … L.
+	libs := []phase{library(e, o.duration)}
+	svc := make([][]phase, len(targets))
+	for r := 0; r < o.rounds; r++ {
+		for i, t := range targets {
+			p, err := drive(ctx, o.client, t, o.clients, o.duration, e.qr, e.dir)
+			if err != nil {
+				pprof.StopCPUProfile()
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			svc[i] = append(svc[i], p)
+		}
+		libs = append(libs, library(e, o.duration))
+	}
+	pprof.StopCPUProfile()
+	report(os.Stdout, o, libs, targets, svc)
+
+	// 2. Revocation lookup on a 1M list, against one Check.
 	dataDir, err := os.MkdirTemp("", "verifierload-lists")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dataDir)
-	if err := writeLists(e, dataDir, dscs, hashes); err != nil {
+	if err := writeLists(e, dataDir, o.dscs, o.hashes); err != nil {
 		return err
 	}
 	rl, err := os.ReadFile(filepath.Join(dataDir, "revocations.jws"))
@@ -254,7 +320,7 @@ func run(clients int, d time.Duration, dscs, hashes int) error {
 	revs = nil
 	runtime.GC()
 
-	// 4. Loading, in a fresh process.
+	// 3. Loading, in a fresh process.
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -267,21 +333,89 @@ func run(clients int, d time.Duration, dscs, hashes int) error {
 	return nil
 }
 
+// clientNote says what shares the cores with the services.
+func clientNote(mode string) string {
+	switch mode {
+	case clientChild:
+		return fmt.Sprintf("this program in its own process, GOMAXPROCS=%d: its CPU is reported apart, but it runs on the same cores", clientProcs)
+	case clientWrk:
+		return fmt.Sprintf("wrk in its own process, %d thread: its CPU is reported apart, but it runs on the same cores", clientProcs)
+	}
+	return "goroutines IN THIS PROCESS: their CPU counts as the services'"
+}
+
+// loadAverage is /proc/loadavg's first three figures ("?" elsewhere).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
+
+// report prints the rounds and their summary.
+func report(w io.Writer, o options, libs []phase, targets []target, svc [][]phase) {
+	fmt.Fprintf(w, "%-6s %-9s %12s %12s %9s %9s %9s %9s %8s %8s\n", "round", "phase", "ops/s", "CPU/op µs",
+		"client %", "p50 ms", "p99 ms", "refused", "ratio", "CPU rat.")
+	line := func(r int, name string, p phase, ratio, cpuRatio float64) {
+		cl := "-"
+		if p.clients > 0 && p.cpu > 0 {
+			cl = fmt.Sprintf("%.0f", 100*float64(p.clients)/float64(p.cpu+p.clients))
+		}
+		if name == "library" {
+			fmt.Fprintf(w, "%-6d %-9s %12.0f %12.1f\n", r, name, p.rate(), float64(p.cpuPerOp().Nanoseconds())/1000)
+			return
+		}
+		fmt.Fprintf(w, "%-6d %-9s %12.0f %12.1f %9s %9.2f %9.2f %9d %8.2f %8.2f\n", r, name, p.rate(),
+			float64(p.cpuPerOp().Nanoseconds())/1000, cl, p.p50, p.p99, p.refused+p.errs, ratio, cpuRatio)
+	}
+	ratios := make([][2][]float64, len(targets))
+	for r := 0; r < o.rounds; r++ {
+		line(r+1, "library", libs[r], 0, 0)
+		for i, t := range targets {
+			tr, cr := roundRatio(libs[r], svc[i][r], libs[r+1])
+			ratios[i][0], ratios[i][1] = append(ratios[i][0], tr), append(ratios[i][1], cr)
+			line(r+1, t.name, svc[i][r], tr, cr)
+		}
+	}
+	line(o.rounds+1, "library", libs[o.rounds], 0, 0)
+	var librate []float64
+	for _, p := range libs {
+		librate = append(librate, p.rate())
+	}
+	fmt.Fprintf(w, "library  venue.Checker.Check: %s checks/s over %d phases\n", summarize(librate).format("%.0f"), len(libs))
+	for i, t := range targets {
+		var p99, errs []float64
+		var failed int64
+		for _, p := range svc[i] {
+			p99 = append(p99, p.p99)
+			failed += p.errs
+			errs = append(errs, float64(p.refused))
+		}
+		fmt.Fprintf(w, "%-8s service/library throughput %s (target ≥ 0.70); CPU ratio %s; p99 %s ms (target ≤ 10); refused %s, errors %d\n",
+			t.name, summarize(ratios[i][0]).format("%.2f"), summarize(ratios[i][1]).format("%.2f"),
+			summarize(p99).format("%.2f"), summarize(errs).format("%.0f"), failed)
+	}
+	fmt.Fprintln(w, "(median (min–max) over the rounds; ratio: the service's answers/s ÷ the mean library checks/s of the phases"+
+		" before and after; CPU ratio: library CPU per check ÷ this process's CPU per answer)")
+}
+
 // verifysvcRate lifts the per-client rate: the load comes from one address.
 func verifysvcRate() netguard.Rate { return netguard.Rate{PerSecond: 1e9, Burst: 1e9} }
 
-// parallel runs f on n goroutines for d and returns calls per second.
-func parallel(n int, d time.Duration, f func()) float64 {
+// library runs venue.Checker.Check on every core for d.
+func library(e *env, d time.Duration) phase {
+	n := runtime.GOMAXPROCS(0)
 	var count atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	start := time.Now()
+	c0, start := cpu(), time.Now()
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				f()
+				e.checker.Check(e.qr, time.Now())
 				count.Add(1)
 			}
 		}()
@@ -289,72 +423,7 @@ func parallel(n int, d time.Duration, f func()) float64 {
 	time.Sleep(d)
 	stop.Store(true)
 	wg.Wait()
-	return float64(count.Load()) / time.Since(start).Seconds()
-}
-
-// load runs clients keep-alive clients against addr for d. Each client
-// is one TCP connection writing a prepared request and reading the answer
-// with http.ReadResponse: a lighter client than net/http's, since it
-// runs in this process, on the same GOMAXPROCS and cores as the service
-// (about 5 % of the CPU in a profile, plus its share of the loopback
-// syscalls), and that cost counts against the service's figures.
-func load(addr string, clients int, d time.Duration, qr []byte) (rate, p50, p99 float64, errs int64) {
-	req := []byte(fmt.Sprintf("POST /v1/verify HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-		addr, len(qr), qr))
-	var mu sync.Mutex
-	var lat []time.Duration
-	var stop atomic.Bool
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < clients; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				failed.Add(1)
-				return
-			}
-			defer conn.Close()
-			br := bufio.NewReader(conn)
-			local := make([]time.Duration, 0, 4096)
-			for !stop.Load() {
-				t := time.Now()
-				if _, err := conn.Write(req); err != nil {
-					failed.Add(1)
-					return
-				}
-				res, err := http.ReadResponse(br, nil)
-				if err != nil {
-					failed.Add(1)
-					return
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					failed.Add(1)
-					continue
-				}
-				local = append(local, time.Since(t))
-			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
-		}()
-	}
-	time.Sleep(d)
-	stop.Store(true)
-	wg.Wait()
-	el := time.Since(start).Seconds()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
-	}
-	return float64(len(lat)) / el, q(0.5), q(0.99), failed.Load()
+	return phase{ops: count.Load(), wall: time.Since(start), cpu: cpu() - c0}
 }
 
 // writeLists writes a trust list of dscs DSCs and a revocation list of

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/server"
+	"github.com/vaxcert/vaxcert/internal/service"
+	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/internal/verifysvc"
+	"github.com/vaxcert/vaxcert/verifier/venue"
+)
+
+// accessLogger formats the access log as the services do (JSON, one line
+// a request) but does not write it: the cost of formatting is counted,
+// not a terminal's.
+func accessLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+// serveVerifier serves serve-verifier's handler on a loopback listener
+// until ctx ends, over e's checker, synced from the issuer.
+func (e *env) serveVerifier(ctx context.Context) (target, error) {
+	srv, err := verifysvc.New(verifysvc.Config{Checker: e.checker, Sync: e.sync, Rate: verifysvcRate(),
+		Logger: accessLogger()})
+	if err != nil {
+		return target{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return target{}, err
+	}
+	go srv.Serve(ctx, ln)
+	return target{name: "verifier", addr: ln.Addr().String(), path: "/v1/verify"}, nil
+}
+
+// serveIssuer serves the issuer service (serve's handler: SQLite store,
+// e's key folder as its signed lists, the default admission limit) on a
+// loopback listener until ctx ends; its POST /v1/verify checks against
+// its own lists, as a deployment's does.
+func (e *env) serveIssuer(ctx context.Context) (target, error) {
+	st, err := store.Open(ctx, filepath.Join(e.dir, store.DefaultFile))
+	if err != nil {
+		return target{}, err
+	}
+	svc, err := service.New(service.Config{Store: st, Issuer: e.iss})
+	if err != nil {
+		st.Close()
+		return target{}, err
+	}
+	idp := filepath.Join(e.dir, "identity")
+	if err := auth.GenerateDevIdentity(idp); err != nil {
+		return target{}, err
+	}
+	jwks, err := auth.ReadJWKSFile(filepath.Join(idp, auth.DevJWKSFile))
+	if err != nil {
+		return target{}, err
+	}
+	citizens, err := auth.NewCitizenVerifier(jwks, auth.WithIssuer("https://idp.invalid"), auth.WithAudience("vaxcert"))
+	if err != nil {
+		return target{}, err
+	}
+	checker, err := venue.NewChecker(nil, 0)
+	if err != nil {
+		return target{}, err
+	}
+	srv, err := server.New(server.Config{Citizens: citizens, Lists: e.pub, Checker: checker,
+		VenueRate: verifysvcRate(), Logger: accessLogger()}, svc)
+	if err != nil {
+		return target{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return target{}, err
+	}
+	go func() {
+		srv.Serve(ctx, ln)
+		svc.Close()
+		st.Close()
+	}()
+	return target{name: "issuer", addr: ln.Addr().String(), path: "/v1/verify"}, nil
+}
