@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,7 +67,7 @@ func (s *source) RevokedCertificates(_ context.Context, after int64, exp time.Ti
 // world is an issuer (key folder, publisher, lists over HTTP) and a
 // verifier service syncing from it.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	clk     *clock
 	pki     *testkit.PKI
 	keyDir  string
@@ -78,7 +79,7 @@ type world struct {
 	country string // when set, the verifier also syncs the rule set (ruleset_test.go)
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{t: t, clk: &clock{t: testkit.Now}, pki: testkit.NewPKI(t), keyDir: t.TempDir(), dataDir: t.TempDir(), src: &source{}}
 	if err := keyfile.WriteDir(w.keyDir, w.pki.CSCA, w.pki.DSC); err != nil {
 		t.Fatal(err)
@@ -508,4 +509,48 @@ func TestDeltasOnDisk(t *testing.T) {
 			t.Fatalf("certificate %d after restart: %+v", i, a)
 		}
 	}
+}
+
+// BenchmarkVerifyHandler serves POST /v1/verify (text/plain, a valid
+// certificate) through the service's whole handler chain in one
+// goroutine, and the bare venue check beside it: the difference in
+// allocations and time is the service's own.
+func BenchmarkVerifyHandler(b *testing.B) {
+	w := newWorld(b)
+	cert, err := w.pki.Issuer(b).Issue(testkit.RecentRecord(testkit.Now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	checker, err := venue.NewChecker(nil, 24*time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sy, err := verifysync.New(verifysync.Config{Issuer: w.issuer.URL, Root: w.pki.CSCA.Cert, Dir: b.TempDir(), Clock: w.clk.now}, checker)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sy.Sync(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := verifysvc.New(verifysvc.Config{Checker: checker, Sync: sy, Clock: w.clk.now,
+		Rate: netguard.Rate{PerSecond: 1e9, Burst: 1e9}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	qr := []byte(cert.HC1)
+	if a, _ := checker.Check(qr, w.clk.now()); a.Decision != "full" {
+		b.Fatalf("answer %+v", a)
+	}
+	b.Run("check", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			checker.Check(qr, w.clk.now())
+		}
+	})
+	b.Run("handler", func(b *testing.B) {
+		req, _ := http.NewRequest(http.MethodPost, "/v1/verify", nil)
+		req.Header.Set("Content-Type", "text/plain")
+		req.RemoteAddr = "192.0.2.1:1234"
+		testkit.BenchHandler(b, srv.Handler(), req, qr, http.StatusOK)
+	})
 }
