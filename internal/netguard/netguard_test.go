@@ -3,8 +3,11 @@ package netguard
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,5 +193,37 @@ func TestParseRate(t *testing.T) {
 	var r Rate
 	if err := (RateFlag{&r}).Set("3:4"); err != nil || r != (Rate{3, 4}) {
 		t.Errorf("RateFlag.Set: %v, %v", r, err)
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		body    string
+		length  int64
+		want    string
+		wantErr error
+	}{
+		{"exact length", "HC1:ABC", 7, "HC1:ABC", nil},
+		{"unknown length", "HC1:ABC", -1, "HC1:ABC", nil},
+		{"over max: read whole", "HC1:ABCDEFGH", 12, "HC1:ABCDEFGH", nil},
+		{"short body", "HC1", 7, "", io.ErrUnexpectedEOF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			r.ContentLength = tc.length
+			got, err := ReadBody(r, 8)
+			if !errors.Is(err, tc.wantErr) || string(got) != tc.want {
+				t.Errorf("ReadBody = %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+	// The body limit still applies when the length is not given.
+	r, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader("0123456789"))
+	r.ContentLength = -1
+	r.Body = http.MaxBytesReader(nil, r.Body, 4)
+	var mbe *http.MaxBytesError
+	if _, err := ReadBody(r, 8); !errors.As(err, &mbe) {
+		t.Errorf("over the body limit: %v", err)
 	}
 }

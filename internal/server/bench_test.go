@@ -3,11 +3,13 @@ package server
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
+	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/issuer"
 )
 
@@ -66,4 +68,32 @@ func BenchmarkBatchUpload(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkVerifyHandler serves POST /v1/verify (text/plain, a valid
+// certificate, the service's own lists) through the whole handler chain
+// in one goroutine, and the bare venue check beside it: the difference in
+// allocations and time is the service's own.
+func BenchmarkVerifyHandler(b *testing.B) {
+	e := newEnv(b, storetest.Open(b, "sqlite"), func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	})
+	cert, err := e.pki.Issuer(b).Issue(testkit.RecentRecord(testkit.Now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	qr := []byte(cert.HC1)
+	req, _ := http.NewRequest(http.MethodPost, "/v1/verify", nil)
+	req.Header.Set("Content-Type", "text/plain")
+	req.RemoteAddr = "192.0.2.1:1234"
+	testkit.BenchHandler(b, e.srv.Handler(), req.Clone(req.Context()), qr, http.StatusOK) // loads the lists
+	b.Run("check", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			e.srv.cfg.Checker.Check(qr, testkit.Now)
+		}
+	})
+	b.Run("handler", func(b *testing.B) {
+		testkit.BenchHandler(b, e.srv.Handler(), req, qr, http.StatusOK)
+	})
 }

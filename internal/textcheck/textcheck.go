@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ErrControl reports a control character or invalid UTF-8 in a text field.
@@ -26,6 +27,13 @@ var ErrControl = errors.New("textcheck: control character or invalid UTF-8 in te
 
 // Valid reports whether s is valid UTF-8 without control characters.
 func Valid(s string) bool { return valid(s, false) }
+
+// ValidBytes is Valid for a byte slice, without copying it into a string
+// (the QR text of every venue check passes here). b is only read, and not
+// kept.
+func ValidBytes(b []byte) bool {
+	return len(b) == 0 || valid(unsafe.String(unsafe.SliceData(b), len(b)), false)
+}
 
 // ValidMultiline is Valid, except that tab, line feed and carriage return
 // are allowed: the line breaks of free text (a description, a reason).

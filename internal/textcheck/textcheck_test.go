@@ -35,6 +35,9 @@ func TestValid(t *testing.T) {
 		if got := Valid(tt.s); got != tt.valid {
 			t.Errorf("Valid(%q) = %v, want %v", tt.s, got, tt.valid)
 		}
+		if got := ValidBytes([]byte(tt.s)); got != tt.valid {
+			t.Errorf("ValidBytes(%q) = %v, want %v", tt.s, got, tt.valid)
+		}
 		if got := ValidMultiline(tt.s); got != tt.multiline {
 			t.Errorf("ValidMultiline(%q) = %v, want %v", tt.s, got, tt.multiline)
 		}

@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -176,7 +175,7 @@ func (s *Server) verify(c echo.Context) error {
 	var qr []byte
 	switch ct, _, _ := strings.Cut(c.Request().Header.Get(echo.HeaderContentType), ";"); strings.TrimSpace(ct) {
 	case echo.MIMETextPlain:
-		b, err := readBody(c.Request())
+		b, err := netguard.ReadBody(c.Request(), limits.MaxVerifyBody)
 		if err != nil {
 			return err
 		}
@@ -200,7 +199,7 @@ func (s *Server) verify(c echo.Context) error {
 		return apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported content type",
 			"send the QR text as text/plain, or as JSON {\"qr\": \"HC1:…\"}")
 	}
-	if !textcheck.Valid(string(qr)) {
+	if !textcheck.ValidBytes(qr) {
 		return apiError(http.StatusBadRequest, "malformed", "the QR text holds control characters or invalid UTF-8",
 			"send the text the QR code holds, unchanged")
 	}
@@ -214,22 +213,24 @@ func (s *Server) verify(c echo.Context) error {
 	}
 	s.answers.WithLabelValues(answer.Decision, strconv.FormatBool(answer.Stale)).Inc()
 	s.latency.Observe(time.Since(start).Seconds())
-	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
-	return c.JSON(http.StatusOK, answer)
+	return answerJSON(c, answer)
 }
 
-// readBody reads the (already size-limited) body in one allocation when
-// the request gives its length, as venue scanners do, instead of
-// io.ReadAll's growing from 512 bytes.
-func readBody(r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n > 0 && n <= limits.MaxVerifyBody {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	return io.ReadAll(r.Body)
+// Shared header values of every answer: assigning them allocates nothing
+// (net/http only reads them).
+var (
+	noStore  = []string{"no-store"}
+	jsonType = []string{echo.MIMEApplicationJSON}
+)
+
+// answerJSON writes a 200 answer as JSON, not stored by caches. It is
+// c.JSON without its per-request query parsing (?pretty) and header
+// allocations: the verify route is the hot path.
+func answerJSON(c echo.Context, v any) error {
+	h := c.Response().Header()
+	h[echo.HeaderCacheControl], h[echo.HeaderContentType] = noStore, jsonType
+	c.Response().WriteHeader(http.StatusOK)
+	return json.NewEncoder(c.Response()).Encode(v)
 }
 
 // privileged reports whether the request carries a privileged token.
