@@ -282,6 +282,7 @@ func run(o options) error {
 	}
 	pprof.StopCPUProfile()
 	report(os.Stdout, o, libs, targets, svc)
+	fmt.Printf("load average after the rounds: %s\n", loadAverage())
 
 	// 2. Revocation lookup on a 1M list, against one Check.
 	dataDir, err := os.MkdirTemp("", "verifierload-lists")

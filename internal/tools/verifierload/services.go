@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
@@ -15,16 +15,26 @@ import (
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
-// accessLogger formats the access log as the services do (JSON, one line
-// a request) but does not write it: the cost of formatting is counted,
-// not a terminal's.
-func accessLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+// accessLogger writes the access log as the services do (JSON, one line
+// and one write(2) a request, unbuffered) to /dev/null: the formatting and
+// the system call are counted, not a terminal's or a log collector's work.
+func accessLogger() (*slog.Logger, error) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewJSONHandler(f, nil)), nil
+}
 
 // serveVerifier serves serve-verifier's handler on a loopback listener
 // until ctx ends, over e's checker, synced from the issuer.
 func (e *env) serveVerifier(ctx context.Context) (target, error) {
+	logger, err := accessLogger()
+	if err != nil {
+		return target{}, err
+	}
 	srv, err := verifysvc.New(verifysvc.Config{Checker: e.checker, Sync: e.sync, Rate: verifysvcRate(),
-		Logger: accessLogger()})
+		Logger: logger})
 	if err != nil {
 		return target{}, err
 	}
@@ -66,8 +76,12 @@ func (e *env) serveIssuer(ctx context.Context) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
+	logger, err := accessLogger()
+	if err != nil {
+		return target{}, err
+	}
 	srv, err := server.New(server.Config{Citizens: citizens, Lists: e.pub, Checker: checker,
-		VenueRate: verifysvcRate(), Logger: accessLogger()}, svc)
+		VenueRate: verifysvcRate(), Logger: logger}, svc)
 	if err != nil {
 		return target{}, err
 	}
