@@ -16,7 +16,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
+	"modernc.org/sqlite"               // registers driver "sqlite"
 )
 
 // DefaultFile is the SQLite file name under the data folder.
@@ -47,7 +47,8 @@ type Store struct {
 // SQLite file: "sqlite:///abs/path/vaxcert.db" or a bare path. SQLite runs in
 // WAL mode with foreign keys on, synchronous=FULL (a commit survives a power
 // loss) and a single writer connection whose transactions begin IMMEDIATE,
-// next to a pool of read-only connections.
+// next to a pool of read-only connections that keep their prepared
+// statements.
 func Open(ctx context.Context, url string) (*Store, error) {
 	d, dsn, err := parseURL(url)
 	if err != nil {
@@ -83,17 +84,26 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if !d.postgres {
 		// Opened after the migration so the file is already in WAL mode.
-		r, err := sql.Open("sqlite", sqliteDSN(dsn, true))
-		if err != nil {
+		if s.read, err = openSQLiteReads(dsn, stmtCacheSize); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("store: failed to open database: %w", err)
+			return nil, err
 		}
-		n := 2 * runtime.GOMAXPROCS(0)
-		r.SetMaxOpenConns(n)
-		r.SetMaxIdleConns(n)
-		s.read = r
 	}
 	return s, nil
+}
+
+// openSQLiteReads opens the pool of read-only connections to the SQLite
+// file at path, each keeping up to kept statements (see stmtcache.go).
+func openSQLiteReads(path string, kept int) (*sql.DB, error) {
+	base, err := sqlite.NewConnector(sqliteDSN(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to open database: %w", err)
+	}
+	r := sql.OpenDB(&stmtCacheConnector{base: base, size: kept})
+	n := 2 * runtime.GOMAXPROCS(0)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return r, nil
 }
 
 // Close closes the database.
