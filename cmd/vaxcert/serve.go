@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -79,6 +80,11 @@ Crowd control (see "Limits" in GET /v1/openapi.yaml):
     --max-in-flight N    citizen and public requests served at once (default 8
                          per CPU; -1: no bound); beyond it a request waits at
                          most 20 ms, then gets 503 with Retry-After
+    --shed-target DUR    while this process's goroutines wait longer than DUR
+                         to run (90th percentile over 100 ms), refuse a
+                         growing share of citizen and public requests that
+                         arrive while others are served, with 503 and
+                         Retry-After (default 5ms; 0: never)
 
 Logs are JSON lines on standard error; they carry no personal data.
 
@@ -125,6 +131,7 @@ func runServe(e *env, args []string) error {
 	flags.Var(netguard.RateFlag{Rate: &rates.AnonymousRate}, "rate-anonymous", "")
 	flags.Var(netguard.RateFlag{Rate: &rates.StaffRate}, "rate-staff", "")
 	maxInFlight := flags.Int("max-in-flight", 0, "")
+	shedTarget := flags.Duration("shed-target", server.DefaultShedTarget, "")
 	pos, err := parseFlags(flags, args)
 	switch {
 	case err != nil:
@@ -141,6 +148,8 @@ func runServe(e *env, args []string) error {
 		return commandUsageError("serve", errors.New("--idp-issuer is required with --jwks"))
 	case *maxInFlight < -1:
 		return commandUsageError("serve", errors.New("--max-in-flight must be positive, or -1 for no bound"))
+	case *shedTarget < 0:
+		return commandUsageError("serve", errors.New("--shed-target must not be negative (0: never shed)"))
 	}
 	proxies, err := netguard.ParseProxies(*proxyList)
 	if err != nil {
@@ -239,7 +248,8 @@ func runServe(e *env, args []string) error {
 	srv, err := server.New(server.Config{Addr: *addr, Citizens: citizens, Logger: logger, ValueSets: vs, Scan: scan,
 		Lists: pub, Checker: checker,
 		Ready: func(context.Context) error { return dscValid(dsc) }, TrustedProxies: proxies, MaxInFlight: *maxInFlight,
-		StaffRate: rates.StaffRate, CitizenRate: rates.CitizenRate, AnonymousRate: rates.AnonymousRate,
+		ShedTarget: cmp.Or(*shedTarget, -1),
+		StaffRate:  rates.StaffRate, CitizenRate: rates.CitizenRate, AnonymousRate: rates.AnonymousRate,
 		VenueRate: rates.VenueRate}, svc)
 	if err != nil {
 		return withHint(err)

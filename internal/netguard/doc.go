@@ -1,7 +1,8 @@
 // Package netguard holds the pieces a public HTTP service needs to stay up
 // under a crowd: who the client is behind a reverse proxy ([Proxies]), a
-// per-client token bucket ([Limiter]) and an admission limit on the work in
-// flight ([Admission]). The issuer service (internal/server) and the
+// per-client token bucket ([Limiter]), an admission limit on the work in
+// flight ([Admission]) and a shedder that refuses a share of requests while
+// the process is congested ([Shedder]). The issuer service (internal/server) and the
 // standalone verifier service share it.
 //
 // The token buckets are golang.org/x/time/rate limiters; the proxy walk and

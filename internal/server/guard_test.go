@@ -112,3 +112,37 @@ func TestAdmission(t *testing.T) {
 		e.call("GET", "/v1/me/certificates", credCitizenA, nil, http.StatusOK)
 	}, func(c *Config) { c.MaxInFlight, c.AdmissionWait = 1, 5*time.Millisecond })
 }
+
+// TestShedding: while the process is congested, citizen and public requests
+// arriving with others in flight are refused with 503 and Retry-After; a
+// lone request and staff routes are not.
+func TestShedding(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		now := time.Unix(1_700_000_000, 0)
+		e.srv.shedder = netguard.NewShedder(time.Millisecond, func() time.Duration { return time.Second },
+			func() time.Time { return now }, func() float64 { return 0 })
+		e.call("GET", "/v1/me/certificates", credCitizenA, nil, http.StatusOK) // starts the first period
+		now = now.Add(netguard.ShedInterval)
+		e.call("GET", "/v1/me/certificates", credCitizenA, nil, http.StatusOK) // alone: never shed
+		if p := e.srv.shedder.Probability(); p <= 0 {
+			t.Fatalf("shed probability %v after a congested period", p)
+		}
+		release, ok := e.srv.admission.Acquire(e.ctx) // another request in flight
+		if !ok {
+			t.Fatal("no slot")
+		}
+		r := e.call("GET", "/v1/me/certificates", credCitizenA, nil, http.StatusServiceUnavailable)
+		if r.header.Get("Retry-After") != "1" || r.apiErr(t).Code != codeOverloaded {
+			t.Errorf("shed: Retry-After %q, body %s", r.header.Get("Retry-After"), r.body)
+		}
+		e.call("GET", "/v1/revocations", "", nil, http.StatusServiceUnavailable)
+		e.call("GET", "/v1/reviews", credFinaliser, nil, http.StatusOK)
+		release()
+		if n := e.srv.shedder.Count(); n != 2 {
+			t.Errorf("%d requests shed, want 2", n)
+		}
+		if e.srv.admission.Refused() != 0 {
+			t.Errorf("the admission limit refused %d: the shedder must act first", e.srv.admission.Refused())
+		}
+	})
+}

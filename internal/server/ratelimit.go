@@ -66,11 +66,17 @@ const overloadRetry = time.Second
 // admit bounds the public and citizen requests in flight
 // (Config.MaxInFlight): under a surge the admitted ones keep their latency
 // and the rest are refused at once with 503 and Retry-After, before any
-// work is done for them. Staff routes are not gated: uploads and issuance
-// must go on while citizens crowd in.
+// work is done for them. While the process is congested (Config.ShedTarget)
+// a share of them is refused before the limit is even consulted. Staff
+// routes are not gated: uploads and issuance must go on while citizens
+// crowd in.
 func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		release, ok := s.admission.Acquire(c.Request().Context())
+		var release func()
+		ok := false
+		if !s.shedder.Shed(s.admission.InFlight()) {
+			release, ok = s.admission.Acquire(c.Request().Context())
+		}
 		if !ok {
 			e := newError(http.StatusServiceUnavailable, codeOverloaded, "the service is busy",
 				"retry after the number of seconds in Retry-After")

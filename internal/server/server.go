@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -56,6 +57,13 @@ var (
 const (
 	DefaultInFlightPerCPU = 8
 	DefaultAdmissionWait  = 20 * time.Millisecond
+	// DefaultShedTarget is the scheduling delay (the 90th percentile of
+	// the time this process's goroutines wait to run, over 100 ms) above
+	// which a share of citizen and public requests is refused
+	// ([netguard.Shedder]): a request waits for the CPU several times
+	// (read, database, answer), so 5 ms each keeps it well within the
+	// surge's 100 ms.
+	DefaultShedTarget = 5 * time.Millisecond
 )
 
 // Config configures [New]. Zero values mean the defaults.
@@ -102,6 +110,11 @@ type Config struct {
 	// [DefaultAdmissionWait]) for a slot, then gets 503 with Retry-After.
 	MaxInFlight   int
 	AdmissionWait time.Duration
+	// ShedTarget is the scheduling delay above which a growing share of
+	// the citizen and public requests is refused with 503 and Retry-After
+	// before the admission limit (default [DefaultShedTarget]; negative:
+	// never). See [netguard.Shedder].
+	ShedTarget time.Duration
 	// RequestTimeout bounds reading and answering an ordinary request
 	// (default 60s); UploadTimeout bounds a bulk upload and its report
 	// (default 2h). Correction requests with photos get 5 minutes.
@@ -136,7 +149,7 @@ func (c *Config) setDefaults() {
 	for _, d := range []struct {
 		d   *time.Duration
 		def time.Duration
-	}{{&c.AdmissionWait, DefaultAdmissionWait}, {&c.RequestTimeout, 60 * time.Second}, {&c.UploadTimeout, 2 * time.Hour}, {&c.ShutdownTimeout, 30 * time.Second}} {
+	}{{&c.AdmissionWait, DefaultAdmissionWait}, {&c.ShedTarget, DefaultShedTarget}, {&c.RequestTimeout, 60 * time.Second}, {&c.UploadTimeout, 2 * time.Hour}, {&c.ShutdownTimeout, 30 * time.Second}} {
 		if *d.d == 0 {
 			*d.d = d.def
 		}
@@ -167,8 +180,10 @@ type Server struct {
 	metrics *metrics
 	limiter *netguard.Limiter
 	rates   [len(classPrefix)]Rate
-	// admission gates citizen and public requests (nil: no bound).
+	// admission gates citizen and public requests (nil: no bound), after
+	// shedder (nil: none).
 	admission *netguard.Admission
+	shedder   *netguard.Shedder
 	// self keeps Checker on the service's own lists.
 	self selfState
 	// citizens remembers verified citizen tokens.
@@ -197,6 +212,7 @@ func New(cfg Config, svc *service.Service) (*Server, error) {
 	// The queue holds as many waiters as there are slots: beyond that a
 	// waiter would not get a slot within the wait anyway.
 	s.admission = netguard.NewAdmission(cfg.MaxInFlight, cfg.MaxInFlight, cfg.AdmissionWait)
+	s.shedder = netguard.NewShedder(cfg.ShedTarget, netguard.SchedulingDelay(0.9), time.Now, rand.Float64)
 	s.e = echo.New()
 	s.e.HideBanner, s.e.HidePort = true, true
 	s.e.IPExtractor = func(r *http.Request) string { return cfg.TrustedProxies.ClientIP(r).String() }
