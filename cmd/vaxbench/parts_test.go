@@ -229,3 +229,28 @@ func TestMedianAndThousands(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSurge: the table says where the load generator runs and gives
+// each stage its verdict, with the reasons of a miss.
+func TestWriteSurge(t *testing.T) {
+	r := &SurgeResult{Engine: "sqlite", Records: 2000, Stages: []SurgeStage{
+		{Multiple: 1, Clients: 32, Admitted: Latency{Requests: 100, P50: 3, P99: 20}, AdmittedPerSecond: 7000,
+			CPUPerRequestMicros: 140},
+		{Multiple: 10, Clients: 320, Admitted: Latency{Requests: 100, P50: 40, P99: 142}, AdmittedPerSecond: 4000,
+			Refused: Latency{Requests: 10, P99: 241}, RefusedPerSecond: 1400, Status503: 10, MissingRetryAfter: 1},
+	}}
+	var b strings.Builder
+	if err := writeSurge(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"the load generator runs in this process", "CPU µs/req", " 140 ",
+		"NO: admitted p99 142.0 ms, refusal p99 241.0 ms, 1 refusals without Retry-After"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if got := strings.Count(out, " yes\n"); got != 1 {
+		t.Errorf("%d stages graceful, want 1:\n%s", got, out)
+	}
+}

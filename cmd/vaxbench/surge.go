@@ -54,6 +54,13 @@ type SurgeStage struct {
 	HeapPeakMiB float64 `json:"heap_peak_mib"`
 	RSSPeakMiB  float64 `json:"rss_peak_mib"`
 	LoadAverage float64 `json:"load_average_1m"`
+	// CPUPerRequestMicros is the CPU time of this process (server, SQLite
+	// and the load generator) and of the PostgreSQL backends, over the
+	// whole stage, per request sent in it (admitted or refused, warm-up
+	// included): unlike the latencies, it does not depend on how much of
+	// the machine the stage got.
+	CPUPerRequestMicros float64 `json:"cpu_per_request_us"`
+	sent                uint64
 }
 
 // Graceful reports whether the stage degraded gracefully, and why not.
@@ -92,8 +99,8 @@ func surge(ctx context.Context, o options, log io.Writer) (res *SurgeResult, err
 		res.Engine = "postgres"
 	}
 	g := &Result{}
-	fmt.Fprintf(log, "vaxbench: surge, %s, %s persons, load average %.2f\n", res.Engine, thousands(int64(o.records)),
-		loadAverage())
+	fmt.Fprintf(log, "vaxbench: surge, %s, %s persons, load average %.2f; %s\n", res.Engine, thousands(int64(o.records)),
+		loadAverage(), sharedNote())
 	h, err := startHarness(ctx, o.dbURL)
 	if err != nil {
 		return nil, err
@@ -110,16 +117,26 @@ func surge(ctx context.Context, o options, log io.Writer) (res *SurgeResult, err
 	for _, m := range surgeMultiples {
 		n := o.clients * m
 		fmt.Fprintf(log, "vaxbench: surge stage %d×: %d clients, %v warm-up then %v\n", m, n, o.warmup, o.duration)
+		cpu0 := processCPU() + h.cpu.cpu()
 		st, err := runSurgeStage(ctx, h.base, cs, n, o.warmup, o.duration)
 		if err != nil {
 			return nil, err
 		}
+		if st.sent > 0 {
+			st.CPUPerRequestMicros = float64((processCPU() + h.cpu.cpu() - cpu0).Microseconds()) / float64(st.sent)
+		}
 		st.Multiple = m
 		res.Stages = append(res.Stages, st)
-		fmt.Fprintf(log, "vaxbench: surge stage %d×: %.0f admitted/s (p99 %.1f ms), %.0f refused/s (p99 %.1f ms), %d errors\n",
-			m, st.AdmittedPerSecond, st.Admitted.P99, st.RefusedPerSecond, st.Refused.P99, st.Errors)
+		fmt.Fprintf(log, "vaxbench: surge stage %d×: %.0f admitted/s (p99 %.1f ms), %.0f refused/s (p99 %.1f ms), %d errors, %.0f µs CPU a request\n",
+			m, st.AdmittedPerSecond, st.Admitted.P99, st.RefusedPerSecond, st.Refused.P99, st.Errors, st.CPUPerRequestMicros)
 	}
 	return res, nil
+}
+
+// sharedNote says where the load generator runs.
+func sharedNote() string {
+	return fmt.Sprintf("the load generator runs in this process, on the same %d CPUs (GOMAXPROCS) as the server "+
+		"and, on SQLite, the database", runtime.GOMAXPROCS(0))
 }
 
 // surgeClient is one citizen's app during a stage.
@@ -129,6 +146,7 @@ type surgeClient struct {
 	s429, s503, missing uint64
 	errors              uint64
 	firstErr            error
+	sent                uint64 // warm-up included
 }
 
 // runSurgeStage runs n clients (citizens cs[i%len(cs)]) for warmup and
@@ -190,6 +208,7 @@ func runSurgeStage(ctx context.Context, base string, cs []citizen, n int, warmup
 		st.Status429 += sc.s429
 		st.Status503 += sc.s503
 		st.MissingRetryAfter += sc.missing
+		st.sent += sc.sent
 		st.Errors += sc.errors
 		if st.FirstError == "" && sc.firstErr != nil {
 			st.FirstError = sc.firstErr.Error()
@@ -208,6 +227,7 @@ func (sc *surgeClient) run(client *http.Client, from, until time.Time) {
 		if !start.Before(until) || sc.req[0].Context().Err() != nil {
 			return
 		}
+		sc.sent++
 		res, err := client.Do(sc.req[k%2])
 		status, retryAfter := 0, ""
 		if err == nil {
@@ -251,19 +271,21 @@ func (sc *surgeClient) run(client *http.Client, from, until time.Time) {
 
 // writeSurge prints the ramp.
 func writeSurge(w io.Writer, r *SurgeResult) error {
-	fmt.Fprintf(w, "vaxbench surge: %s, %s persons; refused clients retry after %v; criteria: admitted and refusal p99 ≤ %d ms, 0 errors, Retry-After on every refusal\n\n",
+	fmt.Fprintf(w, "vaxbench surge: %s, %s persons; refused clients retry after %v; criteria: admitted and refusal p99 ≤ %d ms, 0 errors, Retry-After on every refusal\n",
 		r.Engine, thousands(int64(r.Records)), refusalPause, surgeP99MS)
+	fmt.Fprintf(w, "%s: the latencies include its own waits for the CPU; CPU µs/req counts it too\n\n", sharedNote())
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tclients\tadmitted/s\tp50 ms\tp99 ms\trefused/s\t429\t503\trefusal p99 ms\terrors\theap MiB\tRSS MiB\tload\tgraceful\t")
+	fmt.Fprintln(tw, "stage\tclients\tadmitted/s\tp50 ms\tp99 ms\trefused/s\t429\t503\trefusal p99 ms\terrors\tCPU µs/req\theap MiB\tRSS MiB\tload\tgraceful\t")
 	for _, s := range r.Stages {
 		ok, why := s.Graceful()
 		verdict := "yes"
 		if !ok {
 			verdict = "NO: " + why
 		}
-		fmt.Fprintf(tw, "%d×\t%d\t%s\t%.1f\t%.1f\t%s\t%d\t%d\t%.1f\t%d\t%.0f\t%.0f\t%.1f\t%s\t\n", s.Multiple, s.Clients,
+		fmt.Fprintf(tw, "%d×\t%d\t%s\t%.1f\t%.1f\t%s\t%d\t%d\t%.1f\t%d\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t\n", s.Multiple, s.Clients,
 			thousands(int64(s.AdmittedPerSecond+0.5)), s.Admitted.P50, s.Admitted.P99, thousands(int64(s.RefusedPerSecond+0.5)),
-			s.Status429, s.Status503, s.Refused.P99, s.Errors, s.HeapPeakMiB, s.RSSPeakMiB, s.LoadAverage, verdict)
+			s.Status429, s.Status503, s.Refused.P99, s.Errors, s.CPUPerRequestMicros, s.HeapPeakMiB, s.RSSPeakMiB,
+			s.LoadAverage, verdict)
 	}
 	return tw.Flush()
 }

@@ -21,6 +21,7 @@ import (
 // graceful verdict: they are a measurement (make surge prints them), not a
 // pass condition, on a shared machine.
 func TestSurge(t *testing.T) {
+	t.Log(sharedNote())
 	for _, engine := range storetest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			o := options{records: 2000, doses: 2, clients: 32, duration: 3 * time.Second, warmup: time.Second}
@@ -39,9 +40,10 @@ func TestSurge(t *testing.T) {
 			for _, s := range res.Stages {
 				ok, why := s.Graceful()
 				t.Logf("%d× (%d clients): %.0f admitted/s p50 %.1f p99 %.1f ms; %.0f refused/s (429: %d, 503: %d) p99 %.1f ms; "+
-					"%d errors; heap %.0f MiB, RSS %.0f MiB; load %.1f; graceful %v %s", s.Multiple, s.Clients,
-					s.AdmittedPerSecond, s.Admitted.P50, s.Admitted.P99, s.RefusedPerSecond, s.Status429, s.Status503,
-					s.Refused.P99, s.Errors, s.HeapPeakMiB, s.RSSPeakMiB, s.LoadAverage, ok, why)
+					"%d errors; %.0f µs CPU a request; heap %.0f MiB, RSS %.0f MiB; load %.1f; graceful %v %s", s.Multiple,
+					s.Clients, s.AdmittedPerSecond, s.Admitted.P50, s.Admitted.P99, s.RefusedPerSecond, s.Status429,
+					s.Status503, s.Refused.P99, s.Errors, s.CPUPerRequestMicros, s.HeapPeakMiB, s.RSSPeakMiB,
+					s.LoadAverage, ok, why)
 				if s.Errors != 0 || s.MissingRetryAfter != 0 || s.Admitted.Requests == 0 {
 					t.Errorf("%d×: %d errors (first: %s), %d refusals without Retry-After, %d admitted", s.Multiple,
 						s.Errors, s.FirstError, s.MissingRetryAfter, s.Admitted.Requests)
