@@ -123,8 +123,19 @@ func wrkClients(ctx context.Context, t target, clients int, d time.Duration, qr 
 	if err != nil {
 		return loadResult{}, err
 	}
+	return fromWrk(r), nil
+}
+
+// fromWrk reads a wrk report as a load result: answers are the 2xx (wrk's
+// latencies cover every answer), the length is wrk's own measured one
+// (requests ÷ rate), or the requested one when nothing was answered.
+func fromWrk(r *wrkrun.Result) loadResult {
+	secs := r.DurationSeconds
+	if r.RequestsPerSecond > 0 && r.Requests > 0 {
+		secs = float64(r.Requests) / r.RequestsPerSecond
+	}
 	return loadResult{Answers: r.Requests - r.Non2xx, Refused: r.Non2xx, Errors: r.Errors - r.Non2xx,
-		Seconds: float64(r.Requests) / r.RequestsPerSecond, P50: r.P50, P99: r.P99, CPUSeconds: r.CPUSeconds}, nil
+		Seconds: secs, P50: r.P50, P99: r.P99, CPUSeconds: r.CPUSeconds}
 }
 
 // wrkScript is the Lua script posting qr as text/plain. The QR text of an

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaxcert/vaxcert/internal/wrkrun"
 )
 
 func TestSummarize(t *testing.T) {
@@ -109,5 +111,18 @@ func TestOptionsCheck(t *testing.T) {
 		if err := o.check(); err == nil {
 			t.Errorf("check(%+v): no error", o)
 		}
+	}
+}
+
+func TestFromWrk(t *testing.T) {
+	got := fromWrk(&wrkrun.Result{DurationSeconds: 3, RequestsPerSecond: 10000, Requests: 30500, Non2xx: 500,
+		Errors: 502, P50: 4, P99: 9, CPUSeconds: 0.4})
+	want := loadResult{Answers: 30000, Refused: 500, Errors: 2, Seconds: 3.05, P50: 4, P99: 9, CPUSeconds: 0.4}
+	if got != want {
+		t.Errorf("fromWrk = %+v, want %+v", got, want)
+	}
+	// Nothing answered: the requested length, no division by zero.
+	if got := fromWrk(&wrkrun.Result{DurationSeconds: 3, Errors: 64}); got.Seconds != 3 || got.Errors != 64 || got.Answers != 0 {
+		t.Errorf("fromWrk(no answers) = %+v", got)
 	}
 }
