@@ -113,6 +113,10 @@ func errListsOff() error {
 // selfState keeps Config.Checker on the service's own lists, rebuilt at
 // most once per selfRefresh, so /v1/verify sees a revocation within
 // seconds and answers exactly as a venue verifier holding the same lists.
+// One request rebuilds (signing, parsing and verifying the whole
+// revocation list: O(revocations)); the others answer meanwhile from the
+// lists held instead of queueing behind it, which would put the rebuild's
+// length into the latency of every verify in flight once a second.
 type selfState struct {
 	mu   sync.Mutex
 	at   time.Time // by Config.Clock
@@ -126,7 +130,11 @@ func (s *Server) refreshChecker(c echo.Context, now time.Time) error {
 	if s.cfg.Lists == nil {
 		return nil
 	}
-	s.self.mu.Lock()
+	if s.cfg.Checker.State() == nil {
+		s.self.mu.Lock() // nothing to answer from yet: wait for the first build
+	} else if !s.self.mu.TryLock() {
+		return nil // another request is rebuilding
+	}
 	defer s.self.mu.Unlock()
 	if now.Sub(s.self.at) < selfRefresh && time.Since(s.self.wall) < selfRefresh && s.cfg.Checker.State() != nil {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/internal/scanpage"
@@ -148,4 +149,49 @@ func TestRuleSetEndpoint(t *testing.T) {
 	if res.StatusCode != http.StatusNotModified {
 		t.Fatalf("If-None-Match: status %d", res.StatusCode)
 	}
+}
+
+// TestVerifyDoesNotQueueBehindRebuild: while one request rebuilds the
+// service's own lists (the lock held here stands for it), a verify answers
+// from the lists held instead of waiting; before any lists are held it
+// waits for the first build.
+func TestVerifyDoesNotQueueBehindRebuild(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
+	cert, err := e.pki.Issuer(t).Issue(testkit.RecentRecord(testkit.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() <-chan *response {
+		done := make(chan *response, 1)
+		go func() {
+			done <- e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1)})
+		}()
+		return done
+	}
+	// No lists held yet: the request waits for the build in progress.
+	e.srv.self.mu.Lock()
+	first := post()
+	select {
+	case r := <-first:
+		e.srv.self.mu.Unlock()
+		t.Fatalf("answered (%d) without lists while a build was in progress", r.status)
+	case <-time.After(200 * time.Millisecond):
+	}
+	e.srv.self.mu.Unlock()
+	if r := <-first; r.status != http.StatusOK {
+		t.Fatalf("first answer: %d %s", r.status, r.body)
+	}
+	// Lists held, a rebuild due and in progress: answered from the lists held.
+	e.srv.self.mu.Lock()
+	e.srv.self.at, e.srv.self.wall = time.Time{}, time.Time{}
+	select {
+	case r := <-post():
+		var a venue.Answer
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &a) != nil || a.Decision != "full" {
+			t.Errorf("answer during a rebuild: %d %s", r.status, r.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the verify waited for the rebuild")
+	}
+	e.srv.self.mu.Unlock()
 }
