@@ -20,6 +20,26 @@ var base45Index = func() (t [256]int8) {
 	return t
 }()
 
+// base45Weight[k][b] is the value of character b at place k of a group
+// (index × 45^k), or base45Bad for a byte outside the alphabet: a triplet
+// whose three weights add up to more than 0xFFFF is invalid one way or the
+// other, so the decoder's loop has one test per group.
+var base45Weight = func() (t [3][256]uint32) {
+	for b := range 256 {
+		for k, w := range [3]uint32{1, 45, 45 * 45} {
+			t[k][b] = base45Bad
+			if x := base45Index[b]; x >= 0 {
+				t[k][b] = uint32(x) * w
+			}
+		}
+	}
+	return t
+}()
+
+// base45Bad is the weight of a byte outside the alphabet: over 0xFFFF, and
+// three of them still fit in a uint32.
+const base45Bad = 1 << 24
+
 // Base45EncodedLen returns the length of the Base45 encoding of n bytes.
 func Base45EncodedLen(n int) int { return n/2*3 + n%2*2 }
 
@@ -66,18 +86,16 @@ func AppendBase45Decode(dst, src []byte) ([]byte, error) {
 		dst = grown
 	}
 	out := dst[start : start+outLen]
-	j, i := 0, 0
-	for ; i+3 <= len(src) && j+2 <= len(out); i, j = i+3, j+2 {
-		c, d, e := base45Index[src[i]], base45Index[src[i+1]], base45Index[src[i+2]]
-		if c|d|e < 0 {
-			return dst[:start], &Base45Error{Offset: i, Reason: "character outside the alphabet"}
-		}
-		n := uint32(c) + uint32(d)*45 + uint32(e)*(45*45)
+	in, o := src, out
+	for len(in) >= 3 && len(o) >= 2 {
+		n := base45Weight[0][in[0]] + base45Weight[1][in[1]] + base45Weight[2][in[2]]
 		if n > 0xFFFF {
-			return dst[:start], &Base45Error{Offset: i, Reason: "group value overflow"}
+			return dst[:start], base45GroupError(in[:3], len(src)-len(in))
 		}
-		out[j], out[j+1] = byte(n>>8), byte(n)
+		o[0], o[1] = byte(n>>8), byte(n)
+		in, o = in[3:], o[2:]
 	}
+	i, j := len(src)-len(in), len(out)-len(o)
 	if i < len(src) { // a trailing pair
 		c, d := base45Index[src[i]], base45Index[src[i+1]]
 		if c|d < 0 {
@@ -91,4 +109,13 @@ func AppendBase45Decode(dst, src []byte) ([]byte, error) {
 	}
 	dst = dst[:start+outLen]
 	return dst, nil
+}
+
+// base45GroupError is the error of a triplet at offset i that failed the
+// decoder's one test.
+func base45GroupError(g []byte, i int) error {
+	if base45Index[g[0]]|base45Index[g[1]]|base45Index[g[2]] < 0 {
+		return &Base45Error{Offset: i, Reason: "character outside the alphabet"}
+	}
+	return &Base45Error{Offset: i, Reason: "group value overflow"}
 }
