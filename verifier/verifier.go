@@ -119,10 +119,14 @@ func WithGenericValidator(p PayloadValidator) Option {
 // SignatureVerifierFunc builds the signature verifier of a trusted key for
 // the algorithm the key decides (ES256 for P-256, PS256 for RSA; never the
 // message). The verifier it returns must fail with an error wrapping
-// cose.ErrVerification when a signature does not verify.
+// cose.ErrVerification when a signature does not verify. A verifier that
+// also implements cose.DigestVerifier, for ES256 or PS256, is given the
+// SHA-256 digest of the Sig_structure (VerifyDigest) instead of the
+// Sig_structure itself (Verify).
 type SignatureVerifierFunc func(alg cose.Algorithm, key crypto.PublicKey) (cose.Verifier, error)
 
-// WithSignatureVerifiers replaces go-cose's signature verifiers, for
+// WithSignatureVerifiers replaces the built-in signature verifiers
+// (go-cose's, and for ES256 a cheaper one held to go-cose's verdicts), for
 // example with the browser's WebCrypto under WebAssembly, where the Go
 // implementation of P-256 is many times slower than native code
 // (cmd/vaxcert-wasm). Everything else about the signature check is
@@ -414,7 +418,7 @@ func (v *Verifier) verifySignature(r *Result, msg *cose.Sign1Message) {
 		if err != nil {
 			continue
 		}
-		if msg.Verify(nil, verifier) == nil {
+		if hcert.VerifySign1(msg, verifier) == nil {
 			r.authentic = true
 			r.cert.Signer, r.cert.Alg = e, e.Alg
 			if e.Cert != nil && !keys.CanSign(e.Cert) {
@@ -438,11 +442,15 @@ func (v *Verifier) coseVerifier(e *keys.TrustEntry) (cose.Verifier, error) {
 	if cv, ok := v.coseVerifiers.Load(e); ok {
 		return cv.(cose.Verifier), nil
 	}
-	newVerifier := SignatureVerifierFunc(cose.NewVerifier)
+	var (
+		cv  cose.Verifier
+		err error
+	)
 	if v.newCOSE != nil {
-		newVerifier = v.newCOSE
+		cv, err = v.newCOSE(cose.Algorithm(e.Alg), e.Key)
+	} else if cv, err = cose.NewVerifier(cose.Algorithm(e.Alg), e.Key); err == nil {
+		cv = newES256Verifier(cv, e.Key) // go-cose validated the key
 	}
-	cv, err := newVerifier(cose.Algorithm(e.Alg), e.Key)
 	if err != nil {
 		return nil, err
 	}

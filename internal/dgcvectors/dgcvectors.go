@@ -5,6 +5,8 @@
 package dgcvectors
 
 import (
+	"crypto"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -179,4 +181,17 @@ func LoadIfPresent() []*Vector {
 	}
 	vs, _ := LoadDir(dir)
 	return vs
+}
+
+// DSCKey returns the public key of the vector's DSC, or nil when it has
+// none or it does not parse.
+func (v *Vector) DSCKey() crypto.PublicKey {
+	if v.Certificate == nil {
+		return nil
+	}
+	cert, err := x509.ParseCertificate(v.Certificate)
+	if err != nil {
+		return nil
+	}
+	return cert.PublicKey
 }
