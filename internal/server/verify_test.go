@@ -195,3 +195,35 @@ func TestVerifyDoesNotQueueBehindRebuild(t *testing.T) {
 	}
 	e.srv.self.mu.Unlock()
 }
+
+// TestVerifyRebuildsOnlyOnChange: a due refresh of the service's own lists
+// keeps the state held while the publisher hands out the same lists, and
+// builds a new one, which answers revoked, once a revocation is published.
+func TestVerifyRebuildsOnlyOnChange(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, "sqlite"), func(c *Config) { c.Clock = testkit.Clock })
+	rec := testkit.RecentRecord(testkit.Now)
+	e.submit(rec)
+	cert := e.issue(rec.Person.ID)
+	verify := func() venue.Answer {
+		t.Helper()
+		e.srv.self.at, e.srv.self.wall = time.Time{}, time.Time{} // a refresh is due
+		r := e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain", body: strings.NewReader(cert.HC1)})
+		var a venue.Answer
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &a) != nil {
+			t.Fatalf("verify: %d %s", r.status, r.body)
+		}
+		return a
+	}
+	if a := verify(); a.Decision != "full" {
+		t.Fatalf("issued certificate: %+v", a)
+	}
+	held := e.srv.cfg.Checker.State()
+	if a := verify(); a.Decision != "full" || e.srv.cfg.Checker.State() != held {
+		t.Fatalf("unchanged lists: %+v, state rebuilt: %v", a, e.srv.cfg.Checker.State() != held)
+	}
+	e.call("POST", "/v1/revocations", credReviewer, map[string]any{"uvci": cert.UVCI, "reason": "fraud"}, http.StatusOK)
+	time.Sleep(time.Second) // the publisher reads the store at most once a second
+	if a := verify(); a.Decision != "revoked" || e.srv.cfg.Checker.State() == held {
+		t.Fatalf("after a revocation: %+v, state rebuilt: %v", a, e.srv.cfg.Checker.State() != held)
+	}
+}
