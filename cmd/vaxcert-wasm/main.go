@@ -7,7 +7,7 @@
 //	vaxcert.loadRules(ruleSet, country, region)            → "" or an error message
 //	vaxcert.verify(qrText, nowMillis)                     → Promise of the venue answer as JSON text
 //	vaxcert.info(nowMillis)                               → the lists held, as JSON text
-//	vaxcert.bench(qrText, nowMillis, n[, "go"])           → Promise of milliseconds per verify over n runs
+//	vaxcert.bench(qrText, nowMillis, n[, "go"])           → Promise of milliseconds per verify over n runs, one at a time
 //	vaxcert.signatures                                    → "webcrypto" or "go", once loaded
 //
 // root (the CSCA certificate the page pins), trustList and revocations
@@ -40,6 +40,8 @@ import (
 var (
 	session *offline.Session
 	loaded  [3][]byte // root, trust list, revocations of the first load, for bench
+	// goSession is bench's session with Go's signature code.
+	goSession *offline.Session
 )
 
 // bytesOf returns a string's or a Uint8Array's bytes; nil when empty.
@@ -119,13 +121,19 @@ func loadRules(_ js.Value, args []js.Value) any {
 
 // promise runs f on a goroutine of its own (SubtleCrypto is asynchronous
 // and a JS callback must not block) and returns a promise of its result.
+// The executor is released once the Promise constructor has called it
+// (it does so before returning): nothing is kept per call.
 func promise(f func() any) js.Value {
-	return js.Global().Get("Promise").New(js.FuncOf(func(_ js.Value, args []js.Value) any {
+	executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve := args[0]
 		go func() { resolve.Invoke(f()) }()
 		return nil
-	}))
+	})
+	defer executor.Release()
+	return promiseCtor.New(executor)
 }
+
+var promiseCtor = js.Global().Get("Promise")
 
 func verify(_ js.Value, args []js.Value) any {
 	if session == nil || len(args) != 2 {
@@ -152,29 +160,39 @@ func info(_ js.Value, args []js.Value) any {
 	return string(b)
 }
 
-// bench verifies n times and returns the mean time in milliseconds; with
-// a fourth argument "go" it uses Go's signature code instead of
-// SubtleCrypto (to compare the two).
+// bench verifies n times, one verify after the other as scans come, and
+// returns the mean time in milliseconds, or a negative number when the
+// certificate does not verify as valid. With a fourth argument "go" it
+// uses Go's signature code instead of SubtleCrypto (to compare the two),
+// in a session of its own over the lists of the first load.
 func bench(_ js.Value, args []js.Value) any {
 	if session == nil || len(args) < 3 {
 		return promise(func() any { return -1 })
 	}
 	qr, now, n := []byte(args[0].String()), timeOf(args[1]), args[2].Int()
-	s := session
-	if len(args) > 3 && args[3].String() == "go" {
-		var err error
-		rev := loaded[2]
-		if bytes.HasPrefix(bytes.TrimSpace(rev), []byte("{")) {
-			rev = nil
-		}
-		if s, err = offline.NewSession(loaded[0], loaded[1], rev, now, offline.Options{}); err == nil && rev == nil {
-			err = s.UpdateRevocationBundle(loaded[2], now)
-		}
-		if err != nil {
-			return promise(func() any { return -1 })
-		}
-	}
+	goSigs := len(args) > 3 && args[3].String() == "go"
 	return promise(func() any {
+		s := session
+		if goSigs {
+			if goSession == nil {
+				rev := loaded[2]
+				if bytes.HasPrefix(bytes.TrimSpace(rev), []byte("{")) {
+					rev = nil
+				}
+				gs, err := offline.NewSession(loaded[0], loaded[1], rev, now, offline.Options{})
+				if err == nil && rev == nil {
+					err = gs.UpdateRevocationBundle(loaded[2], now)
+				}
+				if err != nil {
+					return -1
+				}
+				goSession = gs
+			}
+			s = goSession
+		}
+		if !s.Verify(qr, now).Valid {
+			return -2
+		}
 		start := time.Now()
 		for range n {
 			s.Verify(qr, now)

@@ -396,35 +396,6 @@ func TestScanPage(t *testing.T) {
 		document.activeElement.id === "qr" && document.getElementById("qr").value === ""`,
 		chromedp.WithPollingTimeout((resetSeconds+3)*time.Second)))
 
-	// Verify time: wasm in this browser against the native library, same
-	// lists, same code, same machine, interleaved. The first four rounds
-	// (1,200 verifies with WebCrypto, 400 with Go's P-256) warm the page
-	// up and are not counted: V8 runs wasm functions in its baseline
-	// compiler first and moves hot ones to its optimising compiler while
-	// they run, which took the verify pipeline without the signature from
-	// 0.20 to 0.03 ms over those rounds. Eight rounds are counted.
-	sigs := run(t, ctx, chromedp.Evaluate[string](`vaxcert.signatures`))
-	var ratios, goRatios []float64
-	const warmup, counted = 4, 8
-	for round := range warmup + counted {
-		wasmMs := run(t, ctx, chromedp.Evaluate[float64](fmt.Sprintf(`vaxcert.bench(%q, Date.now(), 300)`, f.valid), chromedp.EvalAwaitPromise))
-		goMs := run(t, ctx, chromedp.Evaluate[float64](fmt.Sprintf(`vaxcert.bench(%q, Date.now(), 100, "go")`, f.valid), chromedp.EvalAwaitPromise))
-		res := testing.Benchmark(func(b *testing.B) {
-			now := time.Now()
-			for b.Loop() {
-				f.session.Verify([]byte(f.valid), now)
-			}
-		})
-		nativeMs := float64(res.NsPerOp()) / 1e6
-		counts := "warm-up, not counted"
-		if round >= warmup {
-			ratios, goRatios, counts = append(ratios, wasmMs/nativeMs), append(goRatios, goMs/nativeMs), "counted"
-		}
-		t.Logf("verify round %d (%s): wasm %.3f ms (Go signatures %.3f ms), native %.3f ms", round, counts, wasmMs, goMs, nativeMs)
-	}
-	report("verify in wasm / native Go: %.2f–%.2f, median %.2f over %d rounds (signatures: %s); with Go's own P-256 in wasm: %.2f–%.2f, median %.2f",
-		slices.Min(ratios), slices.Max(ratios), median(ratios), len(ratios), sigs, slices.Min(goRatios), slices.Max(goRatios), median(goRatios))
-
 	// Camera: Chromium's fake device plays the certificate's QR code.
 	do(t, ctx, chromedp.Click(chromedp.ID("camera")))
 	do(t, ctx, chromedp.Poll[chromedp.Void](`vaxcertPage.decoder !== "" && vaxcertPage.last && document.getElementById("answer").dataset.state === "green"`,
