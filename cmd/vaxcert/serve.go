@@ -83,8 +83,9 @@ Crowd control (see "Limits" in GET /v1/openapi.yaml):
     --shed-target DUR    while this process's goroutines wait longer than DUR
                          to run (90th percentile over 100 ms), refuse a
                          growing share of citizen and public requests that
-                         arrive while others are served, with 503 and
-                         Retry-After (default 5ms; 0: never)
+                         arrive while others are served (not POST
+                         /v1/verify), with 503 and Retry-After (default 5ms;
+                         0: never)
 
 Logs are JSON lines on standard error; they carry no personal data.
 

@@ -115,7 +115,7 @@ func TestAdmission(t *testing.T) {
 
 // TestShedding: while the process is congested, citizen and public requests
 // arriving with others in flight are refused with 503 and Retry-After; a
-// lone request and staff routes are not.
+// lone request, staff routes and venue scans are not.
 func TestShedding(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		now := time.Unix(1_700_000_000, 0)
@@ -137,6 +137,11 @@ func TestShedding(t *testing.T) {
 		}
 		e.call("GET", "/v1/revocations", "", nil, http.StatusServiceUnavailable)
 		e.call("GET", "/v1/reviews", credFinaliser, nil, http.StatusOK)
+		// A venue scan is never shed, only bounded by the admission limit.
+		if r := e.do(req{method: http.MethodPost, path: "/v1/verify", contentType: "text/plain",
+			body: strings.NewReader("HC1:not-a-certificate\n")}); r.status == http.StatusServiceUnavailable {
+			t.Errorf("POST /v1/verify shed: %s", r.body)
+		}
 		release()
 		if n := e.srv.shedder.Count(); n != 2 {
 			t.Errorf("%d requests shed, want 2", n)

@@ -66,15 +66,22 @@ const overloadRetry = time.Second
 // admit bounds the public and citizen requests in flight
 // (Config.MaxInFlight): under a surge the admitted ones keep their latency
 // and the rest are refused at once with 503 and Retry-After, before any
-// work is done for them. While the process is congested (Config.ShedTarget)
-// a share of them is refused before the limit is even consulted. Staff
-// routes are not gated: uploads and issuance must go on while citizens
-// crowd in.
-func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
+// work is done for them. Staff routes are not gated: uploads and issuance
+// must go on while citizens crowd in.
+func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc { return s.gate(next, false) }
+
+// admitOrShed is admit, and while the process is congested
+// (Config.ShedTarget) it refuses a share of the requests before the limit
+// is even consulted. It guards the citizen and public GET routes, a crowd
+// of apps that come back later; POST /v1/verify keeps admit alone: a
+// venue scan refused holds a person at the door.
+func (s *Server) admitOrShed(next echo.HandlerFunc) echo.HandlerFunc { return s.gate(next, true) }
+
+func (s *Server) gate(next echo.HandlerFunc, shed bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var release func()
 		ok := false
-		if !s.shedder.Shed(s.admission.InFlight()) {
+		if !shed || !s.shedder.Shed(s.admission.InFlight()) {
 			release, ok = s.admission.Acquire(c.Request().Context())
 		}
 		if !ok {

@@ -40,7 +40,7 @@ func (s *Server) routes() {
 	v1 := func(method, path string, h echo.HandlerFunc, a access, body int64) {
 		mw := []echo.MiddlewareFunc{s.identify, s.rateLimit(classAnonymous), a.guard, cleanParams, bodyLimit(body)}
 		if a.public || a.citizen {
-			mw = append([]echo.MiddlewareFunc{s.admit}, mw...)
+			mw = append([]echo.MiddlewareFunc{s.admitOrShed}, mw...)
 		}
 		switch body {
 		case bodyBatch:

@@ -111,9 +111,10 @@ type Config struct {
 	MaxInFlight   int
 	AdmissionWait time.Duration
 	// ShedTarget is the scheduling delay above which a growing share of
-	// the citizen and public requests is refused with 503 and Retry-After
-	// before the admission limit (default [DefaultShedTarget]; negative:
-	// never). See [netguard.Shedder].
+	// the citizen and public requests (not POST /v1/verify) is refused
+	// with 503 and Retry-After before the admission limit (default
+	// [DefaultShedTarget]; negative: never; no admission limit: never).
+	// See [netguard.Shedder].
 	ShedTarget time.Duration
 	// RequestTimeout bounds reading and answering an ordinary request
 	// (default 60s); UploadTimeout bounds a bulk upload and its report
