@@ -54,8 +54,10 @@ const (
 	// shedMaxStep bounds one period's step, so that one bad sample
 	// (a pause of the whole process) does not shed everything at once.
 	shedMaxStep = 0.2
-	// maxShed is the highest share shed.
-	maxShed = 0.95
+	// maxShed is the highest share shed: a delay the service cannot
+	// shorten (other processes starving the machine's CPUs) must not turn
+	// most of its clients away; beyond it the admission limit acts.
+	maxShed = 0.5
 )
 
 // NewShedder sheds requests while delay() is above target; it reads delay

@@ -55,22 +55,22 @@ func TestShedderBelowTargetShedsNothing(t *testing.T) {
 
 func TestShedderRisesAndFalls(t *testing.T) {
 	r := newShedRig(5 * time.Millisecond)
-	r.delay = 10 * time.Millisecond // twice the target: +0.1 a period
-	r.period(100)                   // the first period only starts the measurement
+	r.delay = 7500 * time.Microsecond // 1.5 times the target: +0.05 a period
+	r.period(100)                     // the first period only starts the measurement
 	var shares []float64
-	for range 5 {
+	for range 4 {
 		shares = append(shares, float64(r.period(100))/100)
 	}
-	// p is updated at the first request of a period: 0.1, 0.2, … 0.5.
+	// p is updated at the first request of a period: 0.05, 0.1, 0.15, 0.2.
 	for i, got := range shares {
-		if want := 0.1 * float64(i+1); math.Abs(got-want) > 0.011 {
+		if want := 0.05 * float64(i+1); math.Abs(got-want) > 0.011 {
 			t.Fatalf("period %d: shed %.2f, want %.2f (all: %v)", i+1, got, want, shares)
 		}
 	}
 	r.delay = 100 * time.Millisecond // one step is bounded: +0.2, not +1.9
 	r.period(100)
-	if p := r.s.Probability(); math.Abs(p-0.7) > 1e-9 {
-		t.Fatalf("probability %v after a far-off delay, want 0.7", p)
+	if p := r.s.Probability(); math.Abs(p-0.4) > 1e-9 {
+		t.Fatalf("probability %v after a far-off delay, want 0.4", p)
 	}
 	for range 10 {
 		r.period(100)
@@ -82,7 +82,7 @@ func TestShedderRisesAndFalls(t *testing.T) {
 		t.Fatal("everything shed: some requests must be admitted")
 	}
 	r.delay = 0 // below the target: −0.1 a period, down to 0
-	for range 11 {
+	for range 6 {
 		r.period(100)
 	}
 	if p := r.s.Probability(); p != 0 {
