@@ -55,8 +55,10 @@ type harness struct {
 }
 
 // startHarness sets up a deployment on SQLite in a temporary folder, or on
-// a fresh schema of the PostgreSQL database at pgURL.
-func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
+// a fresh schema of the PostgreSQL database at pgURL, whose server sheds
+// load with the target shed (server.Config.ShedTarget: 0 its default,
+// negative none).
+func startHarness(ctx context.Context, pgURL string, shed time.Duration) (h *harness, err error) {
 	h = &harness{engine: "sqlite", http: &http.Client{}}
 	defer func() {
 		if err != nil {
@@ -123,7 +125,7 @@ func startHarness(ctx context.Context, pgURL string) (h *harness, err error) {
 	if err != nil {
 		return h, err
 	}
-	srv, err := server.New(server.Config{Citizens: citizens, StaffRate: unlimited, CitizenRate: unlimited,
+	srv, err := server.New(server.Config{Citizens: citizens, ShedTarget: shed, StaffRate: unlimited, CitizenRate: unlimited,
 		AnonymousRate: unlimited, VenueRate: unlimited}, svc)
 	if err != nil {
 		return h, err

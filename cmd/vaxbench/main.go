@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ const usage = `Usage:
              [--duration 20s] [--warmup 3s] [--png 5] [--drafts] [--wrk] [--json]
     vaxbench --persons 100000,400000,1000000 [--db postgres://…] [--doses 2] [--drafts] [--intake] [--json]
     vaxbench --surge [--db postgres://…] [--records 20000] [--clients 64] [--duration 10s]
+             [--shed-target 5ms]
 
 Measure the issuer service end to end over loopback HTTP: bulk intake,
 batch issuance (and the issuer library alone, for the ratio), memory as the
@@ -52,6 +54,10 @@ Flags:
                      stage --duration after --warmup; prints admitted and
                      refused rates and latencies, errors and memory, and
                      whether each stage degraded gracefully
+    --shed-target DUR  with --surge: the server's load shedding target (its
+                     default 5ms; 0: no shedding, to compare); the other
+                     measurements run without shedding, as without rate
+                     limits: they measure what the service serves
     --json           print one JSON object instead of the table
 
 Progress goes to standard error. Exit status: 0 after a complete run
@@ -80,6 +86,9 @@ type options struct {
 	drafts, wrk, jsonOut    bool
 	surge                   bool
 	intake                  bool // the sweep stops after ingest (and finalise)
+	// shedTarget is the surge's server.Config.ShedTarget: 0 the
+	// server's default, negative none.
+	shedTarget time.Duration
 }
 
 // maxClients bounds --clients (each client holds a connection).
@@ -110,6 +119,15 @@ func parseArgs(args []string) (options, error) {
 	fs.BoolVar(&o.wrk, "wrk", false, "")
 	fs.BoolVar(&o.jsonOut, "json", false, "")
 	fs.BoolVar(&o.surge, "surge", false, "")
+	shedSet := false
+	fs.Func("shed-target", "", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errors.New("--shed-target takes a duration, 0 for no shedding")
+		}
+		o.shedTarget, shedSet = cmp.Or(d, -1), true
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -131,6 +149,8 @@ func parseArgs(args []string) (options, error) {
 	case bad != "":
 	case o.surge && len(o.persons) > 0:
 		bad = "--surge and --persons exclude each other"
+	case shedSet && !o.surge:
+		bad = "--shed-target is a surge option: give --surge too"
 	case o.intake && len(o.persons) == 0:
 		bad = "--intake is a sweep option: give --persons too"
 	case fs.NArg() > 0:

@@ -233,7 +233,7 @@ func TestMedianAndThousands(t *testing.T) {
 // TestWriteSurge: the table says where the load generator runs and gives
 // each stage its verdict, with the reasons of a miss.
 func TestWriteSurge(t *testing.T) {
-	r := &SurgeResult{Engine: "sqlite", Records: 2000, Stages: []SurgeStage{
+	r := &SurgeResult{Engine: "sqlite", Records: 2000, Shedding: "5ms", Stages: []SurgeStage{
 		{Multiple: 1, Clients: 32, Admitted: Latency{Requests: 100, P50: 3, P99: 20}, AdmittedPerSecond: 7000,
 			CPUPerRequestMicros: 140},
 		{Multiple: 10, Clients: 320, Admitted: Latency{Requests: 100, P50: 40, P99: 142}, AdmittedPerSecond: 4000,
@@ -244,7 +244,7 @@ func TestWriteSurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"the load generator runs in this process", "CPU µs/req", " 140 ",
+	for _, want := range []string{"the load generator runs in this process", "load shedding target 5ms", "CPU µs/req", " 140 ",
 		"NO: admitted p99 142.0 ms, refusal p99 241.0 ms, 1 refusals without Retry-After"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vaxcert/vaxcert/internal/server"
 )
 
 // The citizen surge: citizens' reads ramped to 10 times the clients the
@@ -86,22 +89,27 @@ func (s SurgeStage) Graceful() (bool, string) {
 
 // SurgeResult is the ramp.
 type SurgeResult struct {
-	Engine  string       `json:"engine"`
-	Records int          `json:"records"`
-	Stages  []SurgeStage `json:"stages"`
+	Engine  string `json:"engine"`
+	Records int    `json:"records"`
+	// Shedding is the server's load shedding target ("5ms"), or "off".
+	Shedding string       `json:"shedding"`
+	Stages   []SurgeStage `json:"stages"`
 }
 
 // surge runs the ramp on a deployment of o.records persons: each stage
 // runs o.clients × multiple citizen clients for o.duration after o.warmup.
 func surge(ctx context.Context, o options, log io.Writer) (res *SurgeResult, err error) {
-	res = &SurgeResult{Engine: "sqlite", Records: o.records}
+	res = &SurgeResult{Engine: "sqlite", Records: o.records, Shedding: "off"}
+	if o.shedTarget >= 0 {
+		res.Shedding = cmp.Or(o.shedTarget, server.DefaultShedTarget).String()
+	}
 	if o.dbURL != "" {
 		res.Engine = "postgres"
 	}
 	g := &Result{}
 	fmt.Fprintf(log, "vaxbench: surge, %s, %s persons, load average %.2f; %s\n", res.Engine, thousands(int64(o.records)),
 		loadAverage(), sharedNote())
-	h, err := startHarness(ctx, o.dbURL)
+	h, err := startHarness(ctx, o.dbURL, o.shedTarget)
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +281,8 @@ func (sc *surgeClient) run(client *http.Client, from, until time.Time) {
 func writeSurge(w io.Writer, r *SurgeResult) error {
 	fmt.Fprintf(w, "vaxbench surge: %s, %s persons; refused clients retry after %v; criteria: admitted and refusal p99 ≤ %d ms, 0 errors, Retry-After on every refusal\n",
 		r.Engine, thousands(int64(r.Records)), refusalPause, surgeP99MS)
+	fmt.Fprintf(w, "server: load shedding target %s (scheduling delay), admission limit %d per CPU with %v wait\n",
+		r.Shedding, server.DefaultInFlightPerCPU, server.DefaultAdmissionWait)
 	fmt.Fprintf(w, "%s: the latencies include its own waits for the CPU; CPU µs/req counts it too\n\n", sharedNote())
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tclients\tadmitted/s\tp50 ms\tp99 ms\trefused/s\t429\t503\trefusal p99 ms\terrors\tCPU µs/req\theap MiB\tRSS MiB\tload\tgraceful\t")
