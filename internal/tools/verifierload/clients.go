@@ -88,7 +88,7 @@ func childClients(ctx context.Context, t target, clients int, d time.Duration, q
 	cmd := exec.CommandContext(ctx, self, "-child-clients", t.addr, "-child-path", t.path,
 		"-clients", strconv.Itoa(clients), "-duration", d.String())
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(clientProcs))
-	cmd.Stdin = bytes.NewReader(qr)
+	cmd.Stdin, cmd.Stderr = bytes.NewReader(qr), os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("client process: %w", err)
