@@ -7,13 +7,18 @@
 //	vaxcert.loadRules(ruleSet, country, region)            → "" or an error message
 //	vaxcert.verify(qrText, nowMillis)                     → Promise of the venue answer as JSON text
 //	vaxcert.info(nowMillis)                               → the lists held, as JSON text
+//	vaxcert.revocations()                                 → the revocation documents held, as a bundle (JSON text), or ""
 //	vaxcert.bench(qrText, nowMillis, n[, "go"])           → Promise of milliseconds per verify over n runs, one at a time
 //	vaxcert.signatures                                    → "webcrypto" or "go", once loaded
 //
 // root (the CSCA certificate the page pins), trustList and revocations
 // (the signed lists of verifier/lists; the revocations may also be the
 // verifier service's bundle {"full": JWS, "deltas": [JWS...]}) are
-// strings or Uint8Arrays; an empty list keeps the one held. The first load pins the root; later loads only
+// strings or Uint8Arrays; an empty list keeps the one held. A single
+// revocation list may be a delta of the one held (GET
+// /v1/revocations?since=SEQ of the issuer); revocations gives back the
+// full list and the deltas applied since, for the page to keep and load
+// again later (offline's RevocationBundle). The first load pins the root; later loads only
 // take lists that check against it and are not older than those held.
 // loadRules applies a signed rule set (verifier/rules, GET /v1/rule-set)
 // as the verifier service applies the one it syncs (offline's
@@ -103,6 +108,13 @@ func load(_ js.Value, args []js.Value) any {
 		return err.Error()
 	}
 	return ""
+}
+
+func revocations(js.Value, []js.Value) any {
+	if session == nil {
+		return ""
+	}
+	return string(session.RevocationBundle())
 }
 
 func loadRules(_ js.Value, args []js.Value) any {
@@ -203,11 +215,12 @@ func bench(_ js.Value, args []js.Value) any {
 
 func main() {
 	js.Global().Set("vaxcert", js.ValueOf(map[string]any{
-		"load":      js.FuncOf(load),
-		"loadRules": js.FuncOf(loadRules),
-		"verify":    js.FuncOf(verify),
-		"info":      js.FuncOf(info),
-		"bench":     js.FuncOf(bench),
+		"load":        js.FuncOf(load),
+		"loadRules":   js.FuncOf(loadRules),
+		"verify":      js.FuncOf(verify),
+		"info":        js.FuncOf(info),
+		"revocations": js.FuncOf(revocations),
+		"bench":       js.FuncOf(bench),
 	}))
 	js.Global().Call("dispatchEvent", js.Global().Get("Event").New("vaxcert-ready"))
 	select {}

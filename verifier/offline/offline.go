@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,7 +48,8 @@ var ErrRoot = errors.New("offline: the pinned root must be one CA certificate (t
 type Session struct {
 	update  sync.Mutex // serialises the updates; Verify never waits for them
 	checker *venue.Checker
-	ruleVer lists.Version // of the rule set applied; zero: none
+	ruleVer lists.Version    // of the rule set applied; zero: none
+	held    revocationBundle // the revocation documents applied (RevocationBundle)
 }
 
 // NewSession pins root (the CSCA certificate, PEM or DER), checks the
@@ -95,7 +97,33 @@ func (s *Session) Update(trustList, revocations []byte, now time.Time) error {
 			return err
 		}
 	}
-	return s.checker.SetState(st)
+	if err := s.checker.SetState(st); err != nil {
+		return err
+	}
+	if revocations != nil {
+		if st.Revocations.Since == 0 { // a full list
+			s.held = revocationBundle{Full: string(revocations), Deltas: []string{}}
+		} else {
+			s.held.Deltas = append(slices.Clip(s.held.Deltas), string(revocations))
+		}
+	}
+	return nil
+}
+
+// RevocationBundle returns the revocation documents the session applied,
+// as UpdateRevocationBundle takes them: the last full list and the deltas
+// applied since, {"full": JWS, "deltas": [JWS, ...]}; nil when none is
+// held. A caller keeps it to start again from it (the scan page keeps it
+// in Cache Storage), and then needs only the deltas that follow
+// (Info.RevocationSequence).
+func (s *Session) RevocationBundle() []byte {
+	s.update.Lock()
+	defer s.update.Unlock()
+	if s.held.Full == "" {
+		return nil
+	}
+	b, _ := json.Marshal(s.held) // strings only: cannot fail
+	return b
 }
 
 // UpdateRuleSet applies a signed rule set (rules.KindRuleSet, GET
@@ -149,6 +177,9 @@ type Info struct {
 	// numbers (0: none held).
 	TrustSequence      uint64 `json:"trust_sequence"`
 	RevocationSequence uint64 `json:"revocation_sequence"`
+	// RevocationDeltas is how many deltas were applied since the last
+	// full revocation list (RevocationBundle holds them all).
+	RevocationDeltas int `json:"revocation_deltas"`
 	// RuleSetSequence is that of the signed rule set applied (0: none).
 	RuleSetSequence uint64 `json:"rule_set_sequence"`
 	// DataAgeSeconds is the age of the older list, from its signed issue
@@ -165,10 +196,11 @@ type Info struct {
 func (s *Session) Info(now time.Time) Info {
 	st := s.checker.State()
 	s.update.Lock()
-	rs := s.ruleVer.Sequence
+	rs, deltas := s.ruleVer.Sequence, len(s.held.Deltas)
 	s.update.Unlock()
 	age := st.Age(now)
-	in := Info{Usable: true, DataAgeSeconds: int64(age / time.Second), Stale: age > s.checker.StaleAfter(), RuleSetSequence: rs}
+	in := Info{Usable: true, DataAgeSeconds: int64(age / time.Second), Stale: age > s.checker.StaleAfter(), RuleSetSequence: rs,
+		RevocationDeltas: deltas}
 	if err := st.Usable(now); err != nil {
 		in.Usable, in.Problem = false, err.Error()
 	}
@@ -238,5 +270,9 @@ func (s *Session) UpdateRevocationBundle(bundle []byte, now time.Time) error {
 	if h := held.Revocations; h != nil && next.Revocations.Signed.Sequence < h.Signed.Sequence {
 		return fmt.Errorf("%w: sequence %d, held %d", lists.ErrRollback, next.Revocations.Signed.Sequence, h.Signed.Sequence)
 	}
-	return s.checker.SetState(next)
+	if err := s.checker.SetState(next); err != nil {
+		return err
+	}
+	s.held = revocationBundle{Full: b.Full, Deltas: append([]string{}, b.Deltas...)}
+	return nil
 }

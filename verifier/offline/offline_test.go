@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/listsign"
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/internal/trustpub"
+	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/verifier/lists"
 	"github.com/vaxcert/vaxcert/verifier/offline"
 )
@@ -119,9 +122,11 @@ func TestSessionRefusals(t *testing.T) {
 	}
 }
 
-func TestRevocationBundle(t *testing.T) {
+// issued returns a PKI, its list signer, a certificate and its
+// revocation hashes.
+func issued(t *testing.T) (*testkit.PKI, *listsign.Signer, *issuer.Certificate, lists.Hashes) {
+	t.Helper()
 	pki := testkit.NewPKI(t)
-	signer := pki.ListSigner(t)
 	cert, err := pki.Issuer(t).Issue(testkit.RecentRecord(now))
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +135,11 @@ func TestRevocationBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pki, pki.ListSigner(t), cert, hs
+}
+
+func TestRevocationBundle(t *testing.T) {
+	pki, signer, cert, hs := issued(t)
 	rev := func(seq, since uint64, iat time.Time, rs ...listsign.Revoked) string {
 		b, err := signer.RevocationList(testkit.ListClaims(seq, iat), since, rs)
 		if err != nil {
@@ -208,4 +218,65 @@ func FuzzRevocationBundle(f *testing.F) {
 			t.Fatalf("a refused bundle changed the session")
 		}
 	})
+}
+
+// TestRevocationBundleHeld: the session gives back the revocation
+// documents it applied (a full list, then the deltas that followed, one by
+// one, as the scan page receives them from ?since=SEQ), and a new session
+// started from them answers the same.
+func TestRevocationBundleHeld(t *testing.T) {
+	pki, signer, cert, hs := issued(t)
+	root := pemOf(pki.CSCA.Cert.Raw)
+	trust, full := signedLists(t, pki, signer, 1, now.Add(-2*time.Hour))
+	s, err := offline.NewSession(root, trust, full, now, offline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Full   string   `json:"full"`
+		Deltas []string `json:"deltas"`
+	}
+	if err := json.Unmarshal(s.RevocationBundle(), &b); err != nil || b.Full != string(full) || len(b.Deltas) != 0 {
+		t.Fatalf("after a full list: %s (%v)", s.RevocationBundle(), err)
+	}
+	var deltas []string
+	for seq := uint64(2); seq <= 3; seq++ {
+		var rs []listsign.Revoked
+		if seq == 3 {
+			rs = append(rs, listsign.Revoked{Hashes: hs, Expires: cert.ExpiresAt})
+		}
+		d, err := signer.RevocationList(testkit.ListClaims(seq, now.Add(-time.Hour)), seq-1, rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(nil, d, now); err != nil {
+			t.Fatal(err)
+		}
+		deltas = append(deltas, string(d))
+	}
+	if in := s.Info(now); in.RevocationSequence != 3 || in.RevocationDeltas != 2 {
+		t.Fatalf("info: %+v", in)
+	}
+	held := s.RevocationBundle()
+	if err := json.Unmarshal(held, &b); err != nil || b.Full != string(full) || !slices.Equal(b.Deltas, deltas) {
+		t.Fatalf("after two deltas: %s (%v)", held, err)
+	}
+	again, err := offline.NewSession(root, trust, nil, now, offline.Options{})
+	if err == nil {
+		err = again.UpdateRevocationBundle(held, now)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := s.Verify([]byte(cert.HC1), now), again.Verify([]byte(cert.HC1), now); a.Decision != "revoked" || !reflect.DeepEqual(a, b) {
+		t.Fatalf("the session %+v, started again from its bundle %+v", a, b)
+	}
+	// A full list starts the bundle again.
+	_, full4 := signedLists(t, pki, signer, 4, now.Add(-time.Minute))
+	if err := s.Update(nil, full4, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(s.RevocationBundle(), &b); err != nil || b.Full != string(full4) || len(b.Deltas) != 0 || s.Info(now).RevocationDeltas != 0 {
+		t.Fatalf("after a full list again: %s (%v)", s.RevocationBundle(), err)
+	}
 }

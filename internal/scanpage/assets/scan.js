@@ -48,31 +48,49 @@ async function fetchText(url, options) {
 // loadLists fetches the signed lists and the signed rule set, has the
 // verifier check them against the pinned root (signature, chain, no
 // rollback; lists not expired) and apply them as the service does, and
-// keeps the accepted ones in Cache Storage. Without a network (or when the
-// verifier refuses what came) it uses the last accepted copy, which the
-// verifier checks again: an expired list is refused, never trusted for
+// keeps what it applied in Cache Storage. The copy kept goes in first, so
+// that the fetch asks only for the revocations since the list held
+// (?since=SEQ: the issuer answers with a delta; the verifier service with
+// its full list and deltas) and the fresh lists must not be older than it.
+// Without a network (or when the verifier refuses what came) the copy kept
+// answers, checked again: an expired list is refused, never trusted for
 // ever, and an expired rule set refuses every certificate, as on the
 // service.
+let held = false; // the verifier holds lists
+let heldRules = ""; // the rule set applied, to keep with the lists
+const MAX_DELTAS = 32; // then the full list again
+
 async function loadLists() {
+  let cacheErr = "";
+  if (!held) {
+    const cached = await cachedLists();
+    if (cached) {
+      cacheErr = apply(cached);
+      held = cacheErr === "";
+    }
+  }
+  const info = held ? JSON.parse(vaxcert.info(Date.now())) : null;
+  let revURL = cfg.revocations;
+  if (info && info.usable && info.revocation_sequence > 0 && info.revocation_deltas < MAX_DELTAS) {
+    revURL += (revURL.includes("?") ? "&" : "?") + "since=" + info.revocation_sequence;
+  }
   let fresh = null;
   try {
     const [trust, rev, rules] = await Promise.all([fetchText(cfg.trust_list, {cache: "no-store"}),
-      fetchText(cfg.revocations, {cache: "no-store"}), fetchRuleSet()]);
+      fetchText(revURL, {cache: "no-store"}), fetchRuleSet()]);
     fresh = {trust, rev, rules};
-  } catch (e) { /* offline: fall back to the cache */ }
+  } catch (e) { /* offline: the copy kept answers */ }
   if (fresh) {
     const err = apply(fresh);
     if (err === "") {
-      await storeLists(fresh);
+      held = true;
+      await storeLists({trust: fresh.trust, rev: vaxcert.revocations(), rules: heldRules});
       page.listsFrom = "network";
       return;
     }
     console.warn("lists refused:", err);
   }
-  const cached = await cachedLists();
-  if (!cached) throw new Error("no trust list yet");
-  const err = apply(cached);
-  if (err !== "") throw new Error("stored lists refused: " + err);
+  if (!held) throw new Error(cacheErr ? "stored lists refused: " + cacheErr : "no trust list yet");
   page.listsFrom = "cache";
 }
 
@@ -91,7 +109,9 @@ async function fetchRuleSet() {
 function apply(l) {
   const err = vaxcert.load(cfg.root, l.trust, l.rev, Date.now(), cfg.policy || "");
   if (err !== "" || !l.rules) return err;
-  return vaxcert.loadRules(l.rules, cfg.country || "", cfg.region || "");
+  const rerr = vaxcert.loadRules(l.rules, cfg.country || "", cfg.region || "");
+  if (rerr === "") heldRules = l.rules;
+  return rerr;
 }
 
 async function storeLists(l) {

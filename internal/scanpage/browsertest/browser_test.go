@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,10 +57,17 @@ type fixture struct {
 	signer                                     *listsign.Signer
 	root                                       []byte
 	valid, partial, expired, tampered, revoked string
-	revokedHashes                              listsign.Revoked
+	revokedHashes, partialHashes               listsign.Revoked
 	validPNG                                   []byte
 	session                                    *offline.Session
 	lists                                      atomic.Pointer[[2][]byte] // what the server publishes
+	// delta is served instead of lists[1] to GET /v1/revocations?since=N
+	// for its N (as the issuer does); since is the last since asked ("" none).
+	delta atomic.Pointer[struct {
+		since string
+		jws   []byte
+	}]
+	since atomic.Value
 }
 
 func pemOf(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
@@ -88,18 +96,13 @@ func newFixture(t *testing.T) *fixture {
 	partial := testkit.RecentRecord(now)
 	partial.Doses = partial.Doses[:1]
 	partial.Person.ID = "001090099999"
-	f.partial = issue(now.Add(-time.Hour), year, partial).HC1
+	f.partial, f.partialHashes = revocable(t, issue(now.Add(-time.Hour), year, partial))
 	f.expired = issue(now.AddDate(0, -3, 0), 30*24*time.Hour, testkit.RecentRecord(now.AddDate(0, -3, 0))).HC1
 	f.tampered = testkit.Tamper(t, f.valid)
 	revokedRec := testkit.RecentRecord(now)
 	revokedRec.Person.ID = "001090077777"
-	revoked := issue(now.Add(-time.Hour), year, revokedRec)
-	f.revoked = revoked.HC1
-	hs, err := trustpub.Hashes(revoked.UVCI, revoked.COSE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.revokedHashes = listsign.Revoked{Hashes: hs, Expires: revoked.ExpiresAt}
+	f.revoked, f.revokedHashes = revocable(t, issue(now.Add(-time.Hour), year, revokedRec))
+	var err error
 	if f.validPNG, err = valid.PNG(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +111,16 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// revocable returns a certificate's QR text and its revocation entry.
+func revocable(t *testing.T, c *issuer.Certificate) (string, listsign.Revoked) {
+	t.Helper()
+	hs, err := trustpub.Hashes(c.UVCI, c.COSE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.HC1, listsign.Revoked{Hashes: hs, Expires: c.ExpiresAt}
 }
 
 // publish signs new lists (sequence seq, issued at iat, valid two days)
@@ -122,7 +135,32 @@ func (f *fixture) publish(t *testing.T, seq uint64, iat time.Time) (trust, rev [
 		t.Fatal(err)
 	}
 	f.lists.Store(&[2][]byte{trust, rev})
+	f.delta.Store(nil)
 	return trust, rev
+}
+
+// publishDelta publishes sequence seq (issued at iat) revoking the
+// partial certificate too: a full list, and a delta since seq-1 for those
+// who ask ?since=seq-1.
+func (f *fixture) publishDelta(t *testing.T, seq uint64, iat time.Time) {
+	t.Helper()
+	trust, err := f.signer.TrustList(testkit.ListClaims(seq, iat), []listsign.DSC{{Cert: f.pki.DSC.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := f.signer.RevocationList(testkit.ListClaims(seq, iat), 0, []listsign.Revoked{f.revokedHashes, f.partialHashes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := f.signer.RevocationList(testkit.ListClaims(seq, iat), seq-1, []listsign.Revoked{f.partialHashes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lists.Store(&[2][]byte{trust, full})
+	f.delta.Store(&struct {
+		since string
+		jws   []byte
+	}{strconv.FormatUint(seq-1, 10), delta})
 }
 
 // publishBundle publishes a trust list (sequence seq+1) and a revocation
@@ -147,6 +185,7 @@ func (f *fixture) publishBundle(t *testing.T, seq uint64, fullIAT, iat time.Time
 		t.Fatal(err)
 	}
 	f.lists.Store(&[2][]byte{trust, bundle})
+	f.delta.Store(nil)
 }
 
 // camera writes the fake camera video: the valid certificate's QR PNG.
@@ -173,9 +212,15 @@ func (f *fixture) camera(t *testing.T) string {
 func serve(t *testing.T, f *fixture) (base string, stop func()) {
 	e := echo.New()
 	scanpage.Register(e, scanpage.Config{Root: f.root, TrustList: "/v1/trust-list", Revocations: "/v1/revocations"})
-	for i, path := range []string{"/v1/trust-list", "/v1/revocations"} {
-		e.GET(path, func(c echo.Context) error { return c.Blob(http.StatusOK, "application/jose", f.lists.Load()[i]) })
-	}
+	e.GET("/v1/trust-list", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/jose", f.lists.Load()[0]) })
+	e.GET("/v1/revocations", func(c echo.Context) error {
+		since := c.QueryParam("since")
+		f.since.Store(since)
+		if d := f.delta.Load(); d != nil && since == d.since {
+			return c.Blob(http.StatusOK, "application/jose", d.jws)
+		}
+		return c.Blob(http.StatusOK, "application/jose", f.lists.Load()[1])
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -396,6 +441,25 @@ func TestScanPage(t *testing.T) {
 		document.activeElement.id === "qr" && document.getElementById("qr").value === ""`,
 		chromedp.WithPollingTimeout((resetSeconds+3)*time.Second)))
 
+	// A revocation reaches the page as a delta: reloading, the page asks
+	// for the revocations since the list it keeps (sequence 1) and gets
+	// only the change, which revokes the partial certificate; the delta is
+	// kept with the full list for the offline visits.
+	f.publishDelta(t, 2, time.Now().Add(-time.Minute))
+	do(t, ctx, chromedp.Navigate(url))
+	if _, from := waitReady(t, ctx); from != "network" {
+		t.Fatalf("delta: lists from %q", from)
+	}
+	if got, _ := f.since.Load().(string); got != "1" {
+		t.Fatalf("the page asked for the revocations since %q, want 1", got)
+	}
+	if s := scan(t, ctx, f.partial); s.State != "red" || s.Decision != "revoked" {
+		t.Errorf("revoked by a delta: %+v", s)
+	}
+	if n := run(t, ctx, chromedp.Evaluate[int](`caches.match("/scan/lists.json", {cacheName: "vaxcert-lists-v1"}).then(r => r.json()).then(l => JSON.parse(l.rev).deltas.length)`, chromedp.EvalAwaitPromise)); n != 1 {
+		t.Errorf("the page keeps %d deltas, want 1", n)
+	}
+
 	// Camera: Chromium's fake device plays the certificate's QR code.
 	do(t, ctx, chromedp.Click(chromedp.ID("camera")))
 	do(t, ctx, chromedp.Poll[chromedp.Void](`vaxcertPage.decoder !== "" && vaxcertPage.last && document.getElementById("answer").dataset.state === "green"`,
@@ -412,7 +476,7 @@ func TestScanPage(t *testing.T) {
 
 	// Lists signed 30 hours ago (past the 24-hour limit): the answer says
 	// the data is stale instead of a plain green.
-	f.publish(t, 2, time.Now().Add(-30*time.Hour))
+	f.publish(t, 3, time.Now().Add(-30*time.Hour))
 	do(t, ctx, chromedp.Navigate(url))
 	waitReady(t, ctx)
 	s = scan(t, ctx, f.valid)
@@ -424,7 +488,7 @@ func TestScanPage(t *testing.T) {
 	// Fresh lists again, kept by the page for the offline part; the
 	// revocations as the verifier service serves them: a full list of three
 	// days ago (expired on its own) and a recent delta.
-	f.publishBundle(t, 3, time.Now().Add(-72*time.Hour), time.Now().Add(-time.Minute))
+	f.publishBundle(t, 4, time.Now().Add(-72*time.Hour), time.Now().Add(-time.Minute))
 	do(t, ctx, chromedp.Navigate(url))
 	waitReady(t, ctx)
 
