@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/vaxcert/vaxcert/internal/testkit"
 	"github.com/vaxcert/vaxcert/verifier"
@@ -77,4 +79,48 @@ func BenchmarkBareRSAPSSVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkVerifyES256Interleaved runs a whole ES256 verification and the
+// bare ECDSA P-256 verify alternately in one loop and reports the ratio of
+// the time spent in each ("verify/ecdsa"): on a shared machine both see the
+// same load, which back-to-back benchmarks do not. Garbage collection that
+// the verifications cause may run in either half.
+func BenchmarkVerifyES256Interleaved(b *testing.B) {
+	pki := testkit.NewPKI(b)
+	v, err := verifier.New(pki.Trust)
+	if err != nil {
+		b.Fatal(err)
+	}
+	qr := []byte(issue(b, pki).HC1)
+	msg := make([]byte, msgLen)
+	d := sha256.Sum256(msg)
+	sig, err := pki.DSC.Signer().Sign(rand.Reader, d[:], crypto.SHA256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := pki.DSC.Cert.PublicKey.(*ecdsa.PublicKey)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var inVerify, inECDSA, cpuVerify, cpuECDSA time.Duration
+	for b.Loop() {
+		t0, c0 := time.Now(), threadCPU()
+		if _, err := v.Verify(qr, testkit.Now); err != nil {
+			b.Fatal(err)
+		}
+		t1, c1 := time.Now(), threadCPU()
+		d := sha256.Sum256(msg)
+		if !ecdsa.VerifyASN1(pub, d[:], sig) {
+			b.Fatal("verify failed")
+		}
+		t2, c2 := time.Now(), threadCPU()
+		inVerify += t1.Sub(t0)
+		inECDSA += t2.Sub(t1)
+		cpuVerify += c1 - c0
+		cpuECDSA += c2 - c1
+	}
+	b.ReportMetric(float64(inVerify)/float64(inECDSA), "verify/ecdsa")
+	b.ReportMetric(float64(cpuVerify)/float64(cpuECDSA), "cpu-verify/ecdsa")
+	b.ReportMetric(float64(inVerify.Nanoseconds())/float64(b.N), "verify-ns/op")
+	b.ReportMetric(float64(inECDSA.Nanoseconds())/float64(b.N), "ecdsa-ns/op")
 }
