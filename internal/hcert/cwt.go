@@ -175,12 +175,18 @@ type claimsDCC struct {
 }
 
 // DecodeClaimsDCC decodes the claims and the eu_dcc_v1 object in one strict
-// pass: the verifier's hot path. The returned Claims has no raw HCert. It
+// pass: the verifier's hot path. Claims in the shape issuers write are read
+// by a hand-written reader held to fxamacker/cbor by a differential fuzz
+// test (cwtfast.go says why); anything else is decoded by fxamacker/cbor.
+// The returned Claims has no raw HCert. It
 // fails where [DecodeClaims] or [DecodeDCC] would; callers then use those
 // for the precise error.
 func DecodeClaimsDCC(b []byte) (*Claims, *schemas.DCC, error) {
 	if len(b) == 0 || b[0]>>5 != 5 {
 		return nil, nil, fmt.Errorf("%w: payload is not a CBOR map", ErrCWT)
+	}
+	if c, d, ok := decodeClaimsDCCFast(b); ok { // the issuers' shape (cwtfast.go)
+		return c, d, nil
 	}
 	var c claimsDCC
 	if err := decMode.Unmarshal(b, &c); err != nil {

@@ -9,4 +9,11 @@
 // Every decoder is strict and bounded by the limits in
 // [github.com/vaxcert/vaxcert/internal/limits]; errors never carry payload
 // content, which is personal data. All functions are safe for concurrent use.
+//
+// The verifier's hot path has three hand-written pieces, each for the shape
+// issuers write and each held to the library it stands in for by a
+// differential fuzz test, with the library deciding everything else: the
+// COSE_Sign1 parse (go-cose), the claims and eu_dcc_v1 decode
+// (fxamacker/cbor; cwtfast.go says why) and the Sig_structure hashed for a
+// cose.DigestVerifier (go-cose has no digest path for a Sign1Message).
 package hcert
