@@ -271,6 +271,10 @@ func loadRulesCheck(o rulesOptions, vs *schemas.ValueSets) (*rules.Check, *schem
 	return check, signedVS, nil
 }
 
+// isJWS reports whether data looks like a signed document (a JWS in
+// compact form: base64url of `{"`); rules.OpenSigned then decides.
+func isJWS(data []byte) bool { return bytes.HasPrefix(bytes.TrimSpace(data), []byte("eyJ")) }
+
 // loadRuleSet reads --rules: a folder of [<SET>/]<RuleId>/rule.json, a
 // file holding one rule or a JSON array of rules, or a signed rule set
 // (then with its value sets, if any, and its expiry).
@@ -287,7 +291,7 @@ func loadRuleSet(o rulesOptions) (set *rules.Set, vs *schemas.ValueSets, expires
 		data, err = rules.ReadFileLimited(os.DirFS(filepath.Dir(o.arg)), filepath.Base(o.arg), limits.MaxRuleSet)
 		switch {
 		case err != nil:
-		case bytes.HasPrefix(bytes.TrimSpace(data), []byte("eyJ")): // a JWS: base64url of `{"`
+		case isJWS(data):
 			if o.root == nil {
 				return nil, nil, time.Time{}, withHint(errors.New("--rules is a signed rule set and --root is missing"),
 					"pass --root csca.pem, the CSCA certificate of the rule set's publisher",

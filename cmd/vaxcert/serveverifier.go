@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/verifysvc"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
 	"github.com/vaxcert/vaxcert/verifier"
+	"github.com/vaxcert/vaxcert/verifier/rules"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
@@ -146,12 +148,16 @@ func runServeVerifier(e *env, args []string) error {
 		debug.SetMemoryLimit(verifierMemoryLimit)
 	}
 	var static []verifier.Option
+	var staticSigned []byte // --rules as a signed rule set, for the scan page
 	if *rulesArg != "" {
 		check, signedVS, err := loadRulesCheck(rulesOptions{arg: *rulesArg, country: *country, region: *region, root: root, at: now()}, vs)
 		if err != nil {
 			return err
 		}
 		static = venue.RulesOptions(check, signedVS)
+		if b, err := rules.ReadFileLimited(os.DirFS(filepath.Dir(*rulesArg)), filepath.Base(*rulesArg), limits.MaxRuleSet); err == nil && isJWS(b) {
+			staticSigned = b
+		}
 	}
 	checker, err := venue.NewChecker(pol, staleAfter.d, verifierOptions(vs)...)
 	if err == nil {
@@ -171,8 +177,10 @@ func runServeVerifier(e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "warning:", err)
 	}
 	// The page decides with the same policy as the service, and applies the
-	// signed rule set the service synced (GET /v1/rule-set) with the same
-	// country and region. (The rules of --rules are not sent to the page.)
+	// signed rule set the service synced (GET /v1/rule-set), else that of
+	// --rules when it is a signed file, with the same country and region.
+	// (A folder or an unsigned file of --rules is not sent to the page: it
+	// could not check it.)
 	polJSON, err := json.Marshal(pol.Config())
 	if err != nil {
 		return withHint(err)
@@ -181,7 +189,7 @@ func runServeVerifier(e *env, args []string) error {
 		TrustList: "/v1/trust-list", Revocations: "/v1/revocations", RuleSet: "/v1/rule-set",
 		Country: *country, Region: *region, Policy: polJSON}
 	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
-		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan})
+		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan, RuleSet: staticSigned})
 	if err != nil {
 		return withHint(err)
 	}

@@ -187,3 +187,34 @@ func pageAgrees(t *testing.T, w *world, ts *httptest.Server, qr string) {
 		t.Errorf("the page answers %+v, the service %+v", page, service)
 	}
 }
+
+// TestRuleSetConfigured: a signed rule set the service applies from its
+// configuration (--rules FILE) is served to the scan page until a synced
+// one replaces it.
+func TestRuleSetConfigured(t *testing.T) {
+	w := newWorld(t)
+	w.country = "VN"
+	covid := venueRule("VR-VN-0001", "The vaccination must be against COVID-19.", `{"===": [{"var": "payload.v.0.tg"}, "840539006"]}`)
+	configured, err := w.pub.RuleSet(1, []json.RawMessage{covid}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy, ts := w.verifier(withScanPage(w), func(c *verifysvc.Config) { c.RuleSet = configured })
+	if code, body := get(t, ts, "/v1/rule-set"); code != http.StatusOK || body != string(configured) {
+		t.Fatalf("configured rule set: %d %.40q", code, body)
+	}
+	w.clk.advance(time.Minute)
+	folder := &ruleFolder{}
+	folder.set(covid)
+	w.pub.PublishRules(folder.read)
+	synced, _, err := w.pub.CurrentRuleSet()
+	if err != nil || string(synced) == string(configured) {
+		t.Fatalf("the issuer's rule set: %v (the same as the configured one: %v)", err, string(synced) == string(configured))
+	}
+	if err := sy.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, ts, "/v1/rule-set"); code != http.StatusOK || body != string(synced) {
+		t.Fatalf("after a sync: %d %.40q, want the synced set", code, body)
+	}
+}

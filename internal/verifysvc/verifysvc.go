@@ -14,8 +14,8 @@
 //	GET  /v1/trust-list, /v1/revocations
 //	                  the last good lists the service holds, for the scan page: the
 //	                  trust list JWS and the revocation bundle {"full", "deltas"}
-//	GET  /v1/rule-set the signed rule set the service applies (404: none), for the
-//	                  scan page, which applies it too
+//	GET  /v1/rule-set the signed rule set the service applies, synced or Config.RuleSet
+//	                  (404: none), for the scan page, which applies it too
 //	GET  /healthz     the process serves
 //	GET  /readyz      200 only with a trust list and a revocation list held and unexpired
 //	GET  /metrics     Prometheus: answers by decision, list ages and sequences, sync failures
@@ -69,6 +69,10 @@ type Config struct {
 	// Scan, when set, serves the scan page (Root is the pinned CSCA
 	// certificate, PEM; the list URLs are this service's own).
 	Scan *scanpage.Config
+	// RuleSet is the signed rule set the service applies from its own
+	// configuration (--rules FILE), served at GET /v1/rule-set for the
+	// scan page until a synced one replaces it; nil for none.
+	RuleSet []byte
 	// RequestTimeout bounds reading and answering a request (default 10 s).
 	RequestTimeout time.Duration
 	Clock          func() time.Time
@@ -252,7 +256,11 @@ func (s *Server) privileged(r *http.Request) bool {
 func (s *Server) list(i int, contentType string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		trust, rev := s.cfg.Sync.Lists()
-		b := [3][]byte{trust, rev, s.cfg.Sync.RuleSet()}[i]
+		rs := s.cfg.Sync.RuleSet()
+		if rs == nil {
+			rs = s.cfg.RuleSet
+		}
+		b := [3][]byte{trust, rev, rs}[i]
 		if b == nil && i == 2 {
 			return apiError(http.StatusNotFound, "not_found", "the service applies no signed rule set", "")
 		}
