@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 )
@@ -182,9 +184,13 @@ func (h *harness) grow(ctx context.Context, o options, res *Result, log io.Write
 	}
 	var job jobStatus
 	r, err = step(log, "issue", "certificates", records, true, h.cpu, func(done *atomic.Int64) error {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
 		var jerr error
 		job, jerr = h.issueAll(ctx, records, done)
-		return jerr
+		return errors.Join(jerr, stop())
 	})
 	if err != nil {
 		return err
@@ -254,4 +260,24 @@ func progressText(done, total int64, unit string) string {
 		return thousands(done) + " " + unit
 	}
 	return thousands(done) + "/" + thousands(total) + " " + unit
+}
+
+// startCPUProfile starts a CPU profile written to path (nothing when path
+// is empty); stop ends it.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }

@@ -19,8 +19,10 @@ import (
 // machine), divided by the items done in that tenth. CPU time, unlike
 // wall time, does not grow when other work shares the machine.
 
-// appName is the application_name of the harness's database sessions.
-const appName = "vaxbench"
+// appName is the application_name of the harness's database sessions:
+// "vaxbench-<pid>", so that two runs at once on one database (a sweep
+// and an A/B run) do not count each other's backends.
+var appName = "vaxbench-" + strconv.Itoa(os.Getpid())
 
 // clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat times.
 const clockTicks = 100

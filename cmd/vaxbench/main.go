@@ -59,6 +59,8 @@ Flags:
                      measurements run without shedding, as without rate
                      limits: they measure what the service serves
     --json           print one JSON object instead of the table
+    --cpuprofile F   write a CPU profile of this process during the batch
+                     issuance to F (go tool pprof F)
 
 Progress goes to standard error. Exit status: 0 after a complete run
 (targets met or not), 1 when a step failed, 2 for a usage error.
@@ -89,6 +91,7 @@ type options struct {
 	// shedTarget is the surge's server.Config.ShedTarget: 0 the
 	// server's default, negative none.
 	shedTarget time.Duration
+	cpuProfile string
 }
 
 // maxClients bounds --clients (each client holds a connection).
@@ -128,6 +131,7 @@ func parseArgs(args []string) (options, error) {
 		o.shedTarget, shedSet = cmp.Or(d, -1), true
 		return nil
 	})
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
