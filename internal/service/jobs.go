@@ -525,15 +525,20 @@ func progressOf(iss []*issuance) progress {
 // other transactions hold, in this process or another), reads, signs and
 // writes it, and commits. While one lane signs, another commits. Each lane
 // makes two passes over the queue: the second takes what was skipped in
-// the first, locked by a transaction that then rolled back.
+// the first, locked by a transaction that then rolled back. The lanes of a
+// pass share its cursor (the highest person claimed so far), so that a
+// lane's claim starts after the chunks the other lanes hold instead of
+// skipping over them row by row.
 func (s *Service) issueClaiming(ctx context.Context, rj *runningJob, by auditActor) error {
 	var wg sync.WaitGroup
 	errs := make([]error, s.issueLanes)
+	var cursors [2]atomic.Int64
 	for lane := range s.issueLanes {
 		wg.Go(func() {
 			for pass := 0; pass < 2 && errs[lane] == nil; pass++ {
 				var after int64
 				for ctx.Err() == nil {
+					after = max(after, cursors[pass].Load())
 					last, err := s.claimChunk(ctx, rj, by, after)
 					if err != nil {
 						errs[lane] = err
@@ -544,6 +549,9 @@ func (s *Service) issueClaiming(ctx context.Context, rj *runningJob, by auditAct
 						break
 					}
 					after = last
+					for cur := cursors[pass].Load(); cur < last && !cursors[pass].CompareAndSwap(cur, last); {
+						cur = cursors[pass].Load()
+					}
 				}
 			}
 		})
@@ -570,15 +578,17 @@ func (s *Service) claimChunk(ctx context.Context, rj *runningJob, by auditActor,
 		}
 		last = pend[len(pend)-1].PersonID
 		ids := make([]int64, 0, len(pend))
+		persons := make(map[int64]*store.Person, len(pend))
 		for _, p := range pend {
 			if _, f := rj.failed.Load(p.PersonID); !f {
 				ids = append(ids, p.PersonID)
+				persons[p.PersonID] = p.Person
 			}
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		iss, err := s.loadIssuancesTx(ctx, tx, ids)
+		iss, err := s.loadIssuancesTx(ctx, tx, ids, persons)
 		if err != nil {
 			return err
 		}
@@ -591,7 +601,7 @@ func (s *Service) claimChunk(ctx context.Context, rj *runningJob, by auditActor,
 		}
 		s.decideAll(iss)
 		now := s.clock()
-		if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss); err != nil {
+		if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss, true); err != nil {
 			return err
 		}
 		for _, is := range iss {
@@ -650,7 +660,7 @@ func (s *Service) issuePipelined(ctx context.Context, rj *runningJob, by auditAc
 		}
 		now := s.clock()
 		err = s.st.Write(ctx, func(tx *store.Tx) error {
-			if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss); err != nil {
+			if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss, false); err != nil {
 				return err
 			}
 			p := progressOf(iss)

@@ -72,14 +72,24 @@ func (t *Tx) scanCerts(ctx context.Context, q string, args ...any) ([]*Certifica
 // persons that has one.
 func (t *Tx) CurrentCertificates(ctx context.Context, personIDs []int64) (map[int64]*Certificate, error) {
 	out := make(map[int64]*Certificate, len(personIDs))
-	err := batches(len(personIDs), inBatch, func(start, end int) error {
+	err := inValues(t, personIDs, func(in string, args []any) error {
 		cs, err := t.scanCerts(ctx, "SELECT "+certCols+" FROM certificates WHERE status = '"+CertCurrent+
-			"' AND person_id IN "+inList(end-start), anys(personIDs[start:end])...)
+			"' AND person_id"+in, args...)
 		for _, c := range cs {
 			out[c.PersonID] = c
 		}
 		return err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("store: failed to read certificates: %w", err)
+	}
+	return out, nil
+}
+
+// CurrentCertificateIDs returns the id of the current certificate of each
+// of the persons that has one.
+func (t *Tx) CurrentCertificateIDs(ctx context.Context, personIDs []int64) (map[int64]int64, error) {
+	out, err := t.idMap(ctx, "SELECT person_id, id FROM certificates WHERE status = '"+CertCurrent+"' AND person_id", personIDs)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read certificates: %w", err)
 	}
@@ -132,14 +142,18 @@ func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 // revoked). A certificate that is no longer current (another writer replaced
 // it first) makes [Store.Write] retry the transaction.
 func (t *Tx) EndCertificates(ctx context.Context, ids []int64, status string) error {
-	for _, id := range ids {
-		n, err := t.execN(ctx, "UPDATE certificates SET status = ? WHERE id = ? AND status = '"+CertCurrent+"'", status, id)
-		if err != nil {
-			return fmt.Errorf("store: failed to end certificate: %w", err)
-		}
-		if n != 1 {
-			return errStale
-		}
+	var ended int64
+	err := inValues(t, ids, func(in string, args []any) error {
+		n, err := t.execN(ctx, "UPDATE certificates SET status = ? WHERE status = '"+CertCurrent+"' AND id"+in,
+			append([]any{status}, args...)...)
+		ended += n
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: failed to end certificate: %w", err)
+	}
+	if ended != int64(len(ids)) {
+		return errStale
 	}
 	return nil
 }
@@ -217,18 +231,20 @@ func (t *Tx) Revocations(ctx context.Context, since time.Time, afterID int64, li
 type Pending struct {
 	PersonID int64
 	Seq      int64
+	// Person is the person's row as [Tx.ClaimPending] locked it, on
+	// PostgreSQL (nil otherwise).
+	Person *Person
 }
 
 // MarkPending records that the persons' finalised records changed at the
 // given time, so their certificate must be (re)computed.
 func (t *Tx) MarkPending(ctx context.Context, personIDs []int64, at time.Time) error {
-	return batches(len(personIDs), inBatch, func(start, end int) error {
-		ids := anys(personIDs[start:end])
-		if _, err := t.exec(ctx, "UPDATE persons SET rev = rev + 1 WHERE id IN "+inList(len(ids)), ids...); err != nil {
+	return inValues(t, personIDs, func(in string, ids []any) error {
+		if _, err := t.exec(ctx, "UPDATE persons SET rev = rev + 1 WHERE id"+in, ids...); err != nil {
 			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
 		}
-		_, err := t.exec(ctx, "INSERT INTO pending_issuance (person_id, seq, since) SELECT id, rev, ? FROM persons WHERE id IN "+
-			inList(len(ids))+" ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq", append([]any{micros(at)}, ids...)...)
+		_, err := t.exec(ctx, "INSERT INTO pending_issuance (person_id, seq, since) SELECT id, rev, ? FROM persons WHERE id"+
+			in+" ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq", append([]any{micros(at)}, ids...)...)
 		if err != nil {
 			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
 		}
@@ -239,34 +255,43 @@ func (t *Tx) MarkPending(ctx context.Context, personIDs []int64, at time.Time) e
 // PendingOf returns the pending-issuance markers of the persons that have
 // one.
 func (t *Tx) PendingOf(ctx context.Context, personIDs []int64) (map[int64]int64, error) {
-	out := map[int64]int64{}
-	err := batches(len(personIDs), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT person_id, seq FROM pending_issuance WHERE person_id IN "+inList(end-start),
-			anys(personIDs[start:end])...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p, seq int64
-			if err := rows.Scan(&p, &seq); err != nil {
-				return err
-			}
-			out[p] = seq
-		}
-		return rows.Err()
-	})
+	out, err := t.idMap(ctx, "SELECT person_id, seq FROM pending_issuance WHERE person_id", personIDs)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read pending issuance: %w", err)
 	}
 	return out, nil
 }
 
-// ClearPending removes the person's pending-issuance marker if it is still
-// the one read (seq): a change made meanwhile keeps the person pending.
-func (t *Tx) ClearPending(ctx context.Context, p Pending) error {
-	if _, err := t.exec(ctx, "DELETE FROM pending_issuance WHERE person_id = ? AND seq = ?", p.PersonID, p.Seq); err != nil {
+// ClearPending removes the persons' pending-issuance markers that are
+// still the ones read (Seq): a change made meanwhile keeps a person
+// pending. On PostgreSQL it is one statement for all of them.
+func (t *Tx) ClearPending(ctx context.Context, ps []Pending) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	if t.s.d.postgres {
+		ids, seqs := make([]int64, len(ps)), make([]int64, len(ps))
+		for i, p := range ps {
+			ids[i], seqs[i] = p.PersonID, p.Seq
+		}
+		_, err := t.exec(ctx, `DELETE FROM pending_issuance q USING unnest(?::bigint[], ?::bigint[]) AS u (person_id, seq)
+			WHERE q.person_id = u.person_id AND q.seq = u.seq`, ids, seqs)
+		if err != nil {
+			return fmt.Errorf("store: failed to clear pending issuance: %w", err)
+		}
+		return nil
+	}
+	// SQLite runs in this process: one prepared statement per marker
+	// costs no round trip.
+	st, err := t.tx.PrepareContext(ctx, "DELETE FROM pending_issuance WHERE person_id = ? AND seq = ?")
+	if err != nil {
 		return fmt.Errorf("store: failed to clear pending issuance: %w", err)
+	}
+	defer st.Close()
+	for _, p := range ps {
+		if _, err := st.ExecContext(ctx, p.PersonID, p.Seq); err != nil {
+			return fmt.Errorf("store: failed to clear pending issuance: %w", err)
+		}
 	}
 	return nil
 }
@@ -274,8 +299,8 @@ func (t *Tx) ClearPending(ctx context.Context, p Pending) error {
 // UVCIsInUse returns which of the UVCIs some certificate already carries.
 func (t *Tx) UVCIsInUse(ctx context.Context, uvcis []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := batches(len(uvcis), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT uvci FROM certificates WHERE uvci IN "+inList(end-start), anys(uvcis[start:end])...)
+	err := inValues(t, uvcis, func(in string, args []any) error {
+		rows, err := t.query(ctx, "SELECT uvci FROM certificates WHERE uvci"+in, args...)
 		if err != nil {
 			return err
 		}
@@ -299,9 +324,9 @@ func (t *Tx) UVCIsInUse(ctx context.Context, uvcis []string) (map[string]bool, e
 // the persons has had; persons with none are absent.
 func (t *Tx) CertificateCounts(ctx context.Context, personIDs []int64) (map[int64]int, error) {
 	out := make(map[int64]int, len(personIDs))
-	err := batches(len(personIDs), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT person_id, COUNT(*) FROM certificates WHERE person_id IN "+inList(end-start)+
-			" GROUP BY person_id", anys(personIDs[start:end])...)
+	err := inValues(t, personIDs, func(in string, args []any) error {
+		rows, err := t.query(ctx, "SELECT person_id, COUNT(*) FROM certificates WHERE person_id"+in+
+			" GROUP BY person_id", args...)
 		if err != nil {
 			return err
 		}
@@ -379,7 +404,7 @@ func (t *Tx) MaxRevocationID(ctx context.Context) (int64, error) {
 
 // RevokedIDs returns which of the certificates are on the revocation list.
 func (t *Tx) RevokedIDs(ctx context.Context, certIDs []int64) (map[int64]bool, error) {
-	out, err := t.idSet(ctx, "SELECT certificate_id FROM revocations WHERE certificate_id IN ", certIDs)
+	out, err := t.idSet(ctx, "SELECT certificate_id FROM revocations WHERE certificate_id", certIDs)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read revocations: %w", err)
 	}

@@ -172,9 +172,8 @@ func (t *Tx) DosesOfPersons(ctx context.Context, personIDs []int64, finalisedOnl
 	if finalisedOnly {
 		filter = " AND status = '" + StatusFinalised + "'"
 	}
-	err := batches(len(personIDs), inBatch, func(start, end int) error {
-		ds, err := t.scanDoses(ctx, "SELECT "+doseCols+" FROM doses WHERE person_id IN "+inList(end-start)+filter+" ORDER BY id",
-			anys(personIDs[start:end])...)
+	err := inValues(t, personIDs, func(in string, args []any) error {
+		ds, err := t.scanDoses(ctx, "SELECT "+doseCols+" FROM doses WHERE person_id"+in+filter+" ORDER BY id", args...)
 		for _, d := range ds {
 			out[d.PersonID] = append(out[d.PersonID], d)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
@@ -125,28 +126,56 @@ func (t *Tx) ListJobs(ctx context.Context, kind, beforeID string, limit int) ([]
 // persons with its transaction. The lock is on the person row, which
 // every change of a person's records also takes first, so claiming cannot
 // deadlock with intake. SQLite has one writer, so nothing is skipped nor
-// locked, and a read-only transaction may call it to read the queue.
+// locked, and a read-only transaction may call it to read the queue. On
+// PostgreSQL each Pending carries the person's row as locked (its latest
+// version), so that the claimer need not read it again.
 func (t *Tx) ClaimPending(ctx context.Context, afterPersonID int64, limit int) ([]Pending, error) {
-	q := "SELECT q.person_id, q.seq FROM pending_issuance q WHERE q.person_id > ? ORDER BY q.person_id LIMIT ?"
+	q := "SELECT q.seq, q.person_id FROM pending_issuance q WHERE q.person_id > ? ORDER BY q.person_id LIMIT ?"
 	if t.s.d.postgres {
-		q = `SELECT q.person_id, q.seq FROM pending_issuance q JOIN persons p ON p.id = q.person_id
-			WHERE q.person_id > ? ORDER BY q.person_id LIMIT ? FOR UPDATE OF p SKIP LOCKED`
+		q = `SELECT q.seq, p.id, p.national_id, p.family_name, p.given_name, p.birth_date, p.created_at, p.updated_at
+			FROM pending_issuance q JOIN persons p ON p.id = q.person_id
+			WHERE q.person_id > ? AND p.id > ? ORDER BY q.person_id LIMIT ? FOR UPDATE OF p SKIP LOCKED`
 	}
-	rows, err := t.query(ctx, q, afterPersonID, limit)
+	args := []any{afterPersonID, limit}
+	if t.s.d.postgres {
+		// The bound on p.id as well: the planner does not carry it over
+		// the join, and a merge join then read the persons index from
+		// the start on every claim (cost growing with the position in
+		// the queue: 20 ms for a claim after 10,000 of 50,000 persons,
+		// 0.6 ms with the bound).
+		args = []any{afterPersonID, afterPersonID, limit}
+	}
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to claim pending issuance: %w", err)
 	}
 	defer rows.Close()
-	var out []Pending
+	out := make([]Pending, 0, min(limit, 1024))
 	for rows.Next() {
 		var p Pending
-		if err := rows.Scan(&p.PersonID, &p.Seq); err != nil {
+		if t.s.d.postgres {
+			p.Person, err = scanPerson(prefixScan{rows, []any{&p.Seq}})
+			if err == nil {
+				p.PersonID = p.Person.ID
+			}
+		} else {
+			err = rows.Scan(&p.Seq, &p.PersonID)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("store: failed to claim pending issuance: %w", err)
 		}
 		out = append(out, p)
 	}
 	return out, rows.Err()
 }
+
+// prefixScan scans into pre, then into the destinations given.
+type prefixScan struct {
+	rows *sql.Rows
+	pre  []any
+}
+
+func (s prefixScan) Scan(dest ...any) error { return s.rows.Scan(append(s.pre, dest...)...) }
 
 // LockJob locks a job's row until the end of the transaction, so that the
 // workers of a job finish one after the other.

@@ -76,11 +76,11 @@ func (t *Tx) PersonsByID(ctx context.Context, ids []int64, lock bool) (map[int64
 
 // personsWhere reads the persons whose column holds one of values, keyed
 // by key, in batches, optionally locking their rows.
-func personsWhere[K comparable](ctx context.Context, t *Tx, column string, values []K, lock bool, key func(*Person) K) (map[K]*Person, error) {
+func personsWhere[K int64 | string](ctx context.Context, t *Tx, column string, values []K, lock bool, key func(*Person) K) (map[K]*Person, error) {
 	out := make(map[K]*Person, len(values))
-	err := batches(len(values), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE "+column+" IN "+inList(end-start)+
-			" ORDER BY id"+t.forUpdate(lock), anys(values[start:end])...)
+	err := inValues(t, values, func(in string, args []any) error {
+		rows, err := t.query(ctx, "SELECT "+personCols+" FROM persons WHERE "+column+in+
+			" ORDER BY id"+t.forUpdate(lock), args...)
 		if err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func (t *Tx) UpdatePerson(ctx context.Context, p *Person) error {
 // PersonsWithFinalised returns which of the persons have at least one
 // finalised record.
 func (t *Tx) PersonsWithFinalised(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	out, err := t.idSet(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+StatusFinalised+"' AND person_id IN ", ids)
+	out, err := t.idSet(ctx, "SELECT DISTINCT person_id FROM doses WHERE status = '"+StatusFinalised+"' AND person_id", ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read persons: %w", err)
 	}

@@ -84,9 +84,8 @@ func (t *Tx) Review(ctx context.Context, id int64) (*Review, error) {
 // OpenReviews returns the open review of each of the persons that has one.
 func (t *Tx) OpenReviews(ctx context.Context, personIDs []int64) (map[int64]*Review, error) {
 	out := map[int64]*Review{}
-	err := batches(len(personIDs), inBatch, func(start, end int) error {
-		rs, err := t.scanReviews(ctx, "SELECT "+reviewCols+" FROM reviews WHERE resolved_at IS NULL AND person_id IN "+
-			inList(end-start), anys(personIDs[start:end])...)
+	err := inValues(t, personIDs, func(in string, args []any) error {
+		rs, err := t.scanReviews(ctx, "SELECT "+reviewCols+" FROM reviews WHERE resolved_at IS NULL AND person_id"+in, args...)
 		for _, r := range rs {
 			out[r.PersonID] = r
 		}

@@ -234,9 +234,23 @@ func (t *Tx) execN(ctx context.Context, q string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
-// insertRows inserts n rows into table with one multi-row INSERT per
-// parameter-limited batch; row(i) returns the values of row i in cols order.
+// insertRows inserts n rows into table; row(i) returns the values of row i
+// in cols order. On PostgreSQL it is one INSERT … SELECT FROM unnest(…)
+// with one array parameter per column (see insertUnnest); otherwise, and
+// for values of other types, one multi-row INSERT per parameter-limited
+// batch.
 func (t *Tx) insertRows(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if t.s.d.postgres {
+		if q, args, ok := unnestInsert(table, cols, n, row); ok {
+			if _, err := t.tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("store: failed to insert into %s: %w", table, err)
+			}
+			return nil
+		}
+	}
 	per := t.s.d.maxParams / len(cols)
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
@@ -258,6 +272,96 @@ func (t *Tx) insertRows(ctx context.Context, table string, cols []string, n int,
 		}
 	}
 	return nil
+}
+
+// unnestInsert builds the PostgreSQL statement inserting n rows as one
+// array per column: INSERT INTO table (cols) SELECT * FROM
+// unnest($1::bigint[], $2::text[], …). Its text depends on the table and
+// the column types only, so the server parses and plans it once per
+// connection whatever n is, and the values travel in pgx's binary array
+// encoding instead of one bind parameter each: a multi-row VALUES of a
+// few thousand parameters was re-planned on every call. ok is false when
+// a value has a type it does not map (insertRows then uses VALUES).
+func unnestInsert(table string, cols []string, n int, row func(i int) []any) (q string, args []any, ok bool) {
+	rows := make([][]any, n)
+	for i := range rows {
+		if rows[i] = row(i); len(rows[i]) != len(cols) {
+			return "", nil, false
+		}
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT * FROM unnest(")
+	args = make([]any, len(cols))
+	for j := range cols {
+		var typ string
+		switch rows[0][j].(type) {
+		case int64, int:
+			typ, args[j] = "bigint", column(rows, j, func(v any) (int64, bool) {
+				switch x := v.(type) {
+				case int64:
+					return x, true
+				case int:
+					return int64(x), true
+				}
+				return 0, false
+			})
+		case sql.NullInt64:
+			typ, args[j] = "bigint", column(rows, j, func(v any) (*int64, bool) {
+				x, ok := v.(sql.NullInt64)
+				if !ok || !x.Valid {
+					return nil, ok
+				}
+				return &x.Int64, true
+			})
+		case string:
+			typ, args[j] = "text", column(rows, j, func(v any) (string, bool) { x, ok := v.(string); return x, ok })
+		case []byte:
+			typ, args[j] = "bytea", column(rows, j, func(v any) ([]byte, bool) { x, ok := v.([]byte); return x, ok })
+		default:
+			return "", nil, false
+		}
+		if args[j] == nil {
+			return "", nil, false
+		}
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", j+1, typ)
+	}
+	b.WriteString(")")
+	return b.String(), args, true
+}
+
+// column returns column j of rows converted by conv, or nil (untyped)
+// when a value does not convert.
+func column[T any](rows [][]any, j int, conv func(any) (T, bool)) any {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		v, ok := conv(r[j])
+		if !ok {
+			return nil
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// inValues calls fn with the condition that a column's value is one of
+// values (to append to the column name) and its arguments: on PostgreSQL
+// once, " = ANY(?)" with the values as one array parameter, so that the
+// statement's text does not depend on len(values) and is parsed and
+// planned once per connection; on SQLite " IN (?,?,…)" per batch of
+// inBatch values. fn is not called for no values.
+func inValues[K int64 | string](t *Tx, values []K, fn func(cond string, args []any) error) error {
+	if len(values) == 0 {
+		return nil
+	}
+	if t.s.d.postgres {
+		return fn(" = ANY(?)", []any{values})
+	}
+	return batches(len(values), inBatch, func(start, end int) error {
+		return fn(" IN "+inList(end-start), anys(values[start:end]))
+	})
 }
 
 // inList returns "(?,?,…)" for n values.
@@ -405,24 +509,47 @@ func splitSQL(script string) []string {
 	return out
 }
 
-// idSet runs query, which ends with "IN ", over ids in batches and returns
-// the set of the single id column it selects.
+// idMap runs query, which selects a key and a value column and ends with
+// the key column's name, for the ids (see inValues) and returns the map of
+// keys to values.
+func (t *Tx) idMap(ctx context.Context, query string, ids []int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(ids))
+	err := t.eachRow(ctx, query, ids, func(rows *sql.Rows) error {
+		var k, v int64
+		err := rows.Scan(&k, &v)
+		out[k] = v
+		return err
+	})
+	return out, err
+}
+
+// idSet runs query, which ends with a column name, for the ids (see
+// inValues) and returns the set of the single id column it selects.
 func (t *Tx) idSet(ctx context.Context, query string, ids []int64) (map[int64]bool, error) {
 	out := make(map[int64]bool, len(ids))
-	err := batches(len(ids), inBatch, func(start, end int) error {
-		rows, err := t.query(ctx, query+inList(end-start), anys(ids[start:end])...)
+	err := t.eachRow(ctx, query, ids, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		out[id] = true
+		return err
+	})
+	return out, err
+}
+
+// eachRow runs query, which ends with a column name, for the ids (see
+// inValues) and calls scan for each row.
+func (t *Tx) eachRow(ctx context.Context, query string, ids []int64, scan func(*sql.Rows) error) error {
+	return inValues(t, ids, func(in string, args []any) error {
+		rows, err := t.query(ctx, query+in, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
+			if err := scan(rows); err != nil {
 				return err
 			}
-			out[id] = true
 		}
 		return rows.Err()
 	})
-	return out, err
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -140,28 +141,40 @@ func cert(person int64, uvci string) *store.Certificate {
 func TestPendingSeqGuard(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		var p int64
+		var ids []int64
 		var first []store.Pending
 		err := s.Write(ctx, func(tx *store.Tx) error {
-			ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}}
+			ps := []*store.Person{{NationalID: "001090000001", FamilyName: "A", CreatedAt: now, UpdatedAt: now},
+				{NationalID: "001090000002", FamilyName: "B", CreatedAt: now, UpdatedAt: now},
+				{NationalID: "001090000003", FamilyName: "C", CreatedAt: now, UpdatedAt: now}}
 			if err := tx.InsertPersons(ctx, ps); err != nil {
 				return err
 			}
-			p = ps[0].ID
-			if err := tx.MarkPending(ctx, []int64{p}, now); err != nil {
+			for _, p := range ps {
+				ids = append(ids, p.ID)
+			}
+			if err := tx.MarkPending(ctx, ids, now); err != nil {
 				return err
 			}
 			var err error
-			first, err = tx.ClaimPending(ctx, 0, 10)
-			if err != nil {
+			if first, err = tx.ClaimPending(ctx, ids[0], 10); err != nil {
 				return err
 			}
-			// A change after first was read: clearing the old marker must
-			// keep the person pending.
-			if err := tx.MarkPending(ctx, []int64{p}, now); err != nil {
+			if len(first) != 2 || first[0].PersonID != ids[1] || first[1].PersonID != ids[2] {
+				return fmt.Errorf("claimed %+v after person %d, want persons %v", first, ids[0], ids[1:])
+			}
+			for i, c := range first {
+				// PostgreSQL hands over the locked person rows as well.
+				if p := c.Person; s.SkipsLocked() && (p == nil || p.ID != ids[i+1] || p.FamilyName != ps[i+1].FamilyName) {
+					return fmt.Errorf("claim %d: person %+v, want %+v", i, p, ps[i+1])
+				}
+			}
+			// A change of the first claimed after the claim: clearing
+			// its old marker must keep it pending; the other is cleared.
+			if err := tx.MarkPending(ctx, ids[1:2], now); err != nil {
 				return err
 			}
-			return tx.ClearPending(ctx, first[0])
+			return tx.ClearPending(ctx, first)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -169,13 +182,14 @@ func TestPendingSeqGuard(t *testing.T) {
 		var left map[int64]int64
 		if err := s.Read(ctx, func(tx *store.Tx) error {
 			var err error
-			left, err = tx.PendingOf(ctx, []int64{p})
+			left, err = tx.PendingOf(ctx, ids)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if len(left) != 1 || left[p] == 0 || left[p] == first[0].Seq {
-			t.Fatalf("pending after stale clear = %+v, want person %d with a newer seq than %d", left, p, first[0].Seq)
+		if len(left) != 2 || left[ids[0]] == 0 || left[ids[1]] == 0 || left[ids[1]] == first[0].Seq {
+			t.Fatalf("pending after clear = %+v, want persons %d (never claimed) and %d (with a newer seq than %d)",
+				left, ids[0], ids[1], first[0].Seq)
 		}
 	})
 }

@@ -73,7 +73,7 @@ func (t *Tx) IdentityClaims(ctx context.Context, personID int64, openOnly bool) 
 // PersonsWithOpenClaims returns which of the persons have open identity
 // claims.
 func (t *Tx) PersonsWithOpenClaims(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	out, err := t.idSet(ctx, "SELECT DISTINCT person_id FROM identity_claims WHERE resolved_at IS NULL AND person_id IN ", ids)
+	out, err := t.idSet(ctx, "SELECT DISTINCT person_id FROM identity_claims WHERE resolved_at IS NULL AND person_id", ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read identity claims: %w", err)
 	}
