@@ -35,7 +35,7 @@ help:
 	@echo "make conformance  the EU test-vector tests; fails if the vectors are absent"
 	@echo "make fuzz         every fuzz target for FUZZTIME (default 20s) each"
 	@echo "make bench        benchmarks"
-	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios"
+	@echo "make ratios       verify/issue against bare ECDSA/RSA-PSS: the README's ratios (RATIOS_ARGS="-rounds 9 -target 2s")"
 	@echo "make rules        vaxcert rules test: the VN rule set (verifier/rules/sets) and the real EU/DE/AT/CZ rule sets in ../shared"
 	@echo "make perf         the service: ingest, issuance, memory, citizen load (PERF_ARGS="--db postgres://... --wrk")"
 	@echo "make lint         go vet, gofmt, staticcheck"
@@ -184,8 +184,9 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# ratios: RATIOS_ARGS="-rounds 9 -target 2s" for a longer run.
 ratios:
-	$(GO) run ./internal/tools/benchratio
+	$(GO) run ./internal/tools/benchratio $(RATIOS_ARGS)
 
 perf:
 	$(GO) run ./cmd/vaxbench $(PERF_ARGS)

@@ -17,7 +17,13 @@
 //     iteration.
 //     Other work on the machine stretches wall time, not CPU time;
 //
-//   - median, minimum and maximum over the rounds are shown for both.
+//   - median, minimum and maximum over the rounds are shown for both;
+//
+//   - where a package has an interleaved benchmark (the benchmark and its
+//     yardstick alternately in one loop, reporting their ratio as metrics,
+//     one of them in thread CPU time, which waiting for a CPU does not
+//     stretch), it runs once per round too, and its ratios are shown the
+//     same way.
 //
 //     go run ./internal/tools/benchratio [-rounds 9] [-target 1s]
 package main
@@ -47,6 +53,18 @@ var pairs = []pair{
 	{"./issuer", "IssuePS256", "BareRSAPSSSign", "issue PS256 / bare RSA-PSS sign"},
 	{"./verifier/rules", "RuleSet20", "BareECDSAP256Verify", "20-rule set evaluation / bare ECDSA P-256 verify"},
 	{"./verifier/venue", "RevocationLookup1M", "VenueCheck", "revocation lookup in 1M hashes / venue check"},
+}
+
+// interleaved is a benchmark that reports its own ratios: wall and thread
+// CPU time of the benchmark over the yardstick, alternating in one loop.
+type interleaved struct {
+	pkg, bench, label     string
+	wallMetric, cpuMetric string
+}
+
+var interleavedBenches = []interleaved{
+	{"./verifier", "VerifyES256Interleaved", "verify ES256 / bare ECDSA P-256 verify, interleaved in one loop",
+		"verify/ecdsa", "cpu-verify/ecdsa"},
 }
 
 // sample is one benchmark process: wall ns/op as reported, CPU ns/op as
@@ -98,6 +116,14 @@ func run(rounds int, target time.Duration) error {
 			}
 		}
 	}
+	for _, il := range interleavedBenches {
+		s, err := bins[il.pkg].bench(il.bench, "200ms")
+		if err != nil {
+			return err
+		}
+		iters[il.pkg+" "+il.bench] = max(100, int(float64(target)/s.wall))
+	}
+	ilWall, ilCPU := make([][]float64, len(interleavedBenches)), make([][]float64, len(interleavedBenches))
 	wall := make([][]float64, len(pairs))
 	cpu := make([][]float64, len(pairs))
 	bs, ys := make([][]float64, len(pairs)), make([][]float64, len(pairs))
@@ -121,6 +147,18 @@ func run(rounds int, target time.Duration) error {
 			cpu[i] = append(cpu[i], b.cpu/y.cpu)
 			bs[i], ys[i] = append(bs[i], b.wall), append(ys[i], y.wall)
 		}
+		for i, il := range interleavedBenches {
+			m, err := bins[il.pkg].metrics(il.bench, strconv.Itoa(iters[il.pkg+" "+il.bench])+"x")
+			if err != nil {
+				return err
+			}
+			w, okW := m[il.wallMetric]
+			c, okC := m[il.cpuMetric]
+			if !okW || !okC {
+				return fmt.Errorf("benchmark %s: metrics %s, %s missing", il.bench, il.wallMetric, il.cpuMetric)
+			}
+			ilWall[i], ilCPU[i] = append(ilWall[i], w), append(ilCPU[i], c)
+		}
 	}
 	fmt.Printf("%d interleaved rounds, each benchmark in its own process for about %v\n\n", rounds, target)
 	fmt.Println("| ratio | wall: median | min–max | CPU time: median | min–max | ns/op benchmark / yardstick (median) |")
@@ -128,6 +166,10 @@ func run(rounds int, target time.Duration) error {
 	for i, p := range pairs {
 		fmt.Printf("| %s | %.3f | %.3f–%.3f | %.3f | %.3f–%.3f | %.0f / %.0f |\n", p.label, median(wall[i]),
 			minOf(wall[i]), maxOf(wall[i]), median(cpu[i]), minOf(cpu[i]), maxOf(cpu[i]), median(bs[i]), median(ys[i]))
+	}
+	for i, il := range interleavedBenches {
+		fmt.Printf("| %s | %.3f | %.3f–%.3f | %.3f (thread) | %.3f–%.3f | |\n", il.label, median(ilWall[i]),
+			minOf(ilWall[i]), maxOf(ilWall[i]), median(ilCPU[i]), minOf(ilCPU[i]), maxOf(ilCPU[i]))
 	}
 	if s, err := bins["./issuer"].bench("QRPNG", "200x"); err == nil {
 		fmt.Printf("\nQR PNG rendering (reported separately): %.2f ms per certificate\n", s.wall/1e6)
@@ -226,6 +268,31 @@ func (b *binary) bench(name, benchtime string) (sample, error) {
 		return sample{wall: wall, cpu: float64(max(cpu-b.idle-b.setup[name], 0).Nanoseconds()) / (n + 1)}, nil
 	}
 	return sample{}, fmt.Errorf("benchmark %s missing from the output:\n%s", name, out)
+}
+
+// metrics runs one benchmark for benchtime and returns the metrics it
+// reported (unit → value).
+func (b *binary) metrics(name, benchtime string) (map[string]float64, error) {
+	out, _, err := b.exec("-test.run=^$", "-test.bench=^Benchmark"+name+"$", "-test.benchtime="+benchtime,
+		"-test.count=1")
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark"+name) {
+			continue
+		}
+		m := map[string]float64{}
+		for i := 2; i+1 < len(f); i += 2 {
+			if x, err := strconv.ParseFloat(f[i], 64); err == nil {
+				m[f[i+1]] = x
+			}
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("benchmark %s missing from the output:\n%s", name, out)
 }
 
 func median(v []float64) float64 {
