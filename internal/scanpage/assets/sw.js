@@ -3,8 +3,8 @@
 // The server writes the build's version into VERSION: a new build installs
 // a fresh, complete cache (so the page, wasm_exec.js and the wasm always
 // match) and the old one is deleted once the new worker takes over. Files
-// are answered from the cache first. The trust lists are cached by the page
-// itself, and only after the verifier accepted them.
+// are answered from the cache first. The trust lists and the rule set are
+// cached by the page itself, and only after the verifier accepted them.
 "use strict";
 const VERSION = "{{VERSION}}";
 const SHELL = "vaxcert-scan-" + VERSION;
