@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/logsink"
 	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/server"
@@ -86,6 +87,8 @@ Crowd control (see "Limits" in GET /v1/openapi.yaml):
                          arrive while others are served (not POST
                          /v1/verify), with 503 and Retry-After (default 5ms;
                          0: never)
+    --log-flush D        write the log at least every D, in batches (default
+                         200ms; 0: every line at once)
 
 Logs are JSON lines on standard error; they carry no personal data.
 
@@ -132,6 +135,8 @@ func runServe(e *env, args []string) error {
 	flags.Var(netguard.RateFlag{Rate: &rates.AnonymousRate}, "rate-anonymous", "")
 	flags.Var(netguard.RateFlag{Rate: &rates.StaffRate}, "rate-staff", "")
 	maxInFlight := flags.Int("max-in-flight", 0, "")
+	logFlush := durationFlag{logsink.DefaultFlush}
+	flags.Var(&logFlush, "log-flush", "")
 	shedTarget := flags.Duration("shed-target", server.DefaultShedTarget, "")
 	pos, err := parseFlags(flags, args)
 	switch {
@@ -196,7 +201,9 @@ func runServe(e *env, args []string) error {
 			return noTokensError(*data, *dbURL)
 		}
 	}
-	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	sink := logsink.New(e.stderr, logFlush.d)
+	defer sink.Stop()
+	logger := slog.New(slog.NewJSONHandler(sink, nil))
 	svc, err := service.New(service.Config{Store: st, Issuer: iss, Clock: now, Logger: logger, ValueSets: vs})
 	if err != nil {
 		return withHint(err)

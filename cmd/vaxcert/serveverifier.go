@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
+	"github.com/vaxcert/vaxcert/internal/logsink"
 	"github.com/vaxcert/vaxcert/internal/netguard"
 	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/verifysvc"
@@ -75,6 +76,8 @@ Flags:
     --country CC             the venue's country for the rules (e.g. VN; default for
                              synced rule sets: the publishing issuer's country)
     --region R               the venue's region, for rules that have one
+    --log-flush D            write the log at least every D, in batches (default
+                             200ms; 0: every line at once)
 
 Example:
     $ vaxcert serve-verifier --issuer http://127.0.0.1:8080 --root data/keys/csca.pem --sync-interval 10s
@@ -93,6 +96,8 @@ func runServeVerifier(e *env, args []string) error {
 	interval.d, staleAfter.d = verifysync.DefaultInterval, venue.DefaultStaleAfter
 	flags.Var(&interval, "sync-interval", "")
 	flags.Var(&staleAfter, "stale-after", "")
+	logFlush := durationFlag{logsink.DefaultFlush}
+	flags.Var(&logFlush, "log-flush", "")
 	data := flags.String("data", "verifier-data", "")
 	addr := flags.String("addr", verifysvc.DefaultAddr, "")
 	policyPath := flags.String("policy", "", "")
@@ -141,7 +146,9 @@ func runServeVerifier(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	sink := logsink.New(e.stderr, logFlush.d)
+	defer sink.Stop()
+	logger := slog.New(slog.NewJSONHandler(sink, nil))
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit keeps the process small while a large revocation
 		// list is decoded (the garbage of a 28 MB list is collected early).

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/logsink"
 	"github.com/vaxcert/vaxcert/internal/server"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store"
@@ -15,15 +16,17 @@ import (
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
-// accessLogger writes the access log as the services do (JSON, one line
-// and one write(2) a request, unbuffered) to /dev/null: the formatting and
-// the system call are counted, not a terminal's or a log collector's work.
+// accessLogger writes the access log as the services do (JSON lines,
+// batched by logsink with the services' default flush interval) to
+// /dev/null: the formatting and the system calls are counted, not a
+// terminal's or a log collector's work. (The sink's flushing goroutine
+// lives as long as the process.)
 func accessLogger() (*slog.Logger, error) {
 	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewJSONHandler(f, nil)), nil
+	return slog.New(slog.NewJSONHandler(logsink.New(f, logsink.DefaultFlush), nil)), nil
 }
 
 // serveVerifier serves serve-verifier's handler on a loopback listener
