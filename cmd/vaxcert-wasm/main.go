@@ -10,6 +10,7 @@
 //	vaxcert.revocations()                                 → the revocation documents held, as a bundle (JSON text), or ""
 //	vaxcert.bench(qrText, nowMillis, n[, "go"])           → Promise of milliseconds per verify over n runs, one at a time
 //	vaxcert.signatures                                    → "webcrypto" or "go", once loaded
+//	vaxcert.keyImports                                    → how many keys SubtleCrypto imported
 //
 // root (the CSCA certificate the page pins), trustList and revocations
 // (the signed lists of verifier/lists; the revocations may also be the

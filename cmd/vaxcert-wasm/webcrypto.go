@@ -12,6 +12,7 @@ import (
 
 	"github.com/veraison/go-cose"
 
+	"github.com/vaxcert/vaxcert/internal/limits"
 	"github.com/vaxcert/vaxcert/verifier"
 )
 
@@ -23,12 +24,22 @@ import (
 //
 // SubtleCrypto is asynchronous, so a verification must run on a goroutine
 // of its own, never in the JS callback itself (see main.go).
+//
+// The verifiers it made are kept by algorithm and key for the page's
+// life: the verifier is rebuilt with every list update (each visit and
+// every 15 minutes), and the first scan after one would otherwise wait for
+// SubtleCrypto to import the key again.
 func webCrypto() verifier.SignatureVerifierFunc {
 	subtle := js.Global().Get("crypto")
 	if subtle.IsUndefined() || subtle.Get("subtle").IsUndefined() {
 		return nil
 	}
 	subtle = subtle.Get("subtle")
+	var (
+		mu      sync.Mutex
+		made    = map[string]*webVerifier{} // by alg and SPKI
+		imports int
+	)
 	return func(alg cose.Algorithm, key crypto.PublicKey) (cose.Verifier, error) {
 		goVerifier, err := cose.NewVerifier(alg, key) // checks that the key fits the algorithm
 		if err != nil {
@@ -49,13 +60,29 @@ func webCrypto() verifier.SignatureVerifierFunc {
 		if err != nil {
 			return nil, err
 		}
+		id := alg.String() + "\x00" + string(spki)
+		mu.Lock()
+		w := made[id]
+		mu.Unlock()
+		if w != nil {
+			return w, nil
+		}
 		buf := js.Global().Get("Uint8Array").New(len(spki))
 		js.CopyBytesToJS(buf, spki)
 		k, err := await(subtle.Call("importKey", "spki", buf, importParams, false, []any{"verify"}))
 		if err != nil {
 			return goVerifier, nil // the browser lacks the algorithm: Go does it
 		}
-		return &webVerifier{subtle: subtle, alg: alg, key: k, params: js.ValueOf(verifyParams)}, nil
+		w = &webVerifier{subtle: subtle, alg: alg, key: k, params: js.ValueOf(verifyParams)}
+		mu.Lock()
+		if len(made) >= limits.MaxTrustEntries { // trust lists replaced many times over: start again
+			clear(made)
+		}
+		made[id] = w
+		imports++
+		mu.Unlock()
+		js.Global().Get("vaxcert").Set("keyImports", imports) // for the browser test
+		return w, nil
 	}
 }
 

@@ -459,6 +459,15 @@ func TestScanPage(t *testing.T) {
 	if n := run(t, ctx, chromedp.Evaluate[int](`caches.match("/scan/lists.json", {cacheName: "vaxcert-lists-v1"}).then(r => r.json()).then(l => JSON.parse(l.rev).deltas.length)`, chromedp.EvalAwaitPromise)); n != 1 {
 		t.Errorf("the page keeps %d deltas, want 1", n)
 	}
+	// The refresh while the page is open (every 15 minutes) rebuilds the
+	// verifier; the DSC's key stays imported in SubtleCrypto.
+	run(t, ctx, chromedp.Evaluate[chromedp.Void](`loadLists()`, chromedp.EvalAwaitPromise))
+	if s := scan(t, ctx, f.valid); s.State != "green" {
+		t.Errorf("after a refresh: %+v", s)
+	}
+	if n := run(t, ctx, chromedp.Evaluate[int](`vaxcert.keyImports`)); n != 1 {
+		t.Errorf("SubtleCrypto imported the DSC's key %d times, want once", n)
+	}
 
 	// Camera: Chromium's fake device plays the certificate's QR code.
 	do(t, ctx, chromedp.Click(chromedp.ID("camera")))
