@@ -82,9 +82,10 @@ Crowd control (see "Limits" in GET /v1/openapi.yaml):
                          per CPU; -1: no bound); beyond it a request waits at
                          most 20 ms, then gets 503 with Retry-After
     --shed-target DUR    while this process's goroutines wait longer than DUR
-                         to run (90th percentile over 100 ms), refuse a
-                         growing share of citizen and public requests that
-                         arrive while others are served (not POST
+                         to run (90th percentile over 100 ms) and requests
+                         come at 500/s or more, refuse a growing share of
+                         citizen and public requests that arrive while
+                         others are served (at most half; not POST
                          /v1/verify), with 503 and Retry-After (default 5ms;
                          0: never)
     --log-flush D        write the log at least every D, in batches (default

@@ -25,7 +25,8 @@ import (
 //	p += gain × (delay − target) / target   (the step bounded to ±maxStep)
 //
 // with p kept within [0, maxShed], so that some requests are always
-// admitted. A request is shed with probability p. It is hand-written: the
+// admitted; a period with fewer than 50 requests (500 a second) lowers p
+// whatever the delay: sparse requests are no crowd. A request is shed with probability p. It is hand-written: the
 // controller is a few lines, and the rate-limit libraries at hand bound rates
 // or concurrency, not a measured delay.
 //
@@ -40,8 +41,9 @@ type Shedder struct {
 	mu   sync.Mutex // held by the goroutine updating p
 	next time.Time
 
-	p    atomic.Uint64 // float64 bits
-	shed atomic.Int64
+	p        atomic.Uint64 // float64 bits
+	shed     atomic.Int64
+	arrivals atomic.Int64 // in the current period
 }
 
 // Shedder constants.
@@ -54,6 +56,11 @@ const (
 	// shedMaxStep bounds one period's step, so that one bad sample
 	// (a pause of the whole process) does not shed everything at once.
 	shedMaxStep = 0.2
+	// shedMinArrivals is the fewest requests in a period (500 a second)
+	// for its delay to raise p: sparse requests are no crowd to refuse
+	// (a machine busy with other work, a page fetching three lists at
+	// once), and a period with fewer lowers p as one below the target.
+	shedMinArrivals = 50
 	// maxShed is the highest share shed: a delay the service cannot
 	// shorten (other processes starving the machine's CPUs) must not turn
 	// most of its clients away; beyond it the admission limit acts.
@@ -78,6 +85,7 @@ func (s *Shedder) Shed(others int) bool {
 	if s == nil {
 		return false
 	}
+	s.arrivals.Add(1)
 	s.update()
 	p := s.Probability()
 	if others < 1 || p <= 0 || s.random() >= p {
@@ -102,12 +110,18 @@ func (s *Shedder) update() {
 		// The first period starts now: what the delay measures from
 		// its first call onwards belongs to it.
 		s.delay()
+		s.arrivals.Store(0)
 		s.next = t.Add(s.interval)
 		return
 	}
 	s.next = t.Add(s.interval)
-	step := shedGain * float64(s.delay()-s.target) / float64(s.target)
-	step = max(-shedMaxStep, min(shedMaxStep, step))
+	step := -shedGain
+	if s.arrivals.Swap(0) >= shedMinArrivals {
+		step = shedGain * float64(s.delay()-s.target) / float64(s.target)
+		step = max(-shedMaxStep, min(shedMaxStep, step))
+	} else {
+		s.delay() // the next period's delay starts now
+	}
 	p := max(0, min(maxShed, s.Probability()+step))
 	s.p.Store(math.Float64bits(p))
 }

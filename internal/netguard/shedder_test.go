@@ -109,6 +109,28 @@ func TestShedderSparesALoneRequest(t *testing.T) {
 	}
 }
 
+func TestShedderSparseRequestsAreNoCrowd(t *testing.T) {
+	r := newShedRig(5 * time.Millisecond)
+	r.delay = time.Second
+	for i := range 20 {
+		if n := r.period(shedMinArrivals - 1); n != 0 {
+			t.Fatalf("period %d: %d shed among %d requests", i, n, shedMinArrivals-1)
+		}
+	}
+	for range 5 {
+		r.period(100)
+	}
+	if p := r.s.Probability(); p < 0.4 {
+		t.Fatalf("probability %v after 5 crowded periods", p)
+	}
+	r.period(shedMinArrivals - 1)
+	before := r.s.Probability()
+	r.period(shedMinArrivals - 1) // its first request updates p for the sparse period before
+	if p := r.s.Probability(); math.Abs(before-p-shedGain) > 1e-9 {
+		t.Fatalf("probability %v after a sparse period, from %v: want it lowered by %v", p, before, shedGain)
+	}
+}
+
 func TestShedderReadsDelayOncePerInterval(t *testing.T) {
 	r := newShedRig(5 * time.Millisecond)
 	for range 3 {
