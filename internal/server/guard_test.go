@@ -122,7 +122,8 @@ func TestShedding(t *testing.T) {
 		e.srv.shedder = netguard.NewShedder(time.Millisecond, func() time.Duration { return time.Second },
 			func() time.Time { return now }, func() float64 { return 0 })
 		e.call("GET", "/v1/me/certificates", credCitizenA, nil, http.StatusOK) // starts the first period
-		for range 100 {                                                        // a crowd: sparse requests never raise the share shed
+		// A crowd: sparse requests never raise the share shed.
+		for range 100 {
 			e.srv.shedder.Shed(0)
 		}
 		now = now.Add(netguard.ShedInterval)
