@@ -11,11 +11,23 @@
 //     so a drift in load hits every pair and both sides alike;
 //
 //   - next to the wall-clock ratio (ns/op as go test reports it) it prints
-//     the CPU-time ratio: the user+system time of each benchmark process,
-//     less that of the same binary running no benchmark and less the
-//     benchmark's own setup (keys, test data: a run of one iteration), per
-//     iteration.
-//     Other work on the machine stretches wall time, not CPU time;
+//     the CPU-time ratio: the process's user+system time over the
+//     benchmark loop alone, per iteration, as the benchmark reports it
+//     (metric "cpu-ns/op", testkit.ReportCPU); for a benchmark that does
+//     not, the user+system time of its whole process, less that of the
+//     same binary running no benchmark and less the benchmark's own setup
+//     (a run of one iteration), which RSA key generation, random in
+//     length, makes noisy. Other work on the machine stretches wall time,
+//     not CPU time;
+//
+//   - the benchmark processes run with GOMAXPROCS=1 (-procs): with a
+//     second P idle, the garbage collector's idle mark workers burn CPU
+//     there during every cycle, which counts as the process's CPU time
+//     though no core was taken from other work, and more for the
+//     benchmark that allocates more; on one P the collector's work is done
+//     inline, in both wall and CPU time. Runs are sized in CPU time
+//     (-target) where the benchmark reports it, so load does not shorten
+//     them;
 //
 //   - median, minimum and maximum over the rounds are shown for both;
 //
@@ -25,7 +37,7 @@
 //     stretch), it runs once per round too, and its ratios are shown the
 //     same way.
 //
-//     go run ./internal/tools/benchratio [-rounds 9] [-target 1s]
+//     go run ./internal/tools/benchratio [-rounds 9] [-target 1s] [-procs 1]
 package main
 
 import (
@@ -69,11 +81,27 @@ var interleavedBenches = []interleaved{
 
 // sample is one benchmark process: wall ns/op as reported, CPU ns/op as
 // measured.
-type sample struct{ wall, cpu float64 }
+type sample struct {
+	wall, cpu float64
+	loopCPU   bool // cpu is the loop's own, reported by the benchmark
+}
+
+// perOp is a sample's cost per iteration for sizing runs: CPU time where
+// the benchmark reports its loop's, which load does not stretch.
+func (s sample) perOp() float64 {
+	if s.loopCPU && s.cpu > 0 {
+		return s.cpu
+	}
+	return s.wall
+}
+
+// procs is GOMAXPROCS in the benchmark processes (-procs).
+var procs int
 
 func main() {
 	rounds := flag.Int("rounds", 9, "interleaved rounds")
-	target := flag.Duration("target", time.Second, "approximate duration of each benchmark process")
+	target := flag.Duration("target", time.Second, "approximate CPU time of each benchmark process")
+	flag.IntVar(&procs, "procs", 1, "GOMAXPROCS of the benchmark processes (0: Go's default)")
 	flag.Parse()
 	if err := run(*rounds, *target); err != nil {
 		fmt.Fprintln(os.Stderr, "benchratio:", err)
@@ -110,7 +138,7 @@ func run(rounds int, target time.Duration) error {
 			if err != nil {
 				return err
 			}
-			iters[key] = max(100, int(float64(target)/s.wall))
+			iters[key] = max(100, int(float64(target)/s.perOp()))
 			if err := bins[p.pkg].calibrate(name); err != nil {
 				return err
 			}
@@ -121,7 +149,7 @@ func run(rounds int, target time.Duration) error {
 		if err != nil {
 			return err
 		}
-		iters[il.pkg+" "+il.bench] = max(100, int(float64(target)/s.wall))
+		iters[il.pkg+" "+il.bench] = max(100, int(float64(target)/s.perOp()))
 	}
 	ilWall, ilCPU := make([][]float64, len(interleavedBenches)), make([][]float64, len(interleavedBenches))
 	wall := make([][]float64, len(pairs))
@@ -160,7 +188,7 @@ func run(rounds int, target time.Duration) error {
 			ilWall[i], ilCPU[i] = append(ilWall[i], w), append(ilCPU[i], c)
 		}
 	}
-	fmt.Printf("%d interleaved rounds, each benchmark in its own process for about %v\n\n", rounds, target)
+	fmt.Printf("%d interleaved rounds, each benchmark in its own process for about %v of CPU, GOMAXPROCS=%d\n\n", rounds, target, procs)
 	fmt.Println("| ratio | wall: median | min–max | CPU time: median | min–max | ns/op benchmark / yardstick (median) |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for i, p := range pairs {
@@ -237,6 +265,9 @@ func build(dir, pkg string) (*binary, error) {
 func (b *binary) exec(args ...string) ([]byte, time.Duration, error) {
 	cmd := exec.Command(b.path, args...)
 	cmd.Dir = b.dir
+	if procs > 0 {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -262,6 +293,13 @@ func (b *binary) bench(name, benchtime string) (sample, error) {
 		wall, err2 := strconv.ParseFloat(f[2], 64)
 		if err1 != nil || err2 != nil || n <= 0 {
 			continue
+		}
+		for i := 4; i+1 < len(f); i += 2 {
+			if f[i+1] == "cpu-ns/op" {
+				if c, err := strconv.ParseFloat(f[i], 64); err == nil {
+					return sample{wall: wall, cpu: c, loopCPU: true}, nil
+				}
+			}
 		}
 		// Less the start-up (idle) and the benchmark's setup (calibrate);
 		// Go runs b.N = 1 once before the measured run.
