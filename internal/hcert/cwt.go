@@ -32,8 +32,8 @@ var (
 func init() {
 	opts := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthAllowed, // some issuers stream maps; duplicates are still caught
-		IntDec:            cbor.IntDecConvertSigned,
+		IndefLength:       cbor.IndefLengthAllowed,        // some issuers stream maps; duplicates are still caught
+		IntDec:            cbor.IntDecConvertSignedOrFail, // int64 or an error, never a big.Int
 		MaxNestedLevels:   limits.MaxCBORNesting,
 		MaxArrayElements:  limits.MaxCBORArrayElements,
 		MaxMapPairs:       limits.MaxCBORMapPairs,

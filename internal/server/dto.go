@@ -199,13 +199,6 @@ func citizenCert(c *service.Certificate, full bool) certificateJSON {
 	return out
 }
 
-type revocationJSON struct {
-	ID        int64     `json:"id"`
-	UVCI      string    `json:"uvci"`
-	Reason    string    `json:"reason"`
-	RevokedAt time.Time `json:"revoked_at"`
-}
-
 // correctionJSON is a correction request. Person and DecidedBy are in
 // staff views only.
 type correctionJSON struct {
