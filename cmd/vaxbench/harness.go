@@ -57,7 +57,9 @@ type harness struct {
 // startHarness sets up a deployment on SQLite in a temporary folder, or on
 // a fresh schema of the PostgreSQL database at pgURL, whose server sheds
 // load with the target shed (server.Config.ShedTarget: 0 its default,
-// negative none).
+// negative none). Without shedding there is no admission limit either:
+// the measurements other than the surge measure what the service serves,
+// as they do without rate limits (the surge measures what it refuses).
 func startHarness(ctx context.Context, pgURL string, shed time.Duration) (h *harness, err error) {
 	h = &harness{engine: "sqlite", http: &http.Client{}}
 	defer func() {
@@ -125,8 +127,12 @@ func startHarness(ctx context.Context, pgURL string, shed time.Duration) (h *har
 	if err != nil {
 		return h, err
 	}
-	srv, err := server.New(server.Config{Citizens: citizens, ShedTarget: shed, StaffRate: unlimited, CitizenRate: unlimited,
-		AnonymousRate: unlimited, VenueRate: unlimited}, svc)
+	inFlight := 0 // the default admission limit
+	if shed < 0 {
+		inFlight = -1
+	}
+	srv, err := server.New(server.Config{Citizens: citizens, ShedTarget: shed, MaxInFlight: inFlight,
+		StaffRate: unlimited, CitizenRate: unlimited, AnonymousRate: unlimited, VenueRate: unlimited}, svc)
 	if err != nil {
 		return h, err
 	}
