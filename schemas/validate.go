@@ -279,7 +279,6 @@ func hasUpper(s string) bool {
 	return false
 }
 
-
 // isDOB matches the dob pattern ^((19|20)\d\d(-\d\d){0,2}){0,1}$: "", YYYY,
 // YYYY-MM or YYYY-MM-DD with a year 1900-2099. Month and day are not
 // range-checked; the schema does not check them either.
