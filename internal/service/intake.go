@@ -601,7 +601,7 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, req *ingestReq, 
 	// A new person has no records yet: only existing persons' records and
 	// shots are looked up.
 	var recKeys []RecordKey
-	var shotKeys []string
+	var shots []*store.Dose
 	next := make([]*store.Dose, len(items))
 	for i, it := range items {
 		if ok(i) {
@@ -609,7 +609,7 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, req *ingestReq, 
 			next[i] = doseFromUpload(it.dose, ps.p.ID)
 			if !ps.isNew {
 				recKeys = append(recKeys, next[i].Key())
-				shotKeys = append(shotKeys, next[i].ShotKey)
+				shots = append(shots, next[i])
 			}
 		}
 	}
@@ -617,7 +617,7 @@ func (s *Service) storeChunk(ctx context.Context, tx *store.Tx, req *ingestReq, 
 	if err != nil {
 		return nil, nil, err
 	}
-	canon, err := tx.CanonicalShots(ctx, shotKeys)
+	canon, err := tx.CanonicalShots(ctx, shots)
 	if err != nil {
 		return nil, nil, err
 	}

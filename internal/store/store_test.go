@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -270,6 +271,56 @@ func TestDoseRevisionHistory(t *testing.T) {
 		if len(hist) != 2 || hist[0].Version != 1 || hist[0].Lot != "L1" || hist[1].Version != 2 || hist[1].Lot != "L2" ||
 			hist[1].Reason != "typo" {
 			t.Fatalf("history = %+v, want v1 L1 then v2 L2 (typo)", hist)
+		}
+	})
+}
+
+func TestCanonicalShots(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		shot := func(p int64, lot string) string { return store.ShotKey(p, "P", lot, "2021-09-01", 1) }
+		var ds []*store.Dose
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now},
+				{NationalID: "001090000002", CreatedAt: now, UpdatedAt: now}}
+			if err := tx.InsertPersons(ctx, ps); err != nil {
+				return err
+			}
+			ids, err := tx.NewDoseIDs(ctx, 5)
+			if err != nil {
+				return err
+			}
+			// Person 0: shot X recorded three times (the first void), shot Y
+			// once; person 1: shot Z.
+			for i, r := range []struct {
+				person int
+				lot    string
+				status string
+			}{{0, "X", store.StatusVoid}, {0, "X", store.StatusFinalised}, {0, "X", store.StatusDraft}, {0, "Y", store.StatusFinalised},
+				{1, "Z", store.StatusFinalised}} {
+				p := ps[r.person].ID
+				ds = append(ds, &store.Dose{ID: ids[i], PersonID: p, Version: 1, ChangedAt: now, ChangedBy: "a",
+					ShotKey: shot(p, r.lot), DoseFields: store.DoseFields{Site: "S1", RecordID: fmt.Sprint("R", i),
+						Product: "P", Lot: r.lot, DoseNumber: 1, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: r.status}})
+			}
+			return tx.InsertDoses(ctx, ds)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p0, p1 := ds[0].PersonID, ds[4].PersonID
+		var got map[string]int64
+		if err := s.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			got, err = tx.CanonicalShots(ctx, []*store.Dose{{PersonID: p0, ShotKey: shot(p0, "X")},
+				{PersonID: p1, ShotKey: shot(p1, "Z")}, {PersonID: p0, ShotKey: shot(p0, "W")}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{shot(p0, "X"): ds[1].ID, shot(p1, "Z"): ds[4].ID}
+		if !maps.Equal(got, want) {
+			t.Fatalf("canonical shots = %v, want %v (the lowest id that is not void; only the shots asked for)", got, want)
 		}
 	})
 }
