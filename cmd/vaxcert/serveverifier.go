@@ -33,7 +33,7 @@ const serveVerifierUsage = `Usage:
     vaxcert serve-verifier --issuer URL --root CSCA.pem [--sync-interval 5m] [--data ./verifier-data]
                            [--addr 127.0.0.1:8090] [--stale-after 24h] [--policy FILE] [--gateway FILE]
                            [--privileged-tokens FILE] [--rate 100:300] [--trusted-proxies CIDRS]
-                           [--rules DIR|FILE] [--country CC] [--region R]
+                           [--rules DIR|FILE] [--country CC] [--region R] [--checks N]
 
 Run the standalone venue verifier: it syncs the issuer's signed trust list,
 revocation list and rule set (GET /v1/rule-set, when the issuer publishes
@@ -78,6 +78,9 @@ Flags:
     --region R               the venue's region, for rules that have one
     --log-flush D            write the log at least every D, in batches (default
                              200ms; 0: every line at once)
+    --checks N               certificate checks run at once (default: one per CPU,
+                             GOMAXPROCS); further requests wait their turn in the
+                             order they came; -1: no bound
 
 Example:
     $ vaxcert serve-verifier --issuer http://127.0.0.1:8080 --root data/keys/csca.pem --sync-interval 10s
@@ -109,6 +112,7 @@ func runServeVerifier(e *env, args []string) error {
 	rulesArg := flags.String("rules", "", "")
 	country := flags.String("country", "", "")
 	region := flags.String("region", "", "")
+	checks := flags.Int("checks", 0, "")
 	pos, err := parseFlags(flags, args)
 	switch {
 	case err != nil:
@@ -196,7 +200,7 @@ func runServeVerifier(e *env, args []string) error {
 		TrustList: "/v1/trust-list", Revocations: "/v1/revocations", RuleSet: "/v1/rule-set",
 		Country: *country, Region: *region, Policy: polJSON}
 	srv, err := verifysvc.New(verifysvc.Config{Addr: *addr, Checker: checker, Sync: sy, Privileged: privileged,
-		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan, RuleSet: staticSigned})
+		Rate: rate, TrustedProxies: proxies, Clock: now, Logger: logger, Scan: scan, RuleSet: staticSigned, Checks: *checks})
 	if err != nil {
 		return withHint(err)
 	}

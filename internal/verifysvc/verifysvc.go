@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ import (
 	"github.com/vaxcert/vaxcert/internal/scanpage"
 	"github.com/vaxcert/vaxcert/internal/textcheck"
 	"github.com/vaxcert/vaxcert/internal/verifysync"
+	"github.com/vaxcert/vaxcert/verifier"
 	"github.com/vaxcert/vaxcert/verifier/venue"
 )
 
@@ -75,8 +77,18 @@ type Config struct {
 	RuleSet []byte
 	// RequestTimeout bounds reading and answering a request (default 10 s).
 	RequestTimeout time.Duration
-	Clock          func() time.Time
-	Logger         *slog.Logger
+	// Checks is how many checks run at once (default GOMAXPROCS; negative:
+	// no bound). A check is CPU-bound, so running more at once than there
+	// are cores only interleaves them, in an order that is not the order the
+	// requests came in: the Go scheduler runs a goroutine that finds its
+	// next request already read before those queued behind it, and a
+	// goroutine's thread can be descheduled by the kernel with others queued
+	// on its processor. The checks beyond the bound wait their turn in
+	// arrival order, which is what keeps the slowest answers near the
+	// typical one under load.
+	Checks int
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // Server is the verifier service.
@@ -87,6 +99,9 @@ type Server struct {
 	reg     *prometheus.Registry
 	answers *prometheus.CounterVec
 	latency prometheus.Histogram
+	// turns holds a token per check running (nil: no bound); a channel's
+	// blocked senders proceed in the order they blocked.
+	turns chan struct{}
 }
 
 // New builds the service.
@@ -109,10 +124,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.Checks == 0 {
+		cfg.Checks = runtime.GOMAXPROCS(0)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, limiter: netguard.NewLimiter(0, time.Now), reg: prometheus.NewRegistry()}
+	if cfg.Checks > 0 {
+		s.turns = make(chan struct{}, cfg.Checks)
+	}
 	s.metrics()
 	s.e = echo.New()
 	s.e.HideBanner, s.e.HidePort = true, true
@@ -207,7 +228,10 @@ func (s *Server) verify(c echo.Context) error {
 		return apiError(http.StatusBadRequest, "malformed", "the QR text holds control characters or invalid UTF-8",
 			"send the text the QR code holds, unchanged")
 	}
-	answer, res := s.cfg.Checker.Check(qr, s.cfg.Clock())
+	answer, res, err := s.check(c.Request().Context(), qr)
+	if err != nil {
+		return err
+	}
 	if answer.Holder != nil && s.privileged(c.Request()) {
 		if cert := res.Certificate(); cert != nil {
 			if p, err := cert.PayloadJSON(); err == nil {
@@ -218,6 +242,22 @@ func (s *Server) verify(c echo.Context) error {
 	s.answers.WithLabelValues(answer.Decision, strconv.FormatBool(answer.Stale)).Inc()
 	s.latency.Observe(time.Since(start).Seconds())
 	return answerJSON(c, answer)
+}
+
+// check runs the check of qr in its turn (Config.Checks); an error when
+// the request ends while it waits.
+func (s *Server) check(ctx context.Context, qr []byte) (venue.Answer, *verifier.Result, error) {
+	if s.turns != nil {
+		select {
+		case s.turns <- struct{}{}:
+			defer func() { <-s.turns }()
+		case <-ctx.Done():
+			return venue.Answer{}, nil, apiError(http.StatusServiceUnavailable, "unavailable",
+				"the request ended while waiting for its turn", "scan again")
+		}
+	}
+	a, res := s.cfg.Checker.Check(qr, s.cfg.Clock())
+	return a, res, nil
 }
 
 // Shared header values of every answer: assigning them allocates nothing

@@ -51,6 +51,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,9 +84,10 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of each phase of a round (bounded: at most 30s)")
 	flag.IntVar(&o.rounds, "rounds", 5, "interleaved rounds of library and service phases (at most 20)")
 	flag.StringVar(&o.client, "client", clientChild, "where the load comes from: child (this program, own process), wrk, or inproc")
-	flag.StringVar(&o.services, "services", "verifier,issuer", "services to load: verifier (serve-verifier), issuer (serve's POST /v1/verify)")
+	flag.StringVar(&o.services, "services", "floor,verifier,issuer", "services to load: floor (bare net/http + Check: the HTTP layer's yardstick), verifier (serve-verifier), issuer (serve's POST /v1/verify)")
 	flag.IntVar(&o.dscs, "dscs", 5000, "DSCs in the trust list of the load test")
 	flag.IntVar(&o.hashes, "hashes", 1_000_000, "hashes in the revocation list of the load test")
+	flag.IntVar(&o.checks, "checks", 0, "serve-verifier's --checks: checks at once, the others wait in arrival order (0: GOMAXPROCS; -1: no bound)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the service phases (this process: the services, and the clients if inproc) to this file")
 	child := flag.String("child-load", "", "internal: load the lists in this folder and report")
 	childAddr := flag.String("child-clients", "", "internal: be the load generator against this address")
@@ -113,6 +115,7 @@ func main() {
 // options are the command line's.
 type options struct {
 	clients, rounds, dscs, hashes int
+	checks                        int
 	duration                      time.Duration
 	client, services              string
 	names                         []string
@@ -126,8 +129,8 @@ func (o *options) check() error {
 		return errors.New("-clients and -rounds must be positive, -duration at least 100ms")
 	}
 	for _, n := range strings.Split(o.services, ",") {
-		if n = strings.TrimSpace(n); n != "verifier" && n != "issuer" {
-			return fmt.Errorf("-services: unknown service %q (verifier, issuer)", n)
+		if n = strings.TrimSpace(n); n != "verifier" && n != "issuer" && n != "floor" {
+			return fmt.Errorf("-services: unknown service %q (verifier, issuer, floor)", n)
 		}
 		o.names = append(o.names, strings.TrimSpace(n))
 	}
@@ -148,6 +151,7 @@ type env struct {
 	checker *venue.Checker
 	sync    *verifysync.Syncer
 	issuer  *httptest.Server
+	checks  int // serve-verifier's Checks
 }
 
 func setup() (*env, error) {
@@ -235,6 +239,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	e.checks = o.checks
 	defer os.RemoveAll(e.dir)
 	defer e.issuer.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -243,10 +248,13 @@ func run(o options) error {
 	for _, n := range o.names {
 		var t target
 		var err error
-		if n == "verifier" {
+		switch n {
+		case "verifier":
 			t, err = e.serveVerifier(ctx)
-		} else {
+		case "issuer":
 			t, err = e.serveIssuer(ctx)
+		default:
+			t, err = e.serveFloor(ctx)
 		}
 		if err != nil {
 			return err
@@ -396,6 +404,20 @@ func report(w io.Writer, o options, libs []phase, targets []target, svc [][]phas
 		fmt.Fprintf(w, "%-8s service/library throughput %s (target ≥ 0.70); CPU ratio %s; p99 %s ms (target ≤ 10); refused %s, errors %d\n",
 			t.name, summarize(ratios[i][0]).format("%.2f"), summarize(ratios[i][1]).format("%.2f"),
 			summarize(p99).format("%.2f"), summarize(errs).format("%.0f"), failed)
+	}
+	if f := slices.IndexFunc(targets, func(t target) bool { return t.name == "floor" }); f >= 0 {
+		for i, t := range targets {
+			if i == f {
+				continue
+			}
+			var tr, cr []float64
+			for r := range svc[i] {
+				x, y := sameRound(svc[f][r], svc[i][r])
+				tr, cr = append(tr, x), append(cr, y)
+			}
+			fmt.Fprintf(w, "%-8s service/floor throughput %s; CPU ratio %s (the floor: bare net/http + the same Check, same clients)\n",
+				t.name, summarize(tr).format("%.2f"), summarize(cr).format("%.2f"))
+		}
 	}
 	fmt.Fprintln(w, "(median (min–max) over the rounds; ratio: the service's answers/s ÷ the mean library checks/s of the phases"+
 		" before and after; CPU ratio: library CPU per check ÷ this process's CPU per answer)")

@@ -54,6 +54,19 @@ func roundRatio(before, svc, after phase) (throughput, cpu float64) {
 	return throughput, cpu
 }
 
+// sameRound compares a service phase with the floor's phase of the same
+// round: throughput (service ÷ floor) and CPU (floor CPU per answer ÷
+// service CPU per answer).
+func sameRound(floor, svc phase) (throughput, cpu float64) {
+	if f := floor.rate(); f > 0 {
+		throughput = svc.rate() / f
+	}
+	if s := svc.cpuPerOp(); s > 0 {
+		cpu = float64(floor.cpuPerOp()) / float64(s)
+	}
+	return throughput, cpu
+}
+
 // spread is the median and the range of per-round figures.
 type spread struct{ median, min, max float64 }
 
