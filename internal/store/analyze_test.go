@@ -93,3 +93,42 @@ func TestAnalyzeGrown(t *testing.T) {
 		t.Fatalf("second AnalyzeGrown = %v, %v; want nothing left to analyze", again, err)
 	}
 }
+
+// TestAnalyzeSkipsUnqueriedColumns: on PostgreSQL, ANALYZE gathers no
+// statistics for the certificate and audit columns no query filters on
+// (the HC1 texts, COSE messages and payloads made ANALYZE of certificates
+// cost 0.45 s at 100,000 rows), and still does for the looked-up ones.
+func TestAnalyzeSkipsUnqueriedColumns(t *testing.T) {
+	s := storetest.Open(t, "postgres") // skips, saying so, without VAXCERT_TEST_PG
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO persons (id, national_id, family_name, given_name, birth_date, created_at, updated_at)
+		 SELECT g, 'N' || g, 'F', 'G', '1990-01-01', 0, 0 FROM generate_series(1, 200) g`,
+		`INSERT INTO certificates (uvci, person_id, status, content_hash, hc1, cose, kid, payload, issued_at, expires_at, issued_by)
+		 SELECT 'U' || g, g, 'current', '\x00', 'HC1:' || g, '\x01', '\x02', '{}', 0, 1, 'x' FROM generate_series(1, 200) g`,
+		`INSERT INTO audit (at, actor_kind, actor_id, actor_role, action, subject, before_json, after_json)
+		 SELECT 0, 'staff', 'a', 'r', 'cert.issue', 'cert:U' || g, '{}', '{}' FROM generate_series(1, 200) g`,
+		`ANALYZE certificates`,
+		`ANALYZE audit`,
+	} {
+		if err := store.ExecForTest(ctx, s, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.QueryLinesForTest(ctx, s, `SELECT tablename || '.' || attname FROM pg_stats
+		WHERE schemaname = current_schema() AND tablename IN ('certificates', 'audit') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"certificates.hc1", "certificates.cose", "certificates.payload", "certificates.uvci",
+		"audit.before_json", "audit.after_json"} {
+		if slices.Contains(got, col) {
+			t.Errorf("statistics kept for %s (all: %v)", col, got)
+		}
+	}
+	for _, col := range []string{"certificates.person_id", "certificates.status", "audit.subject", "audit.action"} {
+		if !slices.Contains(got, col) {
+			t.Errorf("no statistics for %s (all: %v)", col, got)
+		}
+	}
+}

@@ -62,6 +62,21 @@ func (d *dialect) expandMigration(sql string) string {
 	return strings.NewReplacer("{{id}}", id, "{{bytes}}", bytes).Replace(sql)
 }
 
+// pgOnly marks a migration statement that only PostgreSQL runs: settings
+// SQLite has no counterpart for (planner statistics, storage), never a
+// change of what the schema means.
+const pgOnly = "{{postgres}}"
+
+// migrationStatement returns the statement as this engine runs it, and
+// false when this engine skips it (see pgOnly).
+func (d *dialect) migrationStatement(stmt string) (string, bool) {
+	rest, ok := strings.CutPrefix(stmt, pgOnly)
+	if !ok {
+		return stmt, true
+	}
+	return strings.TrimSpace(rest), d.postgres
+}
+
 // allocIDs reserves n consecutive-or-not ids of table for rows the caller is
 // about to insert with explicit ids, so that a multi-row insert can reference
 // its own rows. On SQLite the write transaction holds the database lock, so

@@ -472,6 +472,10 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("store: failed to read migration %s: %w", name, err)
 			}
 			for _, stmt := range splitSQL(s.d.expandMigration(string(body))) {
+				stmt, run := s.d.migrationStatement(stmt)
+				if !run {
+					continue
+				}
 				if _, err := tx.exec(ctx, stmt); err != nil {
 					return fmt.Errorf("store: failed to apply migration %s: %w", name, err)
 				}
