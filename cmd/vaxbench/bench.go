@@ -42,7 +42,12 @@ type Result struct {
 	Issue    Phase  `json:"issue"`
 	Library  Phase  `json:"library"`
 	// ServiceToLibrary is Issue.PerSecond / Library.PerSecond.
-	ServiceToLibrary float64    `json:"service_to_library"`
+	ServiceToLibrary float64 `json:"service_to_library"`
+	// CPUServiceToLibrary is the library's CPU time per certificate over
+	// the service's (this process and the database backends): the ratio
+	// the wall-clock one tends to when both are bound by the same cores,
+	// and one that other work on the machine moves far less.
+	CPUServiceToLibrary float64    `json:"cpu_service_to_library"`
 	PNG              PNGResult  `json:"png"`
 	Load             LoadResult `json:"citizen_load"`
 	Wrk              *WrkResult `json:"wrk,omitempty"`
@@ -112,7 +117,7 @@ func measure(ctx context.Context, o options, log io.Writer) (res *Result, err er
 		return nil, err
 	}
 	records := int64(o.records)
-	r, err := step(log, "issuer library alone", "certificates", records, false, nil, func(done *atomic.Int64) error {
+	r, err := step(log, "issuer library alone", "certificates", records, true, nil, func(done *atomic.Int64) error {
 		return libraryIssue(ctx, h.iss, o, done)
 	})
 	if err != nil {
@@ -120,6 +125,9 @@ func measure(ctx context.Context, o options, log io.Writer) (res *Result, err er
 	}
 	res.Library = newPhase(records, "certificates", r)
 	res.ServiceToLibrary = res.Issue.PerSecond / res.Library.PerSecond
+	if us := res.Issue.CPUus(); us > 0 {
+		res.CPUServiceToLibrary = res.Library.CPUus() / us
+	}
 
 	ttl := o.warmup + 2*o.duration + time.Hour
 	cs, err := h.citizens(ctx, max(o.clients, o.pngSamples), o.records, ttl)

@@ -42,6 +42,8 @@ func writeTable(w io.Writer, r *Result) error {
 	row("issue (service)", r.Issue, "≥ "+thousands(targetIssue), r.Issue.PerSecond >= targetIssue)
 	row("issue (library alone)", r.Library, "", false)
 	fmt.Fprintf(tw, "service / library\t%.1f %%\t\t\t\t≈ %.0f %%\t\t\n", 100*r.ServiceToLibrary, 100*targetRatio)
+	fmt.Fprintf(tw, "the same in CPU per certificate\t%.1f %%\t%.0f / %.0f µs\t\t\t\t\t\n", 100*r.CPUServiceToLibrary,
+		r.Library.CPUus(), r.Issue.CPUus())
 	if err := tw.Flush(); err != nil {
 		return err
 	}
