@@ -48,9 +48,9 @@ type Result struct {
 	// the wall-clock one tends to when both are bound by the same cores,
 	// and one that other work on the machine moves far less.
 	CPUServiceToLibrary float64    `json:"cpu_service_to_library"`
-	PNG              PNGResult  `json:"png"`
-	Load             LoadResult `json:"citizen_load"`
-	Wrk              *WrkResult `json:"wrk,omitempty"`
+	PNG                 PNGResult  `json:"png"`
+	Load                LoadResult `json:"citizen_load"`
+	Wrk                 *WrkResult `json:"wrk,omitempty"`
 }
 
 // Phase is the throughput of one step.
