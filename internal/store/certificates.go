@@ -118,22 +118,18 @@ func (t *Tx) CertificateByUVCI(ctx context.Context, uvci string) (*Certificate, 
 	return c, nil
 }
 
-// InsertCertificates inserts new certificates and sets their ID. At most
-// one current certificate per person may exist: a second one is
-// [ErrConflict] (after the retries of [Store.Write]).
+// InsertCertificates inserts new certificates; the database assigns their
+// ids, which it does not read back (look a certificate up by its UVCI). At
+// most one current certificate per person may exist: a second one is
+// [ErrConflict] (after the retries of [Store.Write]). (Reserving the ids
+// first cost PostgreSQL a nextval statement of 3 µs per certificate in
+// batch issuance, for ids nothing used.)
 func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
-	ids, err := t.allocIDs(ctx, "certificates", len(cs))
-	if err != nil {
-		return fmt.Errorf("store: failed to allocate certificate ids: %w", err)
-	}
-	for i, c := range cs {
-		c.ID = ids[i]
-	}
-	return t.insertRows(ctx, "certificates", []string{"id", "uvci", "person_id", "status", "content_hash", "hc1",
+	return t.insertRows(ctx, "certificates", []string{"uvci", "person_id", "status", "content_hash", "hc1",
 		"cose", "kid", "payload", "issued_at", "expires_at", "issued_by"},
 		len(cs), func(i int) []any {
 			c := cs[i]
-			return []any{c.ID, c.UVCI, c.PersonID, c.Status, c.ContentHash, c.HC1, c.COSE, c.KID, string(c.Payload),
+			return []any{c.UVCI, c.PersonID, c.Status, c.ContentHash, c.HC1, c.COSE, c.KID, string(c.Payload),
 				micros(c.IssuedAt), micros(c.ExpiresAt), c.IssuedBy}
 		})
 }
