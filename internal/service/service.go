@@ -91,7 +91,12 @@ type Service struct {
 
 	// Tunables; tests shrink them.
 	chunkSize    int // doses per intake transaction
-	issueChunk   int // persons per issuance transaction
+	// issueChunk is the persons per issuance transaction. Each chunk
+	// costs about 17 statements and a commit whatever its size; at 1,000
+	// persons PostgreSQL spent about 10 µs less per certificate than at
+	// 500 (vaxbench, 100,000 persons), and a chunk holds its persons'
+	// locks for about 0.1 s of signing.
+	issueChunk int
 	maxBatchRows int
 	maxLine      int
 	workers      int
@@ -121,7 +126,7 @@ func New(cfg Config) (*Service, error) {
 		st: cfg.Store, iss: cfg.Issuer, now: cfg.Clock, log: cfg.Logger,
 		check:        validationOptions(cfg.ValueSets),
 		chunkSize:    4000,
-		issueChunk:   500,
+		issueChunk:   1000,
 		maxBatchRows: limits.MaxBatchRows,
 		maxLine:      limits.MaxBatchLine,
 		workers:      runtime.GOMAXPROCS(0),
