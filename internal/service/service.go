@@ -90,13 +90,13 @@ type Service struct {
 	tokens *Tokens
 
 	// Tunables; tests shrink them.
-	chunkSize    int // doses per intake transaction
+	chunkSize int // doses per intake transaction
 	// issueChunk is the persons per issuance transaction. Each chunk
 	// costs about 17 statements and a commit whatever its size; at 1,000
 	// persons PostgreSQL spent about 10 µs less per certificate than at
 	// 500 (vaxbench, 100,000 persons), and a chunk holds its persons'
 	// locks for about 0.1 s of signing.
-	issueChunk int
+	issueChunk   int
 	maxBatchRows int
 	maxLine      int
 	workers      int
