@@ -1,6 +1,7 @@
 package service
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -187,5 +188,93 @@ func TestJobStatusRate(t *testing.T) {
 		FinishedAt: time.Unix(1004, 0)}, 0)
 	if st.Rate != 25 || st.ETASeconds != 0 || st.State != JobDone {
 		t.Errorf("finished: rate %v, ETA %v; want 25/s, 0", st.Rate, st.ETASeconds)
+	}
+}
+
+// TestIssueAllAudited: every certificate a batch issuance signs has its
+// "cert.issue" audit entry, written in the chunk's transaction (COPY on
+// PostgreSQL): exactly one per certificate, found by its subject, naming
+// the person and the expiry, and the superseded certificate when there is
+// one.
+func TestIssueAllAudited(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.s.issueChunk = 7
+		e.uploadPersons(30)
+		st := e.waitJob(e.startJob())
+		if st.State != JobDone || st.Issued != 30 {
+			t.Fatalf("job %+v: want done, 30 issued", st)
+		}
+		first := currentUVCIs(t, e)
+		if len(first) != 30 {
+			t.Fatalf("%d current certificates, want 30", len(first))
+		}
+		e.checkIssueAudit(first, nil)
+
+		// A second dose for one person: the next job supersedes that
+		// person's certificate only.
+		var pid int64
+		var nid string
+		for i := range 30 {
+			nid = fmt.Sprintf("0020900%05d", i)
+			if pid = e.personID(nid); first[pid] != "" {
+				break
+			}
+		}
+		e.submit(record(nid, dose("S1", "R"+nid, 1, issuer.StatusFinalised), dose("S1", "Q"+nid, 2, issuer.StatusFinalised)))
+		if st := e.waitJob(e.startJob()); st.State != JobDone || st.Issued != 1 {
+			t.Fatalf("second job %+v: want done, 1 issued", st)
+		}
+		second := currentUVCIs(t, e)
+		if second[pid] == first[pid] {
+			t.Fatalf("person %d kept certificate %s", pid, first[pid])
+		}
+		e.checkIssueAudit(second, map[string]string{second[pid]: first[pid]})
+	})
+}
+
+// startJob starts a batch issuance and returns its id.
+func (e *env) startJob() string {
+	e.t.Helper()
+	id, err := e.s.StartIssueAll(e.ctx, finaliser)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// checkIssueAudit checks that each current certificate (person → UVCI)
+// has exactly one "cert.issue" entry, for that person, superseding the
+// UVCI supersedes names (none when absent).
+func (e *env) checkIssueAudit(current map[int64]string, supersedes map[string]string) {
+	e.t.Helper()
+	for pid, uvci := range current {
+		audit, err := e.s.ListAudit(e.ctx, admin, AuditFilter{Subject: certSubject(uvci)}, Page{})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(audit) != 1 || audit[0].Action != "cert.issue" {
+			e.t.Fatalf("audit of %s: %+v, want one cert.issue entry", uvci, audit)
+		}
+		var after certIssued
+		var before map[string]string
+		if err := json.Unmarshal([]byte(audit[0].After), &after); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(audit[0].Before), &before); err != nil {
+			e.t.Fatal(err)
+		}
+		if after.Person != pid || after.ExpiresAt.IsZero() {
+			e.t.Errorf("audit of %s: after %s, want person %d and an expiry", uvci, audit[0].After, pid)
+		}
+		if want := supersedes[uvci]; before["supersedes"] != want || len(before) > 1 || want == "" && audit[0].Before != "{}" {
+			e.t.Errorf("audit of %s: before %s, want supersedes %q", uvci, audit[0].Before, want)
+		}
+	}
+	all, err := e.s.ListAudit(e.ctx, admin, AuditFilter{Action: "cert.issue"}, Page{Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if want := len(current) + len(supersedes); len(all) != want {
+		e.t.Errorf("%d cert.issue entries, want %d (one per certificate issued)", len(all), want)
 	}
 }
