@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veraison/go-cose"
+
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/hcert"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
@@ -57,9 +60,23 @@ func (f *fakeIssuer) Sign(dcc *schemas.DCC) (*issuer.Certificate, error) {
 	}
 	f.signs.Add(1)
 	now := f.now()
+	exp := now.AddDate(1, 0, 0)
+	// A COSE_Sign1 message as the issuer writes it (the service reads
+	// stored payloads from it), with a made-up signature.
+	claims, err := hcert.EncodeClaims("VN", now.Unix(), exp.Unix(), dcc)
+	if err != nil {
+		return nil, err
+	}
 	sig := sha256.Sum256([]byte(dcc.V[0].CI + now.String()))
-	return &issuer.Certificate{HC1: "HC1:FAKE" + dcc.V[0].CI, COSE: sig[:], UVCI: dcc.V[0].CI, IssuedAt: now,
-		ExpiresAt: now.AddDate(1, 0, 0), KID: []byte("kid12345"), Payload: dcc}, nil
+	msg := cose.Sign1Message{Headers: cose.Headers{Protected: cose.ProtectedHeader{
+		cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelKeyID: []byte("kid12345")}},
+		Payload: claims, Signature: append(sig[:], sig[:]...)}
+	raw, err := msg.MarshalCBOR()
+	if err != nil {
+		return nil, err
+	}
+	return &issuer.Certificate{HC1: "HC1:FAKE" + dcc.V[0].CI, COSE: raw, UVCI: dcc.V[0].CI, IssuedAt: now,
+		ExpiresAt: exp, KID: []byte("kid12345"), Payload: dcc}, nil
 }
 
 // testClock is a settable clock starting at testkit.Now.

@@ -13,6 +13,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/hcert"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/issuer"
 	"github.com/vaxcert/vaxcert/schemas"
@@ -40,12 +41,35 @@ type Certificate struct {
 }
 
 func certificateOf(c *store.Certificate) (*Certificate, error) {
-	var dcc schemas.DCC
-	if err := json.Unmarshal(c.Payload, &dcc); err != nil {
-		return nil, fmt.Errorf("service: failed to decode stored payload: %w", err)
+	dcc, err := storedPayload(c)
+	if err != nil {
+		return nil, err
 	}
 	return &Certificate{UVCI: c.UVCI, PersonID: c.PersonID, Status: c.Status, HC1: c.HC1, COSE: c.COSE, KID: c.KID,
-		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: &dcc}, nil
+		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: dcc}, nil
+}
+
+// storedPayload returns a stored certificate's payload: decoded from its
+// signed COSE message, which holds it (the payload is stored once), or from
+// the JSON copy certificates issued before store migration 0005 also
+// carry.
+func storedPayload(c *store.Certificate) (*schemas.DCC, error) {
+	if len(c.Payload) > 0 {
+		var dcc schemas.DCC
+		if err := json.Unmarshal(c.Payload, &dcc); err != nil {
+			return nil, fmt.Errorf("service: failed to decode stored payload: %w", err)
+		}
+		return &dcc, nil
+	}
+	msg, err := hcert.ParseSign1(c.COSE)
+	if err != nil {
+		return nil, fmt.Errorf("service: failed to decode stored payload: %w", err)
+	}
+	_, dcc, err := hcert.DecodeClaimsDCC(msg.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("service: failed to decode stored payload: %w", err)
+	}
+	return dcc, nil
 }
 
 // hashMode is the deterministic CBOR encoding content hashes are taken of.
@@ -83,11 +107,10 @@ type issuance struct {
 	review  *store.Review
 	pending store.Pending // Seq 0: not pending
 
-	kind    issueKind
-	cert    *issuer.Certificate
-	hash    []byte
-	payload []byte
-	err     error
+	kind issueKind
+	cert *issuer.Certificate
+	hash []byte
+	err  error
 }
 
 type issueKind int
@@ -192,10 +215,6 @@ func (s *Service) decide(is *issuance) {
 		fail(err)
 		return
 	}
-	if is.payload, err = json.Marshal(is.cert.Payload); err != nil {
-		fail(err)
-		return
-	}
 	is.kind = issueNew
 }
 
@@ -275,7 +294,7 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 			}
 			newCerts = append(newCerts, &store.Certificate{UVCI: is.cert.UVCI, PersonID: is.person.ID,
 				Status: store.CertCurrent, ContentHash: is.hash, HC1: is.cert.HC1, COSE: is.cert.COSE, KID: is.cert.KID,
-				Payload: is.payload, IssuedAt: is.cert.IssuedAt, ExpiresAt: is.cert.ExpiresAt, IssuedBy: c.by.id})
+				IssuedAt: is.cert.IssuedAt, ExpiresAt: is.cert.ExpiresAt, IssuedBy: c.by.id})
 			c.record("cert.issue", certSubject(is.cert.UVCI), before, certIssued{ExpiresAt: is.cert.ExpiresAt,
 				Person: is.person.ID})
 		case issueWithdrawn:

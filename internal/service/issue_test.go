@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -273,5 +274,46 @@ func TestIssuerFailureKeepsPending(t *testing.T) {
 			t.Errorf("stats %+v: want still pending, nothing issued", st)
 		}
 		noPersonalData(t, "error", err.Error())
+	})
+}
+
+// TestPayloadStoredOnce: a new certificate's row holds its payload only in
+// the signed COSE message (no JSON copy), and reading it back gives the
+// payload that was signed; a certificate stored with the JSON copy (before
+// store migration 0005) still reads from that copy.
+func TestPayloadStoredOnce(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.submit(record(citizenA, dose("S1", "R1", 1, issuer.StatusFinalised), dose("S1", "R2", 2, issuer.StatusFinalised)))
+		issued := e.issue(citizenA)
+		var row *store.Certificate
+		if err := e.st.Read(e.ctx, func(tx *store.Tx) error {
+			var err error
+			row, err = tx.CertificateByUVCI(e.ctx, issued.UVCI)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(row.Payload) != 0 {
+			t.Errorf("stored payload column %q, want none (COSE holds the payload)", row.Payload)
+		}
+		certs, err := e.s.PersonCertificates(e.ctx, finaliser, e.personID(citizenA))
+		if err != nil || len(certs) != 1 {
+			t.Fatalf("PersonCertificates = %v, %v", certs, err)
+		}
+		if !reflect.DeepEqual(certs[0].Payload, issued.Payload) {
+			t.Errorf("payload read back %+v, signed %+v", certs[0].Payload, issued.Payload)
+		}
+
+		legacy := *row
+		legacy.COSE = nil
+		legacy.Payload = []byte(mustJSON(t, issued.Payload))
+		old, err := certificateOf(&legacy)
+		if err != nil || !reflect.DeepEqual(old.Payload, issued.Payload) {
+			t.Errorf("payload from the JSON copy %+v (%v), want %+v", old.Payload, err, issued.Payload)
+		}
+		legacy.Payload = nil
+		if _, err := certificateOf(&legacy); err == nil {
+			t.Errorf("a row with neither COSE nor JSON payload decoded")
+		}
 	})
 }

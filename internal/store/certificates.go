@@ -27,7 +27,10 @@ type Certificate struct {
 	HC1         string
 	COSE        []byte
 	KID         []byte
-	// Payload is the DCC payload as JSON.
+	// Payload is the DCC payload as JSON, for certificates issued before
+	// migration 0005; empty since, as COSE holds the payload (the service
+	// decodes it from there): the JSON copy made every certificate row a
+	// third larger, and cost its JSON encoding on every issuance.
 	Payload   []byte
 	IssuedAt  time.Time
 	ExpiresAt time.Time

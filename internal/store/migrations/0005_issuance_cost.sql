@@ -1,6 +1,11 @@
 -- Batch issuance writes a certificate row and an audit row per person; what
 -- each costs the database is measured in the README ("The issuer service").
 
+-- From this version on, certificates.payload is '' for new certificates:
+-- the signed COSE message holds the payload, and the service decodes it
+-- from there (rows written before keep their JSON copy, which it still
+-- reads). No statement: the column stays, for those rows.
+
 -- Planner statistics of certificates and audit, on PostgreSQL. The store
 -- analyses a growing table O(log N) times (analyze.go), so during a batch
 -- issuance every few seconds: ANALYZE of certificates at 100,000 rows took
