@@ -112,20 +112,15 @@ func scanDose(sc interface{ Scan(...any) error }) (*Dose, error) {
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
 func (t *Tx) scanDoses(ctx context.Context, q string, args ...any) ([]*Dose, error) {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []*Dose
-	for rows.Next() {
-		d, err := scanDose(rows)
-		if err != nil {
-			return nil, err
+	err := t.scanRows(ctx, q, args, func(sc interface{ Scan(...any) error }) error {
+		d, err := scanDose(sc)
+		if err == nil {
+			out = append(out, d)
 		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return err
+	})
+	return out, err
 }
 
 // Dose returns the current version of the record key.

@@ -240,6 +240,45 @@ func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.s.sql(q), args...)
 }
 
+// scanRows runs query q and calls scan for each row. In a PostgreSQL write
+// transaction the rows are read through pgx directly, on the transaction's
+// connection: database/sql made each column a driver.Value first (an
+// allocation per integer) and then converted it again, which cost batch
+// issuance about 7 µs per certificate for reading the persons' two dose
+// rows of 18 columns.
+func (t *Tx) scanRows(ctx context.Context, q string, args []any, scan func(sc interface{ Scan(...any) error }) error) error {
+	if t.conn != nil {
+		return t.conn.Raw(func(dc any) error {
+			c, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("store: driver connection %T cannot query directly", dc)
+			}
+			rows, err := c.Conn().Query(ctx, t.s.sql(q), args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // execN runs an UPDATE or DELETE and reports the rows it changed.
 func (t *Tx) execN(ctx context.Context, q string, args ...any) (int64, error) {
 	res, err := t.exec(ctx, q, args...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -271,6 +272,61 @@ func TestDoseRevisionHistory(t *testing.T) {
 		if len(hist) != 2 || hist[0].Version != 1 || hist[0].Lot != "L1" || hist[1].Version != 2 || hist[1].Lot != "L2" ||
 			hist[1].Reason != "typo" {
 			t.Fatalf("history = %+v, want v1 L1 then v2 L2 (typo)", hist)
+		}
+	})
+}
+
+// TestDosesReadAlike: a write transaction reads doses as a read-only one
+// does (on PostgreSQL the write transaction reads them through pgx
+// directly, the read-only one through database/sql), every field
+// included.
+func TestDosesReadAlike(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var pid int64
+		var want []*store.Dose
+		read := func(tx *store.Tx) ([]*store.Dose, error) {
+			m, err := tx.DosesOfPersons(ctx, []int64{pid}, false)
+			return m[pid], err
+		}
+		var inWrite []*store.Dose
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}}
+			if err := tx.InsertPersons(ctx, ps); err != nil {
+				return err
+			}
+			pid = ps[0].ID
+			ids, err := tx.NewDoseIDs(ctx, 2)
+			if err != nil {
+				return err
+			}
+			want = []*store.Dose{
+				{ID: ids[0], PersonID: pid, Version: 1, ChangedAt: now, ChangedBy: "a", ShotKey: "k1",
+					DoseFields: store.DoseFields{Site: "S1", RecordID: "R1", Product: "P", Manufacturer: "M", Lot: "L1",
+						DoseNumber: 1, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: store.StatusFinalised}},
+				{ID: ids[1], PersonID: pid, Version: 1, ChangedAt: now, ChangedBy: "b", ShotKey: "k1", MergedInto: ids[0],
+					DoseFields: store.DoseFields{Site: "S2", RecordID: "R9", Product: "P", Manufacturer: "M", Lot: "L1",
+						DoseNumber: 1, SeriesDoses: 2, Date: "2021-09-01", Country: "VN", Status: store.StatusFinalised}},
+			}
+			if err := tx.InsertDoses(ctx, want); err != nil {
+				return err
+			}
+			inWrite, err = read(tx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inRead []*store.Dose
+		if err := s.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			inRead, err = read(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(inWrite, want) || !reflect.DeepEqual(inRead, want) {
+			t.Fatalf("doses read in a write transaction %+v, in a read transaction %+v, want %+v", inWrite, inRead, want)
 		}
 	})
 }
