@@ -258,12 +258,7 @@ func (t *Tx) scanRows(ctx context.Context, q string, args []any, scan func(sc in
 				return err
 			}
 			defer rows.Close()
-			for rows.Next() {
-				if err := scan(rows); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
+			return eachRowOf(rows, scan)
 		})
 	}
 	rows, err := t.query(ctx, q, args...)
@@ -271,6 +266,15 @@ func (t *Tx) scanRows(ctx context.Context, q string, args []any, scan func(sc in
 		return err
 	}
 	defer rows.Close()
+	return eachRowOf(rows, scan)
+}
+
+// eachRowOf calls scan for each row of rows (*sql.Rows or pgx.Rows).
+func eachRowOf(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}, scan func(sc interface{ Scan(...any) error }) error) error {
 	for rows.Next() {
 		if err := scan(rows); err != nil {
 			return err
