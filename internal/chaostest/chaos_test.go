@@ -25,9 +25,11 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/auth"
+	"github.com/vaxcert/vaxcert/internal/hcert"
 	"github.com/vaxcert/vaxcert/internal/store"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
+	"github.com/vaxcert/vaxcert/schemas"
 )
 
 // seed fixes the scenario and the chaos (kill times, file order).
@@ -506,20 +508,20 @@ func check(t *testing.T, sc *scenario, data, dbURL string, rs *readerSet) {
 	defer db.Close()
 	type got struct {
 		certs    int
-		payload  string
+		dcc      *schemas.DCC // decoded from the signed COSE message, which holds the payload
 		review   bool
 		identity bool
 	}
 	state := map[string]*got{}
-	rows, err := db.Query(`SELECT p.national_id, c.payload FROM persons p LEFT JOIN certificates c
+	rows, err := db.Query(`SELECT p.national_id, c.cose FROM persons p LEFT JOIN certificates c
 		ON c.person_id = p.id AND c.status = 'current'`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var nid string
-		var payload sql.NullString
-		if err := rows.Scan(&nid, &payload); err != nil {
+		var cose []byte
+		if err := rows.Scan(&nid, &cose); err != nil {
 			t.Fatal(err)
 		}
 		g := state[nid]
@@ -527,9 +529,15 @@ func check(t *testing.T, sc *scenario, data, dbURL string, rs *readerSet) {
 			g = &got{}
 			state[nid] = g
 		}
-		if payload.Valid {
+		if cose != nil {
 			g.certs++
-			g.payload = payload.String
+			msg, err := hcert.ParseSign1(cose)
+			if err != nil {
+				t.Fatalf("a stored certificate's COSE message: %v", err)
+			}
+			if _, g.dcc, err = hcert.DecodeClaimsDCC(msg.Payload); err != nil {
+				t.Fatalf("a stored certificate's payload: %v", err)
+			}
 		}
 	}
 	rows.Close()
@@ -564,17 +572,8 @@ func check(t *testing.T, sc *scenario, data, dbURL string, rs *readerSet) {
 		if ok && want.review {
 			ok = g.review && g.certs == 0 && (!want.identity || g.identity)
 		} else if ok {
-			var dcc struct {
-				Nam struct {
-					FN string `json:"fn"`
-				} `json:"nam"`
-				V []struct {
-					DN int    `json:"dn"`
-					SD int    `json:"sd"`
-					DT string `json:"dt"`
-				} `json:"v"`
-			}
-			ok = g.certs == 1 && !g.review && json.Unmarshal([]byte(g.payload), &dcc) == nil && len(dcc.V) == 1 &&
+			dcc := g.dcc
+			ok = g.certs == 1 && !g.review && dcc != nil && len(dcc.V) == 1 &&
 				dcc.V[0].DN == want.dn && dcc.V[0].SD == want.sd && dcc.V[0].DT == want.date && dcc.Nam.FN == want.family
 		}
 		if !ok {
