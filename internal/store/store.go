@@ -337,8 +337,9 @@ func (t *Tx) insertRows(ctx context.Context, table string, cols []string, n int,
 // the rows in batches without decoding arrays or running a function scan.
 // Measured in batch issuance (100,000 persons, backend CPU per statement):
 // certificate rows 23 → 20 µs, audit rows 5.8 → 5.0 µs, dose rows 16 → 14
-// µs; the service's own CPU for a certificate's two rows about 7 → 4 µs. The column types are described once per connection (pgx
-// caches the description).
+// µs; the service's own CPU for a certificate's two rows about 7 → 4 µs.
+// The column types are described once per connection (pgx caches the
+// description).
 func (t *Tx) copyRows(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
 	return t.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
