@@ -24,7 +24,7 @@ WASM_SRC  := $(shell GOOS=js GOARCH=wasm $(GO) list -deps -f '{{if not .Standard
 help:
 	@echo "make run          start the issuer service on 127.0.0.1:8080 (SQLite in ./data, demo keys and tokens)"
 	@echo "make run-verifier start the venue verifier on 127.0.0.1:8090, syncing from make run's issuer every 10s"
-	@echo "make verifier-perf venue verifier load: services vs library in rounds, revocation lookup, list loading (bounded, loopback)"
+	@echo "make verifier-perf venue verifier load: services and the bare net/http floor vs the library in rounds, revocation lookup, list loading (bounded, loopback)"
 	@echo "make demo         CLI only: keys, issue examples/record.json, QR PNG, verify"
 	@echo "make test         go test ./... (fast, deterministic; vectors skip when absent)"
 	@echo "make crash        crash-safety tests: SIGKILL the server mid upload and mid issuance (minutes)"
