@@ -197,11 +197,10 @@ type Certificate struct {
 	Payload   *schemas.DCC
 }
 
-// Payload builds the DCC a record would be signed as, without signing. The
-// result is deterministic for the same finalised doses.
-func (i *Issuer) Payload(rec Record) (*schemas.DCC, error) {
-	return buildPayload(rec, i.payload, i.payload.ValueSets)
-}
+// Payload builds the DCC a record would be signed as now, without signing.
+// The result is deterministic for the same finalised doses in the same
+// second of the issuer's clock (the UVCI starts with that second).
+func (i *Issuer) Payload(rec Record) (*schemas.DCC, error) { return i.PayloadRevision(rec, 0) }
 
 // Issue builds the payload from rec's finalised doses and signs it, as the
 // person's first certificate (revision 0).
@@ -224,6 +223,7 @@ func (i *Issuer) IssueRevision(rec Record, revision int) (*Certificate, error) {
 func (i *Issuer) PayloadRevision(rec Record, revision int) (*schemas.DCC, error) {
 	opts := i.payload
 	opts.Revision = revision
+	opts.IssuedAt = i.now()
 	return buildPayload(rec, opts, opts.ValueSets)
 }
 

@@ -106,11 +106,13 @@ func TestIssueDeterministicContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(48 * time.Hour)
+	// The same finalised doses in another order and with a draft, in the
+	// same second: the same payload, UVCI included.
 	rec := sampleRecord()
 	rec.Doses[0], rec.Doses[1] = rec.Doses[1], rec.Doses[0]
 	rec.Doses = append(rec.Doses, issuer.Dose{RecordID: "d", Site: "HN-001", Product: "EU/1/20/1507",
 		Manufacturer: "ORG-100031184", DoseNumber: 3, SeriesDoses: 3, Date: "2022-01-01", Country: "VN", Status: issuer.StatusDraft})
+	now = now.Add(500 * time.Millisecond)
 	b, err := iss.Issue(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +120,26 @@ func TestIssueDeterministicContent(t *testing.T) {
 	if !reflect.DeepEqual(a.Payload, b.Payload) || a.UVCI != b.UVCI {
 		t.Fatalf("same finalised doses gave different content:\n%+v\n%+v", a.Payload, b.Payload)
 	}
-	if a.HC1 == b.HC1 || !b.IssuedAt.Equal(now) {
+	// Two days later: the same content under a UVCI that sorts after the
+	// first (it starts with the issuing second), and another iat.
+	now = now.Add(48 * time.Hour)
+	c, err := iss.Issue(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutCI := func(d *schemas.DCC) schemas.DCC {
+		out := *d
+		out.V = []schemas.Vaccination{d.V[0]}
+		out.V[0].CI = ""
+		return out
+	}
+	if !reflect.DeepEqual(withoutCI(a.Payload), withoutCI(c.Payload)) {
+		t.Fatalf("same finalised doses gave different content:\n%+v\n%+v", a.Payload, c.Payload)
+	}
+	if c.UVCI <= a.UVCI {
+		t.Errorf("UVCI issued two days later %q does not sort after %q", c.UVCI, a.UVCI)
+	}
+	if a.HC1 == c.HC1 || !c.IssuedAt.Equal(now.Truncate(time.Second)) {
 		t.Fatal("iat should differ")
 	}
 }

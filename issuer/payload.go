@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,6 +40,11 @@ type PayloadOptions struct {
 	// ValueSets are the value sets codes are checked against; nil means
 	// [schemas.DefaultValueSets].
 	ValueSets *schemas.ValueSets
+	// IssuedAt is when the certificate is issued. Its second starts the
+	// UVCI's opaque part, so that certificates issued together sort together
+	// in the store's indexes ([DeriveUVCI]); a [Issuer] sets it from its
+	// clock. The zero time counts as 2021-01-01 UTC.
+	IssuedAt time.Time
 	// Revision counts the certificates the person had before this one. It
 	// enters the UVCI (from revision 1 on), so a UVCI is never derived twice
 	// for one person: reverting a correction restores the old content under
@@ -146,7 +152,7 @@ func buildPayload(rec Record, opts PayloadOptions, vs *schemas.ValueSets) (*sche
 			DT: last.Date,
 			CO: last.Country,
 			IS: opts.Issuer,
-			CI: DeriveUVCI(opts.UVCISecret, opts.Country, id, revisionKey(opts.Revision)+contentKey(fn, gn, p.BirthDate, opts.Issuer)+doseKey(shots)),
+			CI: DeriveUVCI(opts.UVCISecret, opts.Country, opts.IssuedAt, id, revisionKey(opts.Revision)+contentKey(fn, gn, p.BirthDate, opts.Issuer)+doseKey(shots)),
 		}},
 	}
 	if err := dcc.Validate(vs); err != nil {

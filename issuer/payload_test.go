@@ -21,6 +21,7 @@ func testOptions() PayloadOptions {
 		Issuer:     "Ministry of Health of Viet Nam",
 		UVCISecret: []byte("vaxcert test uvci secret 32bytes"),
 		ValueSets:  testValueSets,
+		IssuedAt:   uvciTime,
 	}
 }
 
@@ -39,11 +40,12 @@ func testRecord() Record {
 	}
 }
 
-// testUVCI is the UVCI of testRecord's finalised doses under testOptions,
-// cross-checked with an independent Python HMAC-SHA-256 + Luhn mod 38
-// computation. It is pinned: a change to the derivation or to the canonical
-// dose key would change every deployed UVCI.
-const testUVCI = "URN:UVCI:01:VN:03B8IDQSPEO24#:"
+// testUVCI is the UVCI of testRecord's finalised doses under testOptions
+// (issued at uvciTime, second "0Z5OGF"), cross-checked with an independent
+// Python HMAC-SHA-256 + base 36 + Luhn mod 38 computation over the same
+// dose key. It is pinned: a change to the derivation or to the canonical
+// dose key would change every UVCI issued from then on.
+const testUVCI = "URN:UVCI:01:VN:0Z5OGFIJBJXI5H55#S"
 
 func TestBuildPayload(t *testing.T) {
 	got, err := BuildPayload(testRecord(), testOptions())

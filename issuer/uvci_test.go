@@ -2,9 +2,12 @@ package issuer
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLuhnMod38(t *testing.T) {
@@ -94,15 +97,19 @@ func TestValidUVCIChecksum(t *testing.T) {
 
 var uvciFormat = regexp.MustCompile(`^URN:UVCI:01:VN:[A-Z0-9/]+#[A-Z0-9/:]$`)
 
+// uvciTime is the issuing time of the UVCI tests: second 59,051,535 since
+// 2021-01-01, "0Z5OGF" in base 36.
+var uvciTime = time.Date(2022, 11, 15, 11, 12, 15, 0, time.UTC)
+
 func TestDeriveUVCI(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	const person, doses = "079090001234", "dose-key-1"
-	got := DeriveUVCI(secret, "VN", person, doses)
+	got := DeriveUVCI(secret, "VN", uvciTime, person, doses)
 	if !uvciFormat.MatchString(got) {
 		t.Fatalf("DeriveUVCI = %q, not of the form %s", got, uvciFormat)
 	}
-	if len(got) < 27 || len(got) > 30 {
-		t.Errorf("len(DeriveUVCI) = %d, want 27–30", len(got))
+	if len(got) != 33 {
+		t.Errorf("len(DeriveUVCI) = %d, want 33", len(got))
 	}
 	if !ValidUVCIChecksum(got) {
 		t.Errorf("DeriveUVCI = %q: checksum does not verify", got)
@@ -110,30 +117,64 @@ func TestDeriveUVCI(t *testing.T) {
 	if strings.Contains(got, person) {
 		t.Errorf("DeriveUVCI = %q contains the person ID", got)
 	}
-	if again := DeriveUVCI(secret, "VN", person, doses); again != got {
-		t.Errorf("DeriveUVCI not deterministic: %q then %q", got, again)
+	// The opaque part starts with the issuing second since 2021-01-01.
+	sec := uvciTime.Unix() - time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	if want := fmt.Sprintf("%06s", strings.ToUpper(strconv.FormatInt(sec, 36))); got[15:21] != want || want != "0Z5OGF" {
+		t.Errorf("DeriveUVCI = %q: time prefix %q, want %q", got, got[15:21], want)
+	}
+	if again := DeriveUVCI(secret, "VN", uvciTime.Add(999*time.Millisecond), person, doses); again != got {
+		t.Errorf("DeriveUVCI not deterministic within a second: %q then %q", got, again)
 	}
 
-	// Each input changes the result, and field boundaries count.
+	// Each input changes the opaque part's HMAC, and field boundaries count.
 	other := []byte("fedcba9876543210fedcba9876543210")
 	variants := map[string]string{
-		"secret":      DeriveUVCI(other, "VN", person, doses),
-		"country":     DeriveUVCI(secret, "VA", person, doses),
-		"person":      DeriveUVCI(secret, "VN", person+"5", doses),
-		"doses":       DeriveUVCI(secret, "VN", person, doses+"x"),
-		"boundary":    DeriveUVCI(secret, "VN", person+"d", "ose-key-1"),
-		"empty parts": DeriveUVCI(secret, "VN", "", ""),
+		"secret":      DeriveUVCI(other, "VN", uvciTime, person, doses),
+		"country":     DeriveUVCI(secret, "VA", uvciTime, person, doses),
+		"person":      DeriveUVCI(secret, "VN", uvciTime, person+"5", doses),
+		"doses":       DeriveUVCI(secret, "VN", uvciTime, person, doses+"x"),
+		"boundary":    DeriveUVCI(secret, "VN", uvciTime, person+"d", "ose-key-1"),
+		"empty parts": DeriveUVCI(secret, "VN", uvciTime, "", ""),
+		"second":      DeriveUVCI(secret, "VN", uvciTime.Add(time.Second), person, doses),
 	}
-	seen := map[string]string{got: "base"}
+	seen := map[string]string{got[21:31]: "base"}
 	for name, v := range variants {
 		if v == "" {
 			t.Errorf("%s: DeriveUVCI = \"\"", name)
 			continue
 		}
-		if prev, dup := seen[strings.SplitN(v[15:], "#", 2)[0]]; dup {
-			t.Errorf("%s: same opaque part as %s", name, prev)
+		if prev, dup := seen[v[21:31]]; dup {
+			t.Errorf("%s: same HMAC part as %s", name, prev)
 		}
-		seen[strings.SplitN(v[15:], "#", 2)[0]] = name
+		seen[v[21:31]] = name
+	}
+}
+
+// TestDeriveUVCISortsByTime checks what the store's indexes rely on: UVCIs
+// sort in the order of their issuing seconds, whatever the rest.
+func TestDeriveUVCISortsByTime(t *testing.T) {
+	secret := []byte("0123456789abcdef")
+	var prev string
+	for i, at := range []time.Time{
+		{}, // the zero time counts as 2021-01-01
+		time.Date(2021, 1, 1, 0, 0, 1, 0, time.UTC),
+		time.Date(2021, 1, 1, 0, 0, 36, 0, time.UTC),
+		uvciTime,
+		uvciTime.Add(time.Second),
+		time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC),
+		time.Date(2089, 12, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		u := DeriveUVCI(secret, "VN", at, fmt.Sprint("person ", 100-i), "d")
+		if u == "" {
+			t.Fatalf("DeriveUVCI(%v) = \"\"", at)
+		}
+		if u <= prev {
+			t.Errorf("DeriveUVCI(%v) = %q sorts before or with %q", at, u, prev)
+		}
+		prev = u
+	}
+	if got := DeriveUVCI(secret, "VN", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), "p", "d"); got[15:21] != "000000" {
+		t.Errorf("a time before 2021: prefix %q, want 000000", got[15:21])
 	}
 }
 
@@ -143,38 +184,40 @@ func TestDeriveUVCIRejects(t *testing.T) {
 		name    string
 		secret  []byte
 		country string
+		at      time.Time
 	}{
-		{"short secret", secret[:15], "VN"},
-		{"nil secret", nil, "VN"},
-		{"lower-case country", secret, "vn"},
-		{"three-letter country", secret, "VNM"},
-		{"empty country", secret, ""},
+		{"short secret", secret[:15], "VN", uvciTime},
+		{"nil secret", nil, "VN", uvciTime},
+		{"lower-case country", secret, "vn", uvciTime},
+		{"three-letter country", secret, "VNM", uvciTime},
+		{"empty country", secret, "", uvciTime},
+		{"after the time prefix's range", secret, "VN", time.Date(2090, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, tc := range tests {
-		if got := DeriveUVCI(tc.secret, tc.country, "p", "d"); got != "" {
+		if got := DeriveUVCI(tc.secret, tc.country, tc.at, "p", "d"); got != "" {
 			t.Errorf("%s: DeriveUVCI = %q, want \"\"", tc.name, got)
 		}
 	}
 }
 
-// TestDeriveUVCIDistinct derives many UVCIs and checks there is no collision
-// and that the opaque part uses its whole alphabet.
+// TestDeriveUVCIDistinct derives many UVCIs in one second and checks there
+// is no collision and that the HMAC part uses its whole alphabet.
 func TestDeriveUVCIDistinct(t *testing.T) {
 	secret := []byte("0123456789abcdef")
 	seen := make(map[string]bool)
 	chars := make(map[rune]bool)
 	for i := range 20000 {
-		u := DeriveUVCI(secret, "VN", string(rune('A'+i%26))+strings.Repeat("9", i/26), "d")
+		u := DeriveUVCI(secret, "VN", uvciTime, string(rune('A'+i%26))+strings.Repeat("9", i/26), "d")
 		if seen[u] {
 			t.Fatalf("collision at %d: %q", i, u)
 		}
 		seen[u] = true
-		for _, c := range u[15:28] {
+		for _, c := range u[21:31] {
 			chars[c] = true
 		}
 	}
 	if len(chars) != 36 {
-		t.Errorf("opaque parts use %d distinct characters, want 36", len(chars))
+		t.Errorf("HMAC parts use %d distinct characters, want 36", len(chars))
 	}
 }
 
@@ -182,6 +225,6 @@ func BenchmarkDeriveUVCI(b *testing.B) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	b.ReportAllocs()
 	for b.Loop() {
-		DeriveUVCI(secret, "VN", "079090001234", "1|2|EU/1/20/1528|ORG-100030215|AB123|2021-09-01|VN")
+		DeriveUVCI(secret, "VN", uvciTime, "079090001234", "1|2|EU/1/20/1528|ORG-100030215|AB123|2021-09-01|VN")
 	}
 }
