@@ -63,8 +63,10 @@ func (d *dialect) expandMigration(sql string) string {
 }
 
 // pgOnly marks a migration statement that only PostgreSQL runs: settings
-// SQLite has no counterpart for (planner statistics, storage), never a
-// change of what the schema means.
+// SQLite has no counterpart for (planner statistics, storage), or a
+// constraint the store checks itself on both engines where PostgreSQL's
+// own check costs too much (migration 0007), never a change of what the
+// schema lets the store keep.
 const pgOnly = "{{postgres}}"
 
 // migrationStatement returns the statement as this engine runs it, and

@@ -135,6 +135,49 @@ func TestOneCurrentCertificate(t *testing.T) {
 	})
 }
 
+// TestInsertCertificatesUnknownPerson: a certificate of a person who does
+// not exist is refused with ErrNotFound on both engines, and nothing of
+// its chunk is inserted (PostgreSQL has no foreign key for it since
+// migration 0007: the store checks).
+func TestInsertCertificatesUnknownPerson(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var person int64
+		if err := s.Write(ctx, func(tx *store.Tx) error {
+			p := &store.Person{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now}
+			err := tx.InsertPersons(ctx, []*store.Person{p})
+			person = p.ID
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			return tx.InsertCertificates(ctx, []*store.Certificate{cert(person, "URN:UVCI:01:VN:A"),
+				cert(person+1000, "URN:UVCI:01:VN:B")})
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("certificate of an unknown person: err = %v, want ErrNotFound", err)
+		}
+		err = s.Read(ctx, func(tx *store.Tx) error {
+			for _, u := range []string{"URN:UVCI:01:VN:A", "URN:UVCI:01:VN:B"} {
+				if _, err := tx.CertificateByUVCI(ctx, u); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("%s: err = %v, want ErrNotFound (not inserted)", u, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The person's own certificate goes in.
+		if err := s.Write(ctx, func(tx *store.Tx) error {
+			return tx.InsertCertificates(ctx, []*store.Certificate{cert(person, "URN:UVCI:01:VN:A")})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func cert(person int64, uvci string) *store.Certificate {
 	return &store.Certificate{UVCI: uvci, PersonID: person, Status: store.CertCurrent, ContentHash: []byte{1},
 		HC1: "HC1:x", COSE: []byte{2}, KID: []byte{3}, Payload: []byte("{}"), IssuedAt: now, ExpiresAt: now.AddDate(1, 0, 0)}
