@@ -266,9 +266,7 @@ func (i *Issuer) Sign(dcc *schemas.DCC) (*Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer: failed to encode COSE_Sign1: %w", err)
 	}
-	z := hcert.AppendDeflate(nil, coseBytes)
-	qr := make([]byte, 0, len(hcert.Prefix)+hcert.Base45EncodedLen(len(z)))
-	qr = hcert.AppendBase45(append(qr, hcert.Prefix...), z)
+	qr := hcert.AppendHC1(nil, coseBytes)
 	ci := ""
 	if len(dcc.V) == 1 {
 		ci = dcc.V[0].CI

@@ -411,3 +411,15 @@ func TestSignValidates(t *testing.T) {
 		t.Fatalf("valid payload: %v", err)
 	}
 }
+
+// TestHC1FromCOSE: a certificate's QR text is hcert.AppendHC1 of its COSE
+// message, which is how the service rebuilds it from the stored message.
+func TestHC1FromCOSE(t *testing.T) {
+	c, err := newIssuer(t, testkit.NewPKI(t)).Issue(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(hcert.AppendHC1(nil, c.COSE)); got != c.HC1 {
+		t.Fatalf("AppendHC1(COSE) = %q, want the issued %q", got, c.HC1)
+	}
+}

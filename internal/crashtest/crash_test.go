@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaxcert/vaxcert/internal/hcert"
 	"github.com/vaxcert/vaxcert/internal/service"
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/internal/testkit"
@@ -350,16 +351,20 @@ func (d *db) verifyCertificates(dsc *keys.TrustEntry) {
 		issuedAt  int64
 	}
 	var certs []cert
-	rows, err := d.db.Query("SELECT uvci, hc1, issued_at FROM certificates")
+	// The QR text is rebuilt from the stored COSE message, as the service
+	// does (rows keep an empty hc1 since store migration 0008).
+	rows, err := d.db.Query("SELECT uvci, cose, issued_at FROM certificates")
 	if err != nil {
 		d.t.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var c cert
-		if err := rows.Scan(&c.uvci, &c.hc1, &c.issuedAt); err != nil {
+		var cose []byte
+		if err := rows.Scan(&c.uvci, &cose, &c.issuedAt); err != nil {
 			d.t.Fatal(err)
 		}
+		c.hc1 = string(hcert.AppendHC1(nil, cose))
 		certs = append(certs, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -3,6 +3,7 @@ package hcert
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/vaxcert/vaxcert/internal/limits"
 )
@@ -25,4 +26,14 @@ func TrimPrefix(qr []byte) ([]byte, error) {
 		return nil, ErrPrefix
 	}
 	return qr[len(Prefix):], nil
+}
+
+// AppendHC1 appends the QR text of a COSE_Sign1 message to dst: "HC1:" +
+// Base45(zlib(cose)), compressed by [AppendDeflate] at [DeflateLevel]. The
+// same message always gives the same text, which is why the service can
+// store a certificate's COSE message alone and rebuild its QR text.
+func AppendHC1(dst, cose []byte) []byte {
+	z := AppendDeflate(nil, cose)
+	dst = slices.Grow(dst, len(Prefix)+Base45EncodedLen(len(z)))
+	return AppendBase45(append(dst, Prefix...), z)
 }

@@ -45,6 +45,7 @@ func newFakeIssuer(now func() time.Time) *fakeIssuer {
 func (f *fakeIssuer) PayloadRevision(rec issuer.Record, revision int) (*schemas.DCC, error) {
 	opts := f.opts
 	opts.Revision = revision
+	opts.IssuedAt = f.now() // as issuer.Issuer does
 	return issuer.BuildPayload(rec, opts)
 }
 
@@ -75,7 +76,9 @@ func (f *fakeIssuer) Sign(dcc *schemas.DCC) (*issuer.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &issuer.Certificate{HC1: "HC1:FAKE" + dcc.V[0].CI, COSE: raw, UVCI: dcc.V[0].CI, IssuedAt: now,
+	// The QR text is built from the message as the issuer builds it (the
+	// service rebuilds it from the stored message).
+	return &issuer.Certificate{HC1: string(hcert.AppendHC1(nil, raw)), COSE: raw, UVCI: dcc.V[0].CI, IssuedAt: now,
 		ExpiresAt: exp, KID: []byte("kid12345"), Payload: dcc}, nil
 }
 

@@ -45,8 +45,21 @@ func certificateOf(c *store.Certificate) (*Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Certificate{UVCI: c.UVCI, PersonID: c.PersonID, Status: c.Status, HC1: c.HC1, COSE: c.COSE, KID: c.KID,
+	return &Certificate{UVCI: c.UVCI, PersonID: c.PersonID, Status: c.Status, HC1: storedHC1(c), COSE: c.COSE, KID: c.KID,
 		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Payload: dcc}, nil
+}
+
+// storedHC1 returns a stored certificate's QR text: rebuilt from its COSE
+// message ([hcert.AppendHC1] is what the issuer signs with, and gives the
+// same text for the same message), or the copy certificates issued before
+// store migration 0008 also carry. Rebuilding costs about as much as
+// reading the copy did (deflate of stored blocks and Base45 of 370 bytes),
+// and the copy was half of each row the batch issuance writes.
+func storedHC1(c *store.Certificate) string {
+	if c.HC1 != "" {
+		return c.HC1
+	}
+	return string(hcert.AppendHC1(nil, c.COSE))
 }
 
 // storedPayload returns a stored certificate's payload: decoded from its
@@ -293,7 +306,7 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 				before = certSuperseded{Supersedes: old.UVCI}
 			}
 			newCerts = append(newCerts, &store.Certificate{UVCI: is.cert.UVCI, PersonID: is.person.ID,
-				Status: store.CertCurrent, ContentHash: is.hash, HC1: is.cert.HC1, COSE: is.cert.COSE, KID: is.cert.KID,
+				Status: store.CertCurrent, ContentHash: is.hash, COSE: is.cert.COSE, KID: is.cert.KID,
 				IssuedAt: is.cert.IssuedAt, ExpiresAt: is.cert.ExpiresAt, IssuedBy: c.by.id})
 			c.record("cert.issue", certSubject(is.cert.UVCI), before, certIssued{ExpiresAt: is.cert.ExpiresAt,
 				Person: is.person.ID})
@@ -491,7 +504,7 @@ func (s *Service) CertificatePNG(ctx context.Context, citizenID, uvci string, re
 	if err != nil || png != nil {
 		return png, err
 	}
-	img, err := render(c.HC1)
+	img, err := render(storedHC1(c))
 	if err != nil {
 		return nil, fmt.Errorf("service: failed to render QR code: %w", err)
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,9 +278,9 @@ func TestIssuerFailureKeepsPending(t *testing.T) {
 	})
 }
 
-// TestPayloadStoredOnce: a new certificate's row holds its payload only in
-// the signed COSE message (no JSON copy), and reading it back gives the
-// payload that was signed; a certificate stored with the JSON copy (before
+// TestPayloadStoredOnce: a new certificate's row holds its payload and its
+// QR text only in the signed COSE message (no JSON or HC1 copy), and
+// reading it back gives the payload and QR text that were issued; a certificate stored with the JSON copy (before
 // store migration 0005) still reads from that copy.
 func TestPayloadStoredOnce(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
@@ -302,6 +303,19 @@ func TestPayloadStoredOnce(t *testing.T) {
 		}
 		if !reflect.DeepEqual(certs[0].Payload, issued.Payload) {
 			t.Errorf("payload read back %+v, signed %+v", certs[0].Payload, issued.Payload)
+		}
+		// The QR text is not stored either (migration 0008): it is rebuilt
+		// from the COSE message, the same text the issuer gave.
+		if row.HC1 != "" {
+			t.Errorf("stored hc1 column %q, want none (rebuilt from COSE)", row.HC1)
+		}
+		if certs[0].HC1 != issued.HC1 || !strings.HasPrefix(issued.HC1, "HC1:") {
+			t.Errorf("QR text read back %q, issued %q", certs[0].HC1, issued.HC1)
+		}
+		withCopy := *row
+		withCopy.HC1 = "HC1:copy"
+		if c, err := certificateOf(&withCopy); err != nil || c.HC1 != "HC1:copy" {
+			t.Errorf("a row with its QR text stored (before migration 0008): %v, %v", c, err)
 		}
 
 		legacy := *row

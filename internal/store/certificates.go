@@ -24,9 +24,11 @@ type Certificate struct {
 	// ContentHash is the SHA-256 of the payload's canonical encoding
 	// without its UVCI: equal hashes mean an identical certificate content.
 	ContentHash []byte
-	HC1         string
-	COSE        []byte
-	KID         []byte
+	// HC1 is the QR text for certificates issued before migration 0008;
+	// empty since: the service rebuilds it from COSE.
+	HC1  string
+	COSE []byte
+	KID  []byte
 	// Payload is the DCC payload as JSON, for certificates issued before
 	// migration 0005; empty since, as COSE holds the payload (the service
 	// decodes it from there): the JSON copy made every certificate row a

@@ -1,0 +1,9 @@
+-- From this version on, certificates.hc1 is '' for new certificates, as
+-- certificates.payload is since 0005: the QR text is "HC1:" + Base45(zlib of
+-- the COSE message), and the issuer's compression (stored blocks) gives the
+-- same text for the same message every time, so the service rebuilds it
+-- from the cose column (service.storedHC1). The text was 555 of a row's
+-- 1,050 bytes: batch issuance wrote it to the table, the WAL and (on
+-- PostgreSQL) the COPY stream for every certificate. Rows written before
+-- keep their copy, which the service still reads. No statement: the column
+-- stays, for those rows.
