@@ -161,11 +161,7 @@ func (s *Service) loadIssuancesTx(ctx context.Context, tx *store.Tx, ids []int64
 	if err != nil {
 		return nil, err
 	}
-	current, err := tx.CurrentCertificates(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := tx.CertificateCounts(ctx, ids)
+	counts, current, err := tx.CertificatesOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

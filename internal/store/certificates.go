@@ -91,6 +91,53 @@ func (t *Tx) CurrentCertificates(ctx context.Context, personIDs []int64) (map[in
 	return out, nil
 }
 
+// CertificatesOf returns, for the persons that have certificates, how many
+// each has had (any status; persons with none are absent) and their current
+// certificate, if any (as [Tx.CurrentCertificates]). It reads them with one
+// statement when none of the persons has a current certificate (a first
+// issuance) and two otherwise: batch issuance used to read counts and
+// current certificates with a statement each, two index probes per person.
+func (t *Tx) CertificatesOf(ctx context.Context, personIDs []int64) (counts map[int64]int, current map[int64]*Certificate, err error) {
+	counts = make(map[int64]int, len(personIDs))
+	var currentIDs []int64
+	err = inValues(t, personIDs, func(in string, args []any) error {
+		rows, err := t.query(ctx, "SELECT person_id, COUNT(*), MAX(CASE WHEN status = '"+CertCurrent+
+			"' THEN id END) FROM certificates WHERE person_id"+in+" GROUP BY person_id", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var person int64
+			var n int
+			var cur sql.NullInt64
+			if err := rows.Scan(&person, &n, &cur); err != nil {
+				return err
+			}
+			counts[person] = n
+			if cur.Valid {
+				currentIDs = append(currentIDs, cur.Int64)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: failed to read certificates: %w", err)
+	}
+	current = make(map[int64]*Certificate, len(currentIDs))
+	err = inValues(t, currentIDs, func(in string, args []any) error {
+		cs, err := t.scanCerts(ctx, "SELECT "+certCols+" FROM certificates WHERE id"+in, args...)
+		for _, c := range cs {
+			current[c.PersonID] = c
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: failed to read certificates: %w", err)
+	}
+	return counts, current, nil
+}
+
 // CurrentCertificateIDs returns the id of the current certificate of each
 // of the persons that has one.
 func (t *Tx) CurrentCertificateIDs(ctx context.Context, personIDs []int64) (map[int64]int64, error) {
@@ -132,7 +179,7 @@ func (t *Tx) CertificateByUVCI(ctx context.Context, uvci string) (*Certificate, 
 //
 // Every certificate's person must exist, or nothing is inserted and the
 // error is [ErrNotFound]. The store checks it with one statement per chunk
-// (migration 0007: PostgreSQL's per-row foreign key check cost more than
+// for the persons this transaction has not read already (migration 0007: PostgreSQL's per-row foreign key check cost more than
 // any other part of the database's work in batch issuance).
 func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 	if len(cs) == 0 {
@@ -141,7 +188,9 @@ func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 	ids := make([]int64, 0, len(cs))
 	seen := make(map[int64]bool, len(cs))
 	for _, c := range cs {
-		if !seen[c.PersonID] {
+		// A person read in this transaction exists: no statement deletes
+		// a person.
+		if !seen[c.PersonID] && !t.persons[c.PersonID] {
 			seen[c.PersonID] = true
 			ids = append(ids, c.PersonID)
 		}
@@ -348,33 +397,6 @@ func (t *Tx) UVCIsInUse(ctx context.Context, uvcis []string) (map[string]bool, e
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to read certificates: %w", err)
-	}
-	return out, nil
-}
-
-// CertificateCounts returns how many certificates (of any status) each of
-// the persons has had; persons with none are absent.
-func (t *Tx) CertificateCounts(ctx context.Context, personIDs []int64) (map[int64]int, error) {
-	out := make(map[int64]int, len(personIDs))
-	err := inValues(t, personIDs, func(in string, args []any) error {
-		rows, err := t.query(ctx, "SELECT person_id, COUNT(*) FROM certificates WHERE person_id"+in+
-			" GROUP BY person_id", args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				return err
-			}
-			out[id] = n
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to count certificates: %w", err)
 	}
 	return out, nil
 }

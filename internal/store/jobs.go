@@ -157,6 +157,7 @@ func (t *Tx) ClaimPending(ctx context.Context, afterPersonID int64, limit int) (
 			p.Person, err = scanPerson(prefixScan{rows, []any{&p.Seq}})
 			if err == nil {
 				p.PersonID = p.Person.ID
+				t.sawPersons(p.PersonID)
 			}
 		} else {
 			err = rows.Scan(&p.Seq, &p.PersonID)

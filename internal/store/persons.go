@@ -90,6 +90,7 @@ func personsWhere[K int64 | string](ctx context.Context, t *Tx, column string, v
 			if err != nil {
 				return err
 			}
+			t.sawPersons(p.ID)
 			out[key(p)] = p
 		}
 		return rows.Err()

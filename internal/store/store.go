@@ -132,6 +132,19 @@ type Tx struct {
 	// conn is the connection a PostgreSQL write transaction runs on, for
 	// COPY (see insertRows); nil otherwise.
 	conn *sql.Conn
+	// persons holds the ids of the persons read or inserted in this
+	// transaction, which therefore exist (see InsertCertificates).
+	persons map[int64]bool
+}
+
+// sawPersons records persons read or inserted in t.
+func (t *Tx) sawPersons(ids ...int64) {
+	if t.persons == nil {
+		t.persons = make(map[int64]bool, len(ids))
+	}
+	for _, id := range ids {
+		t.persons[id] = true
+	}
 }
 
 // Read runs fn in a read-only transaction that sees one consistent snapshot.

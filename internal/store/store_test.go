@@ -178,6 +178,44 @@ func TestInsertCertificatesUnknownPerson(t *testing.T) {
 	})
 }
 
+// TestCertificatesOf: counts of every status and the current certificate,
+// for persons with none, with a current one after a superseded one, and
+// with a revoked one only.
+func TestCertificatesOf(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		ps := []*store.Person{{NationalID: "001090000001", CreatedAt: now, UpdatedAt: now},
+			{NationalID: "001090000002", CreatedAt: now, UpdatedAt: now}, {NationalID: "001090000003", CreatedAt: now, UpdatedAt: now}}
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertPersons(ctx, ps); err != nil {
+				return err
+			}
+			old, revoked := cert(ps[1].ID, "URN:UVCI:01:VN:OLD"), cert(ps[2].ID, "URN:UVCI:01:VN:REV")
+			old.Status, revoked.Status = store.CertSuperseded, store.CertRevoked
+			return tx.InsertCertificates(ctx, []*store.Certificate{old, cert(ps[1].ID, "URN:UVCI:01:VN:CUR"), revoked})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Read(ctx, func(tx *store.Tx) error {
+			counts, current, err := tx.CertificatesOf(ctx, []int64{ps[0].ID, ps[1].ID, ps[2].ID})
+			if err != nil {
+				return err
+			}
+			if len(counts) != 2 || counts[ps[1].ID] != 2 || counts[ps[2].ID] != 1 {
+				t.Errorf("counts %v, want person 2: 2, person 3: 1", counts)
+			}
+			if len(current) != 1 || current[ps[1].ID] == nil || current[ps[1].ID].UVCI != "URN:UVCI:01:VN:CUR" {
+				t.Errorf("current %v, want person 2's URN:UVCI:01:VN:CUR only", current)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func cert(person int64, uvci string) *store.Certificate {
 	return &store.Certificate{UVCI: uvci, PersonID: person, Status: store.CertCurrent, ContentHash: []byte{1},
 		HC1: "HC1:x", COSE: []byte{2}, KID: []byte{3}, Payload: []byte("{}"), IssuedAt: now, ExpiresAt: now.AddDate(1, 0, 0)}
