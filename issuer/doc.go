@@ -13,9 +13,10 @@
 // [*FieldError] naming the field; nothing is signed. [Issuer.Sign] checks
 // the schema and value sets itself, so a payload from elsewhere is held to
 // the same rule. Options are checked by [New], once. The same finalised
-// records always give the same certificate content (including the UVCI,
-// derived with a keyed hash): only iat, exp and the signature differ, so a
-// person never sees two different statuses.
+// records always give the same certificate content: only iat, exp, the
+// signature and the UVCI (the issuing second, then a keyed hash of it and
+// the content, [DeriveUVCI]) differ, so a person never sees two different
+// statuses.
 //
 // The issuer signs through [crypto.Signer], so an HSM or a cloud KMS can
 // hold the document signer's key. An Issuer is safe for concurrent use.

@@ -118,10 +118,12 @@
 // seconds counts as interrupted, so a restarted server resumes within 15
 // seconds of the crash.
 //
-// The issuer derives UVCIs from the certificate content and the number of
-// certificates the person had before (the revision), so content that comes
-// back to an earlier state (a correction reverted) gets a new UVCI, and a
-// revoked UVCI is never issued again. [ErrUVCIReused] remains as a last
+// The issuer derives UVCIs from the issuing second, the certificate content
+// and the number of certificates the person had before (the revision), so
+// content that comes back to an earlier state (a correction reverted) gets
+// a new UVCI, and a revoked UVCI is never issued again. UVCIs issued
+// together sort together, which keeps the store's UVCI and audit-subject
+// indexes local (issuer.DeriveUVCI). [ErrUVCIReused] remains as a last
 // guard: the person stays pending.
 //
 // # Citizens, corrections
