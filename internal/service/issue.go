@@ -52,9 +52,9 @@ func certificateOf(c *store.Certificate) (*Certificate, error) {
 // storedHC1 returns a stored certificate's QR text: rebuilt from its COSE
 // message ([hcert.AppendHC1] is what the issuer signs with, and gives the
 // same text for the same message), or the copy certificates issued before
-// store migration 0008 also carry. Rebuilding costs about as much as
-// reading the copy did (deflate of stored blocks and Base45 of 370 bytes),
-// and the copy was half of each row the batch issuance writes.
+// store migration 0008 also carry. Rebuilding is zlib in stored blocks and
+// Base45 of about 370 bytes, a few microseconds; the copy was half of each
+// row the batch issuance writes.
 func storedHC1(c *store.Certificate) string {
 	if c.HC1 != "" {
 		return c.HC1

@@ -179,8 +179,9 @@ func (t *Tx) CertificateByUVCI(ctx context.Context, uvci string) (*Certificate, 
 //
 // Every certificate's person must exist, or nothing is inserted and the
 // error is [ErrNotFound]. The store checks it with one statement per chunk
-// for the persons this transaction has not read already (migration 0007: PostgreSQL's per-row foreign key check cost more than
-// any other part of the database's work in batch issuance).
+// for the persons this transaction has not read already (migration 0007:
+// PostgreSQL's per-row foreign key check cost more than any other part of
+// the database's work in batch issuance).
 func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 	if len(cs) == 0 {
 		return nil
