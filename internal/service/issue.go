@@ -149,7 +149,10 @@ func (s *Service) loadIssuances(ctx context.Context, ids []int64) ([]*issuance, 
 }
 
 // loadIssuancesTx reads what issuing for the persons needs in tx; persons,
-// when not nil, holds their rows as already read in tx.
+// when not nil, holds their rows as already read in tx. The pending
+// markers are read here even after a claim: the claim's snapshot predates
+// its locks, so a person another worker issued meanwhile still shows its
+// old marker there.
 func (s *Service) loadIssuancesTx(ctx context.Context, tx *store.Tx, ids []int64, persons map[int64]*store.Person) ([]*issuance, error) {
 	if persons == nil {
 		var err error
@@ -252,13 +255,25 @@ func (s *Service) decideAll(iss []*issuance) {
 // (issueConflict). locked says that tx already holds the persons' row
 // locks (the job's claim took them before reading); otherwise they are
 // taken here, before the current certificates are read again.
-func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, iss []*issuance, locked bool) error {
+//
+// checkUVCIs looks the new UVCIs up before inserting them, so that a UVCI
+// already in use fails its person alone ([ErrUVCIReused]). Without it the
+// unique index is the check: a UVCI in use fails the whole write with
+// [store.ErrUVCIInUse], which [store.Store.Write] runs again, and the
+// caller then checks. A collision needs two certificates issued in the
+// same second whose 51-bit HMACs agree (issuer.DeriveUVCI), so the batch
+// job skips the lookup of 1,000 UVCIs per chunk in the unique index.
+func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, iss []*issuance, locked, checkUVCIs bool) error {
 	ids := make([]int64, len(iss))
 	var uvcis []string
+	var withCurrent []int64
 	for i, is := range iss {
 		ids[i] = is.person.ID
 		if is.kind == issueNew {
 			uvcis = append(uvcis, is.cert.UVCI)
+		}
+		if is.current != nil {
+			withCurrent = append(withCurrent, is.person.ID)
 		}
 	}
 	// SQLite's single writer serialises every write: nothing to lock.
@@ -268,14 +283,23 @@ func (s *Service) writeIssuances(ctx context.Context, tx *store.Tx, c *changes, 
 		}
 	}
 	// A staff revocation ends a certificate without the person's lock, so
-	// the current certificates are compared again, by id.
-	current, err := tx.CurrentCertificateIDs(ctx, ids)
+	// the current certificates are compared again, by id. Under locks
+	// taken before the read only that can have changed: a person who had
+	// no current certificate cannot have gained one (every issuance holds
+	// the person's lock), so a first issuance reads nothing again.
+	check := ids
+	if locked {
+		check = withCurrent
+	}
+	current, err := tx.CurrentCertificateIDs(ctx, check)
 	if err != nil {
 		return err
 	}
-	used, err := tx.UVCIsInUse(ctx, uvcis)
-	if err != nil {
-		return err
+	used := map[string]bool{}
+	if checkUVCIs {
+		if used, err = tx.UVCIsInUse(ctx, uvcis); err != nil {
+			return err
+		}
 	}
 	var newCerts []*store.Certificate
 	var ended, withdrawn []int64
@@ -380,7 +404,7 @@ func (s *Service) issueFor(ctx context.Context, by auditActor, personID int64) (
 	is := iss[0]
 	s.decide(is)
 	err = s.st.Write(ctx, func(tx *store.Tx) error {
-		return s.writeIssuances(ctx, tx, newChanges(by, s.clock()), iss, false)
+		return s.writeIssuances(ctx, tx, newChanges(by, s.clock()), iss, false, true)
 	})
 	if err != nil {
 		return nil, err

@@ -565,8 +565,10 @@ func (s *Service) issueClaiming(ctx context.Context, rj *runningJob, by auditAct
 func (s *Service) claimChunk(ctx context.Context, rj *runningJob, by auditActor, after int64) (int64, error) {
 	var last int64
 	var failed []int64
+	attempt := 0
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
 		last, failed = 0, failed[:0]
+		attempt++
 		if alive, err := tx.ClaimAs(ctx, rj.workerID); err != nil {
 			return err
 		} else if !alive {
@@ -601,7 +603,13 @@ func (s *Service) claimChunk(ctx context.Context, rj *runningJob, by auditActor,
 		}
 		s.decideAll(iss)
 		now := s.clock()
-		if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss, true); err != nil {
+		// The UVCIs are checked by the unique index; a collision makes
+		// the store run this transaction again, which checks them first.
+		if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss, true, attempt > 1); err != nil {
+			if errors.Is(err, store.ErrUVCIInUse) {
+				s.log.WarnContext(ctx, "issuance chunk: a UVCI is already in use; retrying with the UVCIs checked",
+					"job", rj.jobID, "worker", rj.workerID)
+			}
 			return err
 		}
 		for _, is := range iss {
@@ -660,7 +668,7 @@ func (s *Service) issuePipelined(ctx context.Context, rj *runningJob, by auditAc
 		}
 		now := s.clock()
 		err = s.st.Write(ctx, func(tx *store.Tx) error {
-			if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss, false); err != nil {
+			if err := s.writeIssuances(ctx, tx, newChanges(by, now), iss, false, true); err != nil {
 				return err
 			}
 			p := progressOf(iss)

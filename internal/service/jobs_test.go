@@ -278,3 +278,72 @@ func (e *env) checkIssueAudit(current map[int64]string, supersedes map[string]st
 		e.t.Errorf("%d cert.issue entries, want %d (one per certificate issued)", len(all), want)
 	}
 }
+
+// TestUVCIInUse: a UVCI some certificate already carries fails its person
+// alone, who stays pending, on both paths. The batch job on PostgreSQL
+// inserts without looking the UVCIs up (the unique index refuses the
+// chunk) and then runs the chunk again with the lookup; a later second
+// gives the person another UVCI.
+func TestUVCIInUse(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.uploadPersons(5)
+		victim, other := e.personID("002090000002"), e.personID("002090000004")
+		// The UVCI the victim's certificate gets in this second, taken by
+		// a certificate of another person.
+		iss, err := e.s.loadIssuances(e.ctx, []int64{victim})
+		if err != nil || len(iss) != 1 {
+			t.Fatalf("loadIssuances: %v (%d)", err, len(iss))
+		}
+		e.s.decide(iss[0])
+		if iss[0].kind != issueNew {
+			t.Fatalf("victim's decision %v (%v), want a new certificate", iss[0].kind, iss[0].err)
+		}
+		c := iss[0].cert
+		err = e.st.Write(e.ctx, func(tx *store.Tx) error {
+			return tx.InsertCertificates(e.ctx, []*store.Certificate{{UVCI: c.UVCI, PersonID: other, Status: store.CertRevoked,
+				ContentHash: []byte{1}, COSE: c.COSE, KID: c.KID, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, IssuedBy: "test"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The store's own answer to a second certificate with that UVCI.
+		err = e.st.Write(e.ctx, func(tx *store.Tx) error {
+			return tx.InsertCertificates(e.ctx, []*store.Certificate{{UVCI: c.UVCI, PersonID: victim, Status: store.CertRevoked,
+				ContentHash: []byte{2}, COSE: c.COSE, KID: c.KID, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, IssuedBy: "test"}})
+		})
+		wantErr(t, "a second certificate with a UVCI", err, store.ErrConflict)
+
+		_, err = e.s.IssueFor(e.ctx, finaliser, victim)
+		wantErr(t, "IssueFor with its UVCI in use", err, ErrUVCIReused)
+
+		id, err := e.s.StartIssueAll(e.ctx, finaliser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.waitJob(id)
+		if st.State != JobDone || st.Done != 6 || st.Issued != 4 || st.Blocked != 1 || st.Failed != 1 {
+			t.Fatalf("job %+v: want done, 6 processed, 4 issued, 1 blocked, 1 failed", st)
+		}
+		if stats := e.stats(); stats.CurrentCertificates != 4 || stats.PendingIssuance != 1 {
+			t.Fatalf("stats %+v: want 4 current, the victim pending", stats)
+		}
+		retried := strings.Contains(e.logs.String(), "a UVCI is already in use; retrying with the UVCIs checked")
+		if retried != e.st.SkipsLocked() {
+			t.Errorf("chunk retried after the unique index refused it: %v, want %v (PostgreSQL only)", retried, e.st.SkipsLocked())
+		}
+		if got := currentUVCIs(t, e)[victim]; got != "" {
+			t.Fatalf("the victim has current certificate %s", got)
+		}
+
+		e.clock.Advance(time.Second)
+		if id, err = e.s.StartIssueAll(e.ctx, finaliser); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.waitJob(id); st.State != JobDone || st.Done != 1 || st.Issued != 1 || st.Failed != 0 {
+			t.Fatalf("job a second later %+v: want the victim issued", st)
+		}
+		if got := currentUVCIs(t, e)[victim]; got == "" || got == c.UVCI {
+			t.Fatalf("the victim's certificate %q, want a new UVCI (not %s)", got, c.UVCI)
+		}
+	})
+}

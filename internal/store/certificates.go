@@ -177,6 +177,9 @@ func (t *Tx) CertificateByUVCI(ctx context.Context, uvci string) (*Certificate, 
 // first cost PostgreSQL a nextval statement of 3 µs per certificate in
 // batch issuance, for ids nothing used.)
 //
+// A UVCI some certificate already carries is [ErrUVCIInUse] (the unique
+// index decides; the caller may check first with [Tx.UVCIsInUse]).
+//
 // Every certificate's person must exist, or nothing is inserted and the
 // error is [ErrNotFound]. The store checks it with one statement per chunk
 // for the persons this transaction has not read already (migration 0007:
@@ -211,13 +214,17 @@ func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 	if found != len(ids) {
 		return fmt.Errorf("store: %d certificate(s) of a person that does not exist: %w", len(ids)-found, ErrNotFound)
 	}
-	return t.insertRows(ctx, "certificates", []string{"uvci", "person_id", "status", "content_hash", "hc1",
+	err = t.insertRows(ctx, "certificates", []string{"uvci", "person_id", "status", "content_hash", "hc1",
 		"cose", "kid", "payload", "issued_at", "expires_at", "issued_by"},
 		len(cs), func(i int) []any {
 			c := cs[i]
 			return []any{c.UVCI, c.PersonID, c.Status, c.ContentHash, c.HC1, c.COSE, c.KID, string(c.Payload),
 				micros(c.IssuedAt), micros(c.ExpiresAt), c.IssuedBy}
 		})
+	if uvciTaken(err) {
+		return fmt.Errorf("%w: %w", ErrUVCIInUse, err)
+	}
+	return err
 }
 
 // EndCertificates moves current certificates to status (superseded or

@@ -159,6 +159,17 @@ func classify(err error) errKind {
 	return errOther
 }
 
+// uvciTaken reports err as the unique index of certificates.uvci refusing
+// a row.
+func uvciTaken(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE && strings.Contains(se.Error(), "certificates.uvci")
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "certificates_uvci_key"
+}
+
 // parseURL maps the url argument of [Open] to a dialect and a driver DSN.
 func parseURL(raw string) (*dialect, string, error) {
 	switch {

@@ -20,6 +20,11 @@ var (
 	// [Store.Write]. It also matches [ErrConflict]. Nothing was written;
 	// the same request retried a moment later succeeds.
 	ErrBusy = errors.New("store: busy, retry")
+	// ErrUVCIInUse reports a certificate inserted with a UVCI another
+	// certificate already carries (the unique index refused it). It comes
+	// with the database's error, so [Store.Write] runs the transaction
+	// again, and matches [ErrConflict] when the retries run out.
+	ErrUVCIInUse = errors.New("store: UVCI already in use")
 )
 
 // errStale reports a row changed by another writer since this transaction
