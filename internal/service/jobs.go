@@ -420,6 +420,8 @@ func (s *Service) work(ctx context.Context, rj *runningJob, by auditActor) {
 	switch {
 	case leaseLost.Load() || errors.Is(err, errSessionLost):
 		state = "" // taken for dead: the others end the job
+	case err != nil && !errors.Is(err, context.Canceled):
+		state, errText = JobFailed, err.Error()
 	case ctx.Err() != nil:
 		state = JobCancelled
 	case err != nil:
@@ -557,6 +559,17 @@ func (s *Service) issueClaiming(ctx context.Context, rj *runningJob, by auditAct
 		})
 	}
 	wg.Wait()
+	// A lane that fails cancels the others, whose context errors only echo
+	// it: the job failed (with that error), it was not cancelled.
+	var failed []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return errors.Join(failed...)
+	}
 	return errors.Join(errs...)
 }
 

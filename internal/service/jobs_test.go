@@ -1,6 +1,8 @@
 package service
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vaxcert/vaxcert/internal/store"
+	"github.com/vaxcert/vaxcert/internal/store/storetest"
 	"github.com/vaxcert/vaxcert/issuer"
 )
 
@@ -346,4 +349,55 @@ func TestUVCIInUse(t *testing.T) {
 			t.Fatalf("the victim's certificate %q, want a new UVCI (not %s)", got, c.UVCI)
 		}
 	})
+}
+
+// TestIssueAllJobFails: a chunk the database refuses ends the job as
+// failed, with the error, on both engines (on PostgreSQL the failing lane
+// cancels the others, which is not a cancellation of the job); nothing of
+// the chunk is kept and the persons stay pending.
+func TestIssueAllJobFails(t *testing.T) {
+	triggers := map[string][]string{
+		"sqlite": {`CREATE TRIGGER fail_issue BEFORE INSERT ON audit WHEN NEW.action = 'cert.issue'
+			BEGIN SELECT RAISE(ABORT, 'injected failure'); END`},
+		"postgres": {`CREATE FUNCTION fail_issue() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
+			`CREATE TRIGGER fail_issue BEFORE INSERT ON audit FOR EACH ROW WHEN (NEW.action = 'cert.issue')
+			EXECUTE FUNCTION fail_issue()`},
+	}
+	drivers := map[string]string{"sqlite": "sqlite", "postgres": "pgx"}
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			url := storetest.URL(t, engine)
+			st, err := store.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			e := newEnv(t, st)
+			e.s.issueChunk = 3
+			e.uploadPersons(10)
+			db, err := sql.Open(drivers[engine], url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for _, q := range triggers[engine] {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			id, err := e.s.StartIssueAll(e.ctx, finaliser)
+			if err != nil {
+				t.Fatal(err)
+			}
+			js := e.waitJob(id)
+			if js.State != JobFailed || !strings.Contains(js.Error, "injected failure") || js.Issued != 0 {
+				t.Fatalf("job %+v: want failed with the database's error, nothing issued", js)
+			}
+			noPersonalData(t, "job error", js.Error)
+			if stats := e.stats(); stats.CurrentCertificates != 0 || stats.PendingIssuance != 11-js.Done {
+				t.Fatalf("stats %+v after a failed job that processed %d", stats, js.Done)
+			}
+		})
+	}
 }
