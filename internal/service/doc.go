@@ -124,7 +124,11 @@
 // a new UVCI, and a revoked UVCI is never issued again. UVCIs issued
 // together sort together, which keeps the store's UVCI and audit-subject
 // indexes local (issuer.DeriveUVCI). [ErrUVCIReused] remains as a last
-// guard: the person stays pending.
+// guard: the person stays pending. The batch job on PostgreSQL leaves that
+// check to the unique index of the UVCIs: a collision (two certificates
+// of one second whose 51-bit HMACs agree) aborts its chunk, which runs
+// again with the UVCIs looked up first. A chunk the database refuses for
+// any other reason ends the job as [JobFailed], with the error.
 //
 // # Citizens, corrections
 //

@@ -62,6 +62,7 @@ func (s *Store) afterWrite() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		s.AnalyzeGrown(ctx) // failures only mean older statistics
+		s.VacuumQueue(ctx)  // or a slower claim, until the next check
 		a.mu.Lock()
 		a.running = false
 		a.mu.Unlock()
@@ -109,4 +110,50 @@ func (s *Store) AnalyzeGrown(ctx context.Context) ([]string, error) {
 		}
 	}
 	return tables, nil
+}
+
+// queueVacuumAt is the number of dead rows of the issuance queue past
+// which [Store.VacuumQueue] vacuums it.
+const queueVacuumAt = 20000
+
+// VacuumQueue vacuums the issuance queue (pending_issuance) when it holds
+// more than queueVacuumAt dead rows, and reports whether it did. On SQLite
+// it does nothing.
+//
+// Every person whose records change passes through the queue and leaves
+// it by a DELETE, so it churns as no other table does. Without autovacuum
+// its dead rows stay, and their index entries sit at the low end of its key
+// index, where the planner looks for the key's actual minimum each time it
+// plans a claim (the merge join's selectivity; PostgreSQL 15 walks every
+// dead entry to find it). Measured on 1,000,000 persons: planning a claim
+// read 400-500 buffers and took 4 ms once 900,000 had been issued, 0.2 ms
+// after a VACUUM, and batch issuance cost 1.3 times as much per
+// certificate in its last tenth as in its first. A VACUUM of the queue
+// reads the pages its deletes touched and its one index (tens of
+// milliseconds at 1,000,000 rows); the store runs it with its statistics
+// check, every few seconds at most, so there are never many dead rows.
+func (s *Store) VacuumQueue(ctx context.Context) (bool, error) {
+	if !s.d.postgres {
+		return false, nil
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: failed to vacuum the issuance queue: %w", err)
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", analyzeLock).Scan(&got); err != nil || !got {
+		return false, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", analyzeLock)
+	var dead int64
+	err = conn.QueryRowContext(ctx, `SELECT n_dead_tup FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = 'pending_issuance'`).Scan(&dead)
+	if err != nil || dead <= queueVacuumAt {
+		return false, err
+	}
+	if _, err := conn.ExecContext(ctx, "VACUUM pending_issuance"); err != nil {
+		return false, fmt.Errorf("store: failed to vacuum the issuance queue: %w", err)
+	}
+	return true, nil
 }
