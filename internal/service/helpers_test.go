@@ -107,8 +107,16 @@ type env struct {
 	st    *store.Store
 	iss   *fakeIssuer
 	clock *testClock
-	logs  *bytes.Buffer
+	logs  *bytes.Buffer // read with logText: the service writes to it from its goroutines
+	logw  *lockedWriter
 	ctx   context.Context
+}
+
+// logText returns what the service has logged so far.
+func (e *env) logText() string {
+	e.logw.mu.Lock()
+	defer e.logw.mu.Unlock()
+	return e.logs.String()
 }
 
 func newEnv(t *testing.T, st *store.Store) *env {
@@ -116,8 +124,9 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	clock := &testClock{t: testkit.Now}
 	iss := newFakeIssuer(clock.Now)
 	logs := &bytes.Buffer{}
+	logw := &lockedWriter{w: logs}
 	s, err := New(Config{Store: st, Issuer: iss, Clock: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))})
+		Logger: slog.New(slog.NewTextHandler(logw, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +141,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, s: s, st: st, iss: iss, clock: clock, logs: logs, ctx: context.Background()}
+	return &env{t: t, s: s, st: st, iss: iss, clock: clock, logs: logs, logw: logw, ctx: context.Background()}
 }
 
 // run runs fn on a fresh service for each engine.

@@ -157,7 +157,7 @@ func TestIssueAllResumesAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st := e.waitJob(id); st.State != JobDone || st.Issued != 5 {
-			t.Fatalf("resumed job %+v, want 5 issued\n%s", st, e.logs)
+			t.Fatalf("resumed job %+v, want 5 issued\n%s", st, e.logText())
 		}
 		if st, _ := e.s.Job(e.ctx, finaliser, "crashed"); st.State != JobInterrupted || st.FinishedAt.IsZero() {
 			t.Errorf("crashed job %+v, want interrupted and finished", st)
@@ -330,7 +330,7 @@ func TestUVCIInUse(t *testing.T) {
 		if stats := e.stats(); stats.CurrentCertificates != 4 || stats.PendingIssuance != 1 {
 			t.Fatalf("stats %+v: want 4 current, the victim pending", stats)
 		}
-		retried := strings.Contains(e.logs.String(), "a UVCI is already in use; retrying with the UVCIs checked")
+		retried := strings.Contains(e.logText(), "a UVCI is already in use; retrying with the UVCIs checked")
 		if retried != e.st.SkipsLocked() {
 			t.Errorf("chunk retried after the unique index refused it: %v, want %v (PostgreSQL only)", retried, e.st.SkipsLocked())
 		}

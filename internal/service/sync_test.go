@@ -76,7 +76,7 @@ func TestCrossSiteIdentity(t *testing.T) {
 		if c.Payload.Nam.FN != "Nguyễn" || c.Payload.Dob != birth {
 			t.Errorf("certificate name %+v dob %s, want the registering site's", c.Payload.Nam, c.Payload.Dob)
 		}
-		noPersonalData(t, "logs", e.logs.String())
+		noPersonalData(t, "logs", e.logText())
 		audit, _ := e.s.ListAudit(e.ctx, admin, AuditFilter{}, Page{Limit: 1000})
 		noPersonalData(t, "audit", mustJSON(t, audit))
 	})

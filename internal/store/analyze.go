@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -78,38 +79,51 @@ func (s *Store) AnalyzeGrown(ctx context.Context) ([]string, error) {
 	if !s.d.postgres {
 		return nil, nil
 	}
-	conn, err := s.write.Conn(ctx)
+	var tables []string
+	err := s.maintain(ctx, func(conn *sql.Conn) error {
+		rows, err := conn.QueryContext(ctx, `SELECT t.relname FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid
+			WHERE t.schemaname = current_schema() AND t.n_mod_since_analyze > $1 + $2 * GREATEST(c.reltuples, 0)
+			ORDER BY t.relname`, analyzeBase, analyzeScale)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return err
+			}
+			tables = append(tables, t)
+		}
+		rows.Close()
+		for _, t := range tables {
+			if _, err := conn.ExecContext(ctx, "ANALYZE "+pgx.Identifier{t}.Sanitize()); err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: failed to analyze: %w", err)
+	}
+	return tables, nil
+}
+
+// maintain runs fn on a connection of its own that holds the maintenance
+// advisory lock (analyzeLock), and does nothing when another session holds
+// it: processes sharing a database analyse and vacuum one at a time.
+func (s *Store) maintain(ctx context.Context, fn func(conn *sql.Conn) error) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return err
 	}
 	defer conn.Close()
 	var got bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", analyzeLock).Scan(&got); err != nil || !got {
-		return nil, err
+		return err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", analyzeLock)
-	rows, err := conn.QueryContext(ctx, `SELECT t.relname FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid
-		WHERE t.schemaname = current_schema() AND t.n_mod_since_analyze > $1 + $2 * GREATEST(c.reltuples, 0)
-		ORDER BY t.relname`, analyzeBase, analyzeScale)
-	if err != nil {
-		return nil, fmt.Errorf("store: failed to analyze: %w", err)
-	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: failed to analyze: %w", err)
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-	for _, t := range tables {
-		if _, err := conn.ExecContext(ctx, "ANALYZE "+pgx.Identifier{t}.Sanitize()); err != nil {
-			return nil, fmt.Errorf("store: failed to analyze %s: %w", t, err)
-		}
-	}
-	return tables, nil
+	return fn(conn)
 }
 
 // queueVacuumAt is the number of dead rows of the issuance queue past
@@ -124,8 +138,8 @@ const queueVacuumAt = 20000
 // it by a DELETE, so it churns as no other table does. Without autovacuum
 // its dead rows stay, and their index entries sit at the low end of its key
 // index, where the planner looks for the key's actual minimum each time it
-// plans a claim (the merge join's selectivity; PostgreSQL 15 walks every
-// dead entry to find it). Measured on 1,000,000 persons: planning a claim
+// plans a claim (the merge join's selectivity: PostgreSQL 15 walks the
+// dead entries to find it). Measured on 1,000,000 persons: planning a claim
 // read 400-500 buffers and took 4 ms once 900,000 had been issued, 0.2 ms
 // after a VACUUM, and batch issuance cost 1.3 times as much per
 // certificate in its last tenth as in its first. A VACUUM of the queue
@@ -136,24 +150,20 @@ func (s *Store) VacuumQueue(ctx context.Context) (bool, error) {
 	if !s.d.postgres {
 		return false, nil
 	}
-	conn, err := s.write.Conn(ctx)
+	var did bool
+	err := s.maintain(ctx, func(conn *sql.Conn) error {
+		var dead int64
+		err := conn.QueryRowContext(ctx, `SELECT n_dead_tup FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = 'pending_issuance'`).Scan(&dead)
+		if err != nil || dead <= queueVacuumAt {
+			return err
+		}
+		_, err = conn.ExecContext(ctx, "VACUUM pending_issuance")
+		did = err == nil
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("store: failed to vacuum the issuance queue: %w", err)
 	}
-	defer conn.Close()
-	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", analyzeLock).Scan(&got); err != nil || !got {
-		return false, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", analyzeLock)
-	var dead int64
-	err = conn.QueryRowContext(ctx, `SELECT n_dead_tup FROM pg_stat_user_tables
-		WHERE schemaname = current_schema() AND relname = 'pending_issuance'`).Scan(&dead)
-	if err != nil || dead <= queueVacuumAt {
-		return false, err
-	}
-	if _, err := conn.ExecContext(ctx, "VACUUM pending_issuance"); err != nil {
-		return false, fmt.Errorf("store: failed to vacuum the issuance queue: %w", err)
-	}
-	return true, nil
+	return did, nil
 }
