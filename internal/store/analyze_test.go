@@ -226,24 +226,27 @@ func TestVacuumQueue(t *testing.T) {
 		return 0 // no buffers read while planning
 	}
 	before := planBuffers()
+	// A VACUUM removes rows no open transaction can see: other tests'
+	// transactions on the same server may hold some back for a moment, and
+	// VacuumQueue vacuums again while more than 20,000 are dead.
 	var did bool
-	for deadline := time.Now().Add(15 * time.Second); !did && time.Now().Before(deadline); {
-		if did, err = s.VacuumQueue(ctx); err != nil {
+	var dead int64 = -1
+	for deadline := time.Now().Add(20 * time.Second); !did || dead != 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after VacuumQueue (vacuumed: %v): %d dead rows in the queue, want 0", did, dead)
+		}
+		v, err := s.VacuumQueue(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !did {
-		t.Fatal("VacuumQueue did not vacuum a queue with 30,000 dead rows")
-	}
-	var dead, vacuums int64
-	err = db.QueryRowContext(ctx, `SELECT n_dead_tup, vacuum_count FROM pg_stat_user_tables
-		WHERE schemaname = current_schema() AND relname = 'pending_issuance'`).Scan(&dead, &vacuums)
-	if err != nil || dead != 0 || vacuums != 1 {
-		t.Fatalf("after VacuumQueue: %d dead rows, %d vacuums (%v); want 0 and 1", dead, vacuums, err)
+		did = did || v
+		if err := db.QueryRowContext(ctx, `SELECT n_dead_tup FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = 'pending_issuance'`).Scan(&dead); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if again, err := s.VacuumQueue(ctx); err != nil || again {
-		t.Fatalf("second VacuumQueue = %v, %v; want nothing left to do", again, err)
+		t.Fatalf("VacuumQueue with no dead rows = %v, %v; want nothing done", again, err)
 	}
 	after := planBuffers()
 	t.Logf("planning a claim read %d buffers with 30,000 dead rows in the queue, %d after VacuumQueue", before, after)
