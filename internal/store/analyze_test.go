@@ -13,24 +13,33 @@ import (
 	"github.com/vaxcert/vaxcert/internal/store/storetest"
 )
 
+// openBehind opens a PostgreSQL store on a fresh schema and a second
+// connection pool to the same schema, for writes the store does not see
+// (so that its own statistics and vacuum checks do not run after them).
+func openBehind(t *testing.T) (*store.Store, *sql.DB) {
+	t.Helper()
+	url := storetest.URL(t, "postgres") // skips, saying so, without VAXCERT_TEST_PG
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return s, db
+}
+
 // TestAnalyzeGrown: on PostgreSQL, key-list lookups on tables that were
 // never analysed are sequential scans of the whole table (the cause of the
 // finalisation collapse at scale); after AnalyzeGrown, which the store runs
 // itself after writes, they are index scans. Autovacuum plays no part.
 func TestAnalyzeGrown(t *testing.T) {
-	url := storetest.URL(t, "postgres") // skips, saying so, without VAXCERT_TEST_PG
 	ctx := context.Background()
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	// Loaded behind the store's back, so that it does not analyze yet.
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	s, db := openBehind(t)
 	for _, q := range []string{
 		`INSERT INTO persons (id, national_id, family_name, given_name, birth_date, created_at, updated_at)
 		 SELECT g, 'N' || g, 'F', 'G', '1990-01-01', 0, 0 FROM generate_series(1, 30000) g`,
@@ -153,19 +162,9 @@ func TestAnalyzeSkipsUnqueriedColumns(t *testing.T) {
 // clears them once there are more than 20,000, and planning a claim reads
 // a few buffers again.
 func TestVacuumQueue(t *testing.T) {
-	url := storetest.URL(t, "postgres") // skips, saying so, without VAXCERT_TEST_PG
 	ctx := context.Background()
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	// Behind the store's back, so that its own check does not run first.
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	s, db := openBehind(t)
 	for _, q := range []string{
 		`INSERT INTO persons (id, national_id, family_name, given_name, birth_date, created_at, updated_at)
 		 SELECT g, 'N' || g, 'F', 'G', '1990-01-01', 0, 0 FROM generate_series(1, 40000) g`,
