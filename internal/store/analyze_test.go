@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,6 +156,68 @@ func TestAnalyzeSkipsUnqueriedColumns(t *testing.T) {
 	}
 }
 
+// TestClaimPlan: on PostgreSQL the claim walks the queue's key index and
+// locks the persons it meets one by one, at the start of a full queue and
+// near the end of a nearly empty one, with fresh statistics. Written as a
+// plain join it was planned, near the end, as a hash join of the whole
+// rest of the queue with the whole rest of the persons, then a sort: the
+// planner estimated the join's rows as the product of both sides' over
+// the number of persons, here 3,000 × 3,000 / 40,000 = 225, below the
+// LIMIT.
+func TestClaimPlan(t *testing.T) {
+	ctx := context.Background()
+	s, db := openBehind(t)
+	exec := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	exec(`INSERT INTO persons (id, national_id, family_name, given_name, birth_date, created_at, updated_at)
+		 SELECT g, 'N' || g, 'F', 'G', '1990-01-01', 0, 0 FROM generate_series(1, 40000) g`,
+		`INSERT INTO pending_issuance (person_id, seq, since) SELECT g, 1, 0 FROM generate_series(1, 40000) g`,
+		`ANALYZE persons`, `ANALYZE pending_issuance`)
+	check := func(when string, after int64) {
+		t.Helper()
+		plan, err := store.ClaimPlanForTest(ctx, s, "", after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		for _, want := range []string{"Nested Loop", "Index Scan using pending_issuance_pkey", "LockRows",
+			"Index Scan using persons_pkey"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: the claim's plan lacks %q:\n%s", when, want, text)
+			}
+		}
+		for _, bad := range []string{"Hash", "Sort", "Seq Scan", "Merge"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s: the claim's plan has a %q:\n%s", when, bad, text)
+			}
+		}
+	}
+	check("full queue", 0)
+	exec(`DELETE FROM pending_issuance WHERE person_id <= 37000`, `VACUUM ANALYZE pending_issuance`)
+	check("3,000 of 40,000 left", 37000)
+	// And it claims what it should: the next 1,000 in key order, skipping
+	// none here.
+	err := s.Write(ctx, func(tx *store.Tx) error {
+		got, err := tx.ClaimPending(ctx, 37000, 1000)
+		if err != nil {
+			return err
+		}
+		if len(got) != 1000 || got[0].PersonID != 37001 || got[999].PersonID != 38000 || got[0].Person.NationalID != "N37001" {
+			return fmt.Errorf("claimed %d persons, first %+v; want 37001 to 38000", len(got), got[0])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestVacuumQueue: on PostgreSQL, the dead rows persons leave in the
 // issuance queue when they are issued make planning every claim walk
 // their index entries (autovacuum is off on the test server, as it may be
@@ -194,19 +257,12 @@ func TestVacuumQueue(t *testing.T) {
 	}
 	planBuffers := func() int {
 		t.Helper()
-		rows, err := db.QueryContext(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT q.seq, p.id FROM pending_issuance q
-			JOIN persons p ON p.id = q.person_id WHERE q.person_id > 30000 AND p.id > 30000
-			ORDER BY q.person_id LIMIT 1000 FOR UPDATE OF p SKIP LOCKED`)
+		plan, err := store.ClaimPlanForTest(ctx, s, "(ANALYZE, BUFFERS)", 30000, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
 		var lines []string
-		for rows.Next() {
-			var l string
-			if err := rows.Scan(&l); err != nil {
-				t.Fatal(err)
-			}
+		for _, l := range plan {
 			lines = append(lines, strings.TrimSpace(l))
 		}
 		// "Planning:" then "Buffers: shared hit=N read=M …".

@@ -31,3 +31,26 @@ func QueryLinesForTest(ctx context.Context, s *Store, q string) ([]string, error
 	})
 	return out, err
 }
+
+// ClaimPlanForTest returns PostgreSQL's plan for the claim of up to limit
+// persons after afterPersonID, as EXPLAIN with options (such as "(ANALYZE,
+// BUFFERS)", or "") prints it.
+func ClaimPlanForTest(ctx context.Context, s *Store, options string, afterPersonID int64, limit int) ([]string, error) {
+	var out []string
+	err := s.Write(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, "EXPLAIN "+options+" "+claimSQLPostgres, afterPersonID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			out = append(out, line)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
