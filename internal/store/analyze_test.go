@@ -108,7 +108,8 @@ func TestAnalyzeGrown(t *testing.T) {
 // statistics for the certificate and audit columns no query filters on
 // (the HC1 texts, COSE messages and payloads made ANALYZE of certificates
 // cost 0.45 s at 100,000 rows), still does for the looked-up ones, and
-// samples 3,000 rows of either table.
+// samples 3,000 rows of each table, the issuance queue's too (analysed
+// ever more often as a job empties it).
 func TestAnalyzeSkipsUnqueriedColumns(t *testing.T) {
 	s := storetest.Open(t, "postgres") // skips, saying so, without VAXCERT_TEST_PG
 	ctx := context.Background()
@@ -119,34 +120,37 @@ func TestAnalyzeSkipsUnqueriedColumns(t *testing.T) {
 		 SELECT 'U' || g, g, 'current', '\x00', 'HC1:' || g, '\x01', '\x02', '{}', 0, 1, 'x' FROM generate_series(1, 200) g`,
 		`INSERT INTO audit (at, actor_kind, actor_id, actor_role, action, subject, before_json, after_json)
 		 SELECT 0, 'staff', 'a', 'r', 'cert.issue', 'cert:U' || g, '{}', '{}' FROM generate_series(1, 200) g`,
+		`INSERT INTO pending_issuance (person_id, seq, since) SELECT g, 1, 0 FROM generate_series(1, 200) g`,
 		`ANALYZE certificates`,
 		`ANALYZE audit`,
+		`ANALYZE pending_issuance`,
 	} {
 		if err := store.ExecForTest(ctx, s, q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err := store.QueryLinesForTest(ctx, s, `SELECT tablename || '.' || attname FROM pg_stats
-		WHERE schemaname = current_schema() AND tablename IN ('certificates', 'audit') ORDER BY 1`)
+		WHERE schemaname = current_schema() AND tablename IN ('certificates', 'audit', 'pending_issuance') ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, col := range []string{"certificates.hc1", "certificates.cose", "certificates.payload", "certificates.uvci",
-		"audit.before_json", "audit.after_json"} {
+		"audit.before_json", "audit.after_json", "pending_issuance.seq", "pending_issuance.since"} {
 		if slices.Contains(got, col) {
 			t.Errorf("statistics kept for %s (all: %v)", col, got)
 		}
 	}
-	for _, col := range []string{"certificates.person_id", "certificates.status", "audit.subject", "audit.action"} {
+	for _, col := range []string{"certificates.person_id", "certificates.status", "audit.subject", "audit.action",
+		"pending_issuance.person_id"} {
 		if !slices.Contains(got, col) {
 			t.Errorf("no statistics for %s (all: %v)", col, got)
 		}
 	}
-	// A sample of 3,000 rows, not the default 30,000: no column of either
-	// table asks for more than a statistics target of 10.
+	// A sample of 3,000 rows, not the default 30,000: no column of these
+	// tables asks for more than a statistics target of 10.
 	over, err := store.QueryLinesForTest(ctx, s, `SELECT c.relname || '.' || a.attname FROM pg_attribute a
 		JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = current_schema() AND c.relname IN ('certificates', 'audit') AND a.attnum > 0
+		WHERE n.nspname = current_schema() AND c.relname IN ('certificates', 'audit', 'pending_issuance') AND a.attnum > 0
 		AND NOT a.attisdropped AND (a.attstattarget < 0 OR a.attstattarget > 10)`)
 	if err != nil {
 		t.Fatal(err)
