@@ -405,6 +405,10 @@ type Stats struct {
 	QueueDepth int64
 }
 
+// Ping checks that the database answers, reading no table (see
+// [store.Store.Ping]); [Service.Stats] counts whole tables instead.
+func (s *Service) Ping(ctx context.Context) error { return s.st.Ping(ctx) }
+
 // Stats returns the current counters.
 func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	var c store.Counts

@@ -120,6 +120,15 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Ping checks that the database answers, on a read connection, reading
+// no table: the readiness check runs it every few seconds.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: the database does not answer: %w", err)
+	}
+	return nil
+}
+
 // Engine reports "sqlite" or "postgres".
 func (s *Store) Engine() string { return s.d.name }
 
