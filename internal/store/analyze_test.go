@@ -223,19 +223,20 @@ func TestClaimPlan(t *testing.T) {
 }
 
 // TestVacuumQueue: on PostgreSQL, the dead rows persons leave in the
-// issuance queue when they are issued make planning every claim walk
-// their index entries (autovacuum is off on the test server, as it may be
-// in production); VacuumQueue, which the store runs itself after writes,
-// clears them once there are more than 20,000, and planning a claim reads
-// a few buffers again.
+// issuance queue when they are issued stay (autovacuum is off on the test
+// server, as it may be in production), and planning a claim walks their
+// index entries; VacuumQueue, which the store runs itself after writes,
+// leaves them while they are fewer than the live rows (a VACUUM reads the
+// whole index), clears them once they outnumber the live rows, and
+// planning a claim reads a few buffers again.
 func TestVacuumQueue(t *testing.T) {
 	ctx := context.Background()
 	// Behind the store's back, so that its own check does not run first.
 	s, db := openBehind(t)
 	for _, q := range []string{
 		`INSERT INTO persons (id, national_id, family_name, given_name, birth_date, created_at, updated_at)
-		 SELECT g, 'N' || g, 'F', 'G', '1990-01-01', 0, 0 FROM generate_series(1, 40000) g`,
-		`INSERT INTO pending_issuance (person_id, seq, since) SELECT g, 1, 0 FROM generate_series(1, 40000) g`,
+		 SELECT g, 'N' || g, 'F', 'G', '1990-01-01', 0, 0 FROM generate_series(1, 60000) g`,
+		`INSERT INTO pending_issuance (person_id, seq, since) SELECT g, 1, 0 FROM generate_series(1, 60000) g`,
 		`ANALYZE persons`,
 		`ANALYZE pending_issuance`,
 	} {
@@ -246,22 +247,34 @@ func TestVacuumQueue(t *testing.T) {
 	if did, err := s.VacuumQueue(ctx); err != nil || did {
 		t.Fatalf("VacuumQueue on a queue without dead rows = %v, %v; want nothing done", did, err)
 	}
-	// 30,000 persons issued: their rows leave the queue. The session
-	// reports its counts at once (pg_stat_force_next_flush) rather than
-	// when it has been idle for a while.
+	// Persons issued: their rows leave the queue. The session reports its
+	// counts at once (pg_stat_force_next_flush) rather than when it has
+	// been idle for a while.
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	for _, q := range []string{`DELETE FROM pending_issuance WHERE person_id <= 30000`, `SELECT pg_stat_force_next_flush()`} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
+	issued := func(upTo int) {
+		t.Helper()
+		for _, q := range []string{`DELETE FROM pending_issuance WHERE person_id <= ` + strconv.Itoa(upTo),
+			`SELECT pg_stat_force_next_flush()`} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	// 25,000 dead rows, 35,000 live: more than 20,000 but fewer than the
+	// live ones, so no VACUUM yet.
+	issued(25000)
+	if did, err := s.VacuumQueue(ctx); err != nil || did {
+		t.Fatalf("VacuumQueue with 25,000 dead rows and 35,000 live = %v, %v; want nothing done", did, err)
+	}
+	// 35,000 dead, 25,000 live.
+	issued(35000)
 	planBuffers := func() int {
 		t.Helper()
-		plan, err := store.ClaimPlanForTest(ctx, s, "(ANALYZE, BUFFERS)", 30000, 1000)
+		plan, err := store.ClaimPlanForTest(ctx, s, "(ANALYZE, BUFFERS)", 35000, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +300,7 @@ func TestVacuumQueue(t *testing.T) {
 	before := planBuffers()
 	// A VACUUM removes rows no open transaction can see: other tests'
 	// transactions on the same server may hold some back for a moment, and
-	// VacuumQueue vacuums again while more than 20,000 are dead.
+	// VacuumQueue vacuums again while they outnumber the live ones.
 	var did bool
 	var dead int64 = -1
 	for deadline := time.Now().Add(20 * time.Second); !did || dead != 0; time.Sleep(100 * time.Millisecond) {
@@ -308,7 +321,7 @@ func TestVacuumQueue(t *testing.T) {
 		t.Fatalf("VacuumQueue with no dead rows = %v, %v; want nothing done", again, err)
 	}
 	after := planBuffers()
-	t.Logf("planning a claim read %d buffers with 30,000 dead rows in the queue, %d after VacuumQueue", before, after)
+	t.Logf("planning a claim read %d buffers with 35,000 dead rows in the queue, %d after VacuumQueue", before, after)
 	if before < 50 || after > before/4 {
 		t.Fatalf("planning a claim read %d buffers before VacuumQueue and %d after; want many, then a quarter or less", before, after)
 	}
