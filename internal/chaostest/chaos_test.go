@@ -562,6 +562,36 @@ func check(t *testing.T, sc *scenario, data, dbURL string, rs *readerSet) {
 		HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
 		t.Errorf("records stored twice: %d (%v)", dup, err)
 	}
+	// The counts the metrics read, kept by the writing transactions
+	// (store/counters.go), agree with the tables after the SIGKILLs.
+	counted := map[string]int64{}
+	rows, err = db.Query(`SELECT name, n FROM counters`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		counted[name] = n
+	}
+	rows.Close()
+	for name, q := range map[string]string{
+		"certificates":         `SELECT COUNT(*) FROM certificates`,
+		"current_certificates": `SELECT COUNT(*) FROM certificates WHERE status = 'current'`,
+		"revocations":          `SELECT COUNT(*) FROM revocations`,
+		"pending_issuance":     `SELECT COUNT(*) FROM pending_issuance`,
+	} {
+		var n int64
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := counted[name]; !ok || c != n {
+			t.Errorf("counter %s = %d (kept: %v), the table holds %d", name, c, ok, n)
+		}
+	}
 
 	wrong := 0
 	var examples []string

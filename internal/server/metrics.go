@@ -59,7 +59,9 @@ var (
 
 // statsCollector publishes [service.Service.Stats]. The counts come from
 // the database, so they include the work of every process (and of
-// batch jobs) and survive restarts.
+// batch jobs) and survive restarts; the large ones are counters the
+// writers keep (store/counters.go), so a scrape reads a few rows, not
+// the tables.
 type statsCollector struct {
 	svc *service.Service
 	log *slog.Logger

@@ -177,14 +177,16 @@ type Counts struct {
 	OpenCorrections     int64
 }
 
-// Counts returns the current counts.
+// Counts returns the current counts: the large tables' from the counters
+// their writers keep (counters.go), the open reviews and corrections by
+// counting them (a few per contradiction or request).
 func (t *Tx) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
 	err := t.queryRow(ctx, `SELECT
-		(SELECT COUNT(*) FROM certificates),
-		(SELECT COUNT(*) FROM certificates WHERE status = '`+CertCurrent+`'),
-		(SELECT COUNT(*) FROM revocations),
-		(SELECT COUNT(*) FROM pending_issuance),
+		(SELECT n FROM counters WHERE name = '`+countCertificates+`'),
+		(SELECT n FROM counters WHERE name = '`+countCurrent+`'),
+		(SELECT n FROM counters WHERE name = '`+countRevocations+`'),
+		(SELECT n FROM counters WHERE name = '`+countPending+`'),
 		(SELECT COUNT(*) FROM reviews WHERE resolved_at IS NULL),
 		(SELECT COUNT(*) FROM corrections WHERE status = '`+CorrectionOpen+`')`).Scan(
 		&c.Certificates, &c.CurrentCertificates, &c.Revocations, &c.PendingIssuance, &c.OpenReviews, &c.OpenCorrections)

@@ -224,7 +224,18 @@ func (t *Tx) InsertCertificates(ctx context.Context, cs []*Certificate) error {
 	if uvciTaken(err) {
 		return fmt.Errorf("%w: %w", ErrUVCIInUse, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	current := 0
+	for _, c := range cs {
+		if c.Status == CertCurrent {
+			current++
+		}
+	}
+	t.addCount(countCertificates, int64(len(cs)))
+	t.addCount(countCurrent, int64(current))
+	return nil
 }
 
 // EndCertificates moves current certificates to status (superseded or
@@ -244,6 +255,7 @@ func (t *Tx) EndCertificates(ctx context.Context, ids []int64, status string) er
 	if ended != int64(len(ids)) {
 		return errStale
 	}
+	t.addCount(countCurrent, -ended)
 	return nil
 }
 
@@ -282,11 +294,15 @@ type Revocation struct {
 
 // InsertRevocations appends to the revocation list.
 func (t *Tx) InsertRevocations(ctx context.Context, rs []*Revocation) error {
-	return t.insertRows(ctx, "revocations", []string{"certificate_id", "uvci", "reason", "revoked_at", "revoked_by"},
+	err := t.insertRows(ctx, "revocations", []string{"certificate_id", "uvci", "reason", "revoked_at", "revoked_by"},
 		len(rs), func(i int) []any {
 			r := rs[i]
 			return []any{r.CertificateID, r.UVCI, r.Reason, micros(r.RevokedAt), r.RevokedBy}
 		})
+	if err == nil {
+		t.addCount(countRevocations, int64(len(rs)))
+	}
+	return err
 }
 
 // Revocations returns up to limit revocations made at or after since, in
@@ -327,16 +343,27 @@ type Pending struct {
 
 // MarkPending records that the persons' finalised records changed at the
 // given time, so their certificate must be (re)computed.
+//
+// The persons' row locks, which the first statement takes, are what every
+// change of a person's queue entry holds (here, and in ClearPending's
+// callers), so the entries counted before the upsert are still there when
+// it runs: the persons it adds to the queue are the others.
 func (t *Tx) MarkPending(ctx context.Context, personIDs []int64, at time.Time) error {
 	return inValues(t, personIDs, func(in string, ids []any) error {
-		if _, err := t.exec(ctx, "UPDATE persons SET rev = rev + 1 WHERE id"+in, ids...); err != nil {
+		persons, err := t.execN(ctx, "UPDATE persons SET rev = rev + 1 WHERE id"+in, ids...)
+		if err != nil {
 			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
 		}
-		_, err := t.exec(ctx, "INSERT INTO pending_issuance (person_id, seq, since) SELECT id, rev, ? FROM persons WHERE id"+
+		var queued int64
+		if err := t.queryRow(ctx, "SELECT COUNT(*) FROM pending_issuance WHERE person_id"+in, ids...).Scan(&queued); err != nil {
+			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
+		}
+		_, err = t.exec(ctx, "INSERT INTO pending_issuance (person_id, seq, since) SELECT id, rev, ? FROM persons WHERE id"+
 			in+" ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq", append([]any{micros(at)}, ids...)...)
 		if err != nil {
 			return fmt.Errorf("store: failed to mark pending issuance: %w", err)
 		}
+		t.addCount(countPending, persons-queued)
 		return nil
 	})
 }
@@ -363,11 +390,12 @@ func (t *Tx) ClearPending(ctx context.Context, ps []Pending) error {
 		for i, p := range ps {
 			ids[i], seqs[i] = p.PersonID, p.Seq
 		}
-		_, err := t.exec(ctx, `DELETE FROM pending_issuance q USING unnest(?::bigint[], ?::bigint[]) AS u (person_id, seq)
+		n, err := t.execN(ctx, `DELETE FROM pending_issuance q USING unnest(?::bigint[], ?::bigint[]) AS u (person_id, seq)
 			WHERE q.person_id = u.person_id AND q.seq = u.seq`, ids, seqs)
 		if err != nil {
 			return fmt.Errorf("store: failed to clear pending issuance: %w", err)
 		}
+		t.addCount(countPending, -n)
 		return nil
 	}
 	// SQLite runs in this process: one prepared statement per marker
@@ -378,9 +406,15 @@ func (t *Tx) ClearPending(ctx context.Context, ps []Pending) error {
 	}
 	defer st.Close()
 	for _, p := range ps {
-		if _, err := st.ExecContext(ctx, p.PersonID, p.Seq); err != nil {
+		res, err := st.ExecContext(ctx, p.PersonID, p.Seq)
+		var n int64
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		if err != nil {
 			return fmt.Errorf("store: failed to clear pending issuance: %w", err)
 		}
+		t.addCount(countPending, -n)
 	}
 	return nil
 }
@@ -409,10 +443,11 @@ func (t *Tx) UVCIsInUse(ctx context.Context, uvcis []string) (map[string]bool, e
 	return out, nil
 }
 
-// CountPending returns the number of persons waiting for issuance.
+// CountPending returns the number of persons waiting for issuance (a
+// counter: see counters.go).
 func (t *Tx) CountPending(ctx context.Context) (int64, error) {
 	var n int64
-	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM pending_issuance").Scan(&n); err != nil {
+	if err := t.queryRow(ctx, "SELECT n FROM counters WHERE name = ?", countPending).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: failed to count pending issuance: %w", err)
 	}
 	return n, nil

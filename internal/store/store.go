@@ -144,6 +144,9 @@ type Tx struct {
 	// persons holds the ids of the persons read or inserted in this
 	// transaction, which therefore exist (see InsertCertificates).
 	persons map[int64]bool
+	// counts holds this write transaction's changes to the counters (see
+	// counters.go).
+	counts map[string]int64
 }
 
 // sawPersons records persons read or inserted in t.
@@ -230,6 +233,9 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
 	}
 	defer t.tx.Rollback()
 	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.flushCounts(ctx); err != nil {
 		return err
 	}
 	if err := t.tx.Commit(); err != nil {

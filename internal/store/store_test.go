@@ -461,3 +461,111 @@ func TestCanonicalShots(t *testing.T) {
 		}
 	})
 }
+
+// TestCountersExact: the counts the metrics read (counters kept by the
+// writers) equal the tables' own counts after a mix of writes: persons
+// queued, queued again, a claimed marker cleared and a stale one not,
+// certificates inserted, one ended and revoked, and a transaction that
+// changes all of them and rolls back. Both engines.
+func TestCountersExact(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		check := func(when string) {
+			t.Helper()
+			var got store.Counts
+			if err := s.Read(ctx, func(tx *store.Tx) error {
+				var err error
+				got, err = tx.Counts(ctx)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			lines, err := store.QueryLinesForTest(ctx, s, `SELECT CAST((SELECT COUNT(*) FROM certificates) AS TEXT) || ' ' ||
+				CAST((SELECT COUNT(*) FROM certificates WHERE status = 'current') AS TEXT) || ' ' ||
+				CAST((SELECT COUNT(*) FROM revocations) AS TEXT) || ' ' || CAST((SELECT COUNT(*) FROM pending_issuance) AS TEXT)`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := fmt.Sprintf("%d %d %d %d", got.Certificates, got.CurrentCertificates, got.Revocations, got.PendingIssuance)
+			if len(lines) != 1 || lines[0] != have {
+				t.Errorf("%s: counters (certificates, current, revocations, pending) = %s, tables %v", when, have, lines)
+			}
+		}
+		check("empty")
+		var ids []int64
+		var first []store.Pending
+		err := s.Write(ctx, func(tx *store.Tx) error {
+			ids = ids[:0]
+			var ps []*store.Person
+			for i := range 5 {
+				ps = append(ps, &store.Person{NationalID: fmt.Sprintf("00109000000%d", i), CreatedAt: now, UpdatedAt: now})
+			}
+			if err := tx.InsertPersons(ctx, ps); err != nil {
+				return err
+			}
+			for _, p := range ps {
+				ids = append(ids, p.ID)
+			}
+			// Four queued, then three of them and the fifth again (an
+			// unknown person id adds nothing).
+			if err := tx.MarkPending(ctx, ids[:4], now); err != nil {
+				return err
+			}
+			return tx.MarkPending(ctx, append(append([]int64(nil), ids[2:]...), 1<<40), now)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("after queueing")
+		err = s.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			if first, err = tx.ClaimPending(ctx, 0, 10); err != nil {
+				return err
+			}
+			// The first marker changes after the claim: clearing the
+			// stale one removes nothing for that person.
+			if err := tx.MarkPending(ctx, ids[:1], now); err != nil {
+				return err
+			}
+			if err := tx.ClearPending(ctx, first[:3]); err != nil {
+				return err
+			}
+			return tx.InsertCertificates(ctx, []*store.Certificate{cert(ids[1], "URN:UVCI:01:VN:C1"), cert(ids[2], "URN:UVCI:01:VN:C2")})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("after issuing")
+		var old []*store.Certificate
+		err = s.Write(ctx, func(tx *store.Tx) error {
+			cur, err := tx.CurrentCertificates(ctx, ids[1:2])
+			if err != nil {
+				return err
+			}
+			old = []*store.Certificate{cur[ids[1]]}
+			if err := tx.EndCertificates(ctx, []int64{old[0].ID}, store.CertSuperseded); err != nil {
+				return err
+			}
+			return tx.InsertRevocations(ctx, []*store.Revocation{{CertificateID: old[0].ID, UVCI: old[0].UVCI,
+				Reason: "test", RevokedAt: now, RevokedBy: "test"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("after a revocation")
+		errRollback := errors.New("test: roll back")
+		err = s.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.MarkPending(ctx, ids, now); err != nil {
+				return err
+			}
+			if err := tx.InsertCertificates(ctx, []*store.Certificate{cert(ids[4], "URN:UVCI:01:VN:C3")}); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("rolled-back write: err = %v", err)
+		}
+		check("after a rolled-back write")
+	})
+}
