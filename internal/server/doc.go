@@ -45,8 +45,8 @@
 //
 // # Observability
 //
-// GET /healthz reports the process up; GET /readyz checks the database and
-// [Config.Ready] (the signing keys). GET /metrics serves Prometheus metrics
+// GET /healthz reports the process up; GET /readyz pings the database
+// (reading no table) and checks [Config.Ready] (the signing keys). GET /metrics serves Prometheus metrics
 // on the same listener: vaxcert_http_requests_total{route,method,code},
 // vaxcert_http_request_duration_seconds{route,method},
 // vaxcert_certificates_issued_total and vaxcert_queue_depth{queue}, plus

@@ -148,7 +148,9 @@
 // "person:<key>", "cert:<uvci>", …) and before/after metadata. Citizens
 // appear by person key. Neither the audit trail, nor log lines, nor error
 // messages carry names, birth dates or national ID numbers. [Service.Stats]
-// returns the counters to publish (certificates issued, queue depth).
+// returns the counters to publish (certificates issued, queue depth), read
+// from counters the store's write transactions keep, not by counting
+// tables; [Service.Ping] is the readiness check's.
 //
 // # Concurrency and performance
 //
