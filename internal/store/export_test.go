@@ -15,19 +15,9 @@ func ExecForTest(ctx context.Context, s *Store, q string) error {
 func QueryLinesForTest(ctx context.Context, s *Store, q string) ([]string, error) {
 	var out []string
 	err := s.Read(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				return err
-			}
-			out = append(out, line)
-		}
-		return rows.Err()
+		var err error
+		out, err = lines(ctx, tx, q)
+		return err
 	})
 	return out, err
 }
@@ -38,19 +28,27 @@ func QueryLinesForTest(ctx context.Context, s *Store, q string) ([]string, error
 func ClaimPlanForTest(ctx context.Context, s *Store, options string, afterPersonID int64, limit int) ([]string, error) {
 	var out []string
 	err := s.Write(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, "EXPLAIN "+options+" "+claimSQLPostgres, afterPersonID, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				return err
-			}
-			out = append(out, line)
-		}
-		return rows.Err()
+		var err error
+		out, err = lines(ctx, tx, "EXPLAIN "+options+" "+claimSQLPostgres, afterPersonID, limit)
+		return err
 	})
 	return out, err
+}
+
+// lines returns the first column of every row of q in tx, as text.
+func lines(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return nil, err
+		}
+		out = append(out, line)
+	}
+	return out, rows.Err()
 }
